@@ -1,0 +1,167 @@
+//! Outputs in completion order: [`as_completed`] and [`AsCompleted`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::stream::FusedStream;
+use futures_core::Stream;
+use pin_project_lite::pin_project;
+
+use crate::budget::Budget;
+use crate::engine::Engine;
+use crate::iter_source::IterSource;
+use crate::limit::check_limit;
+
+/// Runs `futures` with at most `limit` in flight and yields their outputs as they complete.
+///
+/// The iterator is pulled lazily, one item each time a slot is free, so it may be infinite and
+/// its futures are made only when they can start. The futures run inside the stream: they make
+/// progress while the stream is polled (see [`drive`](crate::drive) for a mode in which they
+/// progress on their own). Dropping the stream drops every future in flight.
+///
+/// # Panics
+///
+/// If `limit` is 0.
+///
+/// # Example
+///
+/// ```
+/// use futures::StreamExt;
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// // The seeds' `limited_as_completed`: task i sleeps 1/i s, at most 10 at once.
+/// let tasks = (1..=100u64).map(|i| async move {
+///     tokio::time::sleep(Duration::from_secs(1) / i as u32).await;
+///     i
+/// });
+/// let mut results = inflight::as_completed(tasks, 10);
+/// let mut order = Vec::new();
+/// while let Some(i) = results.next().await {
+///     order.push(i);
+/// }
+/// assert_eq!(order.len(), 100);
+/// assert_eq!(order.last(), Some(&1)); // the longest task finishes last
+/// # }
+/// ```
+#[track_caller]
+pub fn as_completed<I>(futures: I, limit: usize) -> AsCompleted<IterSource<I::IntoIter>>
+where
+    I: IntoIterator,
+    I::Item: Future,
+{
+    check_limit(limit, "as_completed: limit");
+    AsCompleted::new(IterSource::new(futures.into_iter()), limit)
+}
+
+pin_project! {
+    /// A stream of the outputs of futures from `St`, in completion order, at most `limit` in
+    /// flight. Made by [`as_completed`] and [`InflightExt::in_flight`](crate::InflightExt::in_flight).
+    ///
+    /// It is `Unpin` when `St` is, whatever the futures are: each runs in a pinned slot of its own.
+    #[must_use = "streams do nothing unless polled"]
+    pub struct AsCompleted<St: Stream> {
+        #[pin]
+        engine: Engine<St>,
+    }
+}
+
+impl<St> AsCompleted<St>
+where
+    St: Stream,
+    St::Item: Future,
+{
+    #[track_caller]
+    pub(crate) fn new(source: St, limit: usize) -> Self {
+        check_limit(limit, "in_flight: limit");
+        AsCompleted {
+            engine: Engine::new(source, limit),
+        }
+    }
+
+    /// How many futures are in flight now.
+    ///
+    /// ```
+    /// let stream = inflight::as_completed([async { 1 }], 4);
+    /// assert_eq!(stream.running(), 0); // nothing starts before the first poll
+    /// ```
+    pub fn running(&self) -> usize {
+        self.engine.running()
+    }
+
+    /// How many futures have been pulled from the source so far.
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// use futures::StreamExt;
+    /// let mut stream = inflight::as_completed((0..).map(|i| async move { i }), 4);
+    /// stream.next().await;
+    /// assert_eq!(stream.pulled(), 1); // lazy: the infinite source was pulled once
+    /// # });
+    /// ```
+    pub fn pulled(&self) -> u64 {
+        self.engine.pulled()
+    }
+
+    /// The most futures that may be in flight at once.
+    ///
+    /// ```
+    /// assert_eq!(inflight::as_completed([async {}], 8).limit(), 8);
+    /// ```
+    pub fn limit(&self) -> usize {
+        self.engine.limit()
+    }
+
+    /// Changes the limit. A raised limit fills the new slots on the next poll; a lowered one
+    /// starts nothing new until the futures in flight have fallen below it (none is cancelled).
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0.
+    ///
+    /// ```
+    /// let mut stream = inflight::as_completed([async {}], 8);
+    /// stream.set_limit(2);
+    /// assert_eq!(stream.limit(), 2);
+    /// ```
+    #[track_caller]
+    pub fn set_limit(&mut self, limit: usize) {
+        check_limit(limit, "set_limit: limit");
+        self.engine.set_limit(limit);
+    }
+}
+
+impl<St> Stream for AsCompleted<St>
+where
+    St: Stream,
+    St::Item: Future,
+{
+    type Item = <St::Item as Future>::Output;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut budget = Budget::new();
+        self.project().engine.poll_output(cx, &mut budget, true)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.engine.size_hint()
+    }
+}
+
+impl<St> FusedStream for AsCompleted<St>
+where
+    St: Stream,
+    St::Item: Future,
+{
+    fn is_terminated(&self) -> bool {
+        self.engine.is_done()
+    }
+}
+
+impl<St: Stream> std::fmt::Debug for AsCompleted<St> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsCompleted").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,119 @@
+//! The pull loop shared by every stream: refill free slots from the source, poll what was woken.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use pin_project_lite::pin_project;
+
+use crate::budget::Budget;
+use crate::slots::{Slots, Woken};
+
+pin_project! {
+    /// A source of futures and the slots that run them.
+    pub(crate) struct Engine<St: Stream> {
+        #[pin]
+        source: St,
+        source_done: bool,
+        pulled: u64,
+        slots: Slots<St::Item>,
+    }
+}
+
+impl<St> Engine<St>
+where
+    St: Stream,
+    St::Item: Future,
+{
+    pub(crate) fn new(source: St, limit: usize) -> Self {
+        Engine {
+            source,
+            source_done: false,
+            pulled: 0,
+            slots: Slots::new(limit),
+        }
+    }
+
+    /// How many futures are in flight.
+    pub(crate) fn running(&self) -> usize {
+        self.slots.running()
+    }
+
+    /// How many items were pulled from the source so far.
+    pub(crate) fn pulled(&self) -> u64 {
+        self.pulled
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        self.slots.limit()
+    }
+
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.slots.set_limit(limit);
+    }
+
+    /// Whether the source is exhausted and nothing is in flight.
+    pub(crate) fn is_done(&self) -> bool {
+        self.source_done && self.slots.running() == 0
+    }
+
+    pub(crate) fn size_hint(&self) -> (usize, Option<usize>) {
+        let running = self.slots.running();
+        if self.source_done {
+            return (running, Some(running));
+        }
+        let (low, high) = self.source.size_hint();
+        (
+            low.saturating_add(running),
+            high.and_then(|h| h.checked_add(running)),
+        )
+    }
+
+    /// The next output in completion order. Pulls from the source only while `may_pull` and
+    /// a slot is free; `Ready(None)` once the source is exhausted and nothing is in flight.
+    pub(crate) fn poll_output(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        budget: &mut Budget,
+        may_pull: bool,
+    ) -> Poll<Option<<St::Item as Future>::Output>> {
+        let mut this = self.project();
+        // Tasks woken since the last call go first, so a source of ready futures cannot starve
+        // tasks that are waiting to be polled.
+        match this.slots.poll_woken(cx, budget, false) {
+            Woken::Output(output) => return Poll::Ready(Some(output)),
+            Woken::Yielded => return Poll::Pending,
+            Woken::Idle => {}
+        }
+        while may_pull && !*this.source_done && this.slots.has_room() {
+            if !budget.spend() {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            match this.source.as_mut().poll_next(cx) {
+                Poll::Ready(Some(future)) => {
+                    *this.pulled += 1;
+                    if let Some(output) = this.slots.start(future) {
+                        return Poll::Ready(Some(output));
+                    }
+                }
+                Poll::Ready(None) => *this.source_done = true,
+                Poll::Pending => break,
+            }
+        }
+        if this.slots.running() == 0 {
+            // Nothing in flight: either the source is done, or it is pending and will wake us
+            // (a caller that passes `may_pull == false` has work in flight by contract).
+            return if *this.source_done {
+                Poll::Ready(None)
+            } else {
+                Poll::Pending
+            };
+        }
+        match this.slots.poll_woken(cx, budget, true) {
+            Woken::Output(output) => Poll::Ready(Some(output)),
+            Woken::Idle | Woken::Yielded => Poll::Pending,
+        }
+    }
+}

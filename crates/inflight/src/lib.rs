@@ -1,0 +1,92 @@
+//! Run very large numbers of async tasks with a bounded number in flight.
+//!
+//! `inflight` pulls work lazily from an iterator or a stream, so a run over ten million inputs
+//! uses as much memory as a run over ten, and hands outputs back as they complete or in input
+//! order. It is what Python's `asyncio.as_completed` with a limit, `gather` with a semaphore,
+//! or a task pool whose `spawn` waits for a slot would be, done once and done right.
+//!
+//! | you have | you want | use |
+//! | --- | --- | --- |
+//! | an iterator of futures | outputs as they finish | [`as_completed`] |
+//! | an iterator of futures | outputs in input order | [`ordered`] |
+//! | an iterator of futures | all outputs, in order, at the end | [`gather`] |
+//! | a stream of futures | either order | [`InflightExt`] |
+//! | futures made here and there | a shared limit | [`Limiter`] |
+//! | a producer that spawns tasks | backpressure, panics reported | [`Pool`] |
+//! | a consumer that is slow per item | tasks that go on meanwhile | [`drive`] |
+//!
+//! # Guarantees
+//!
+//! Every entry point keeps these:
+//!
+//! 1. Never more than `limit` futures in flight.
+//! 2. Work-conserving: a finished future's slot is refilled on the same poll of the consumer,
+//!    with no batching gaps; with equal task times, `n` tasks take `ceil(n / limit)` task times.
+//! 3. Lazy: an input is pulled only when a slot is free (and, in input order, the reorder buffer
+//!    has room), so an infinite iterator works. Pulled minus handed back is at most `limit`
+//!    (completion order) or `limit` plus the reorder capacity (input order).
+//! 4. Each output exactly once, in the order named.
+//! 5. Dropping a stream drops every future in flight and pulls nothing more.
+//! 6. A pending source stream does not hold back futures already in flight.
+//! 7. A limit of 0 panics with a message that names it.
+//! 8. Fair: woken futures are polled in the order they were woken, and one call polls at most
+//!    128 of them before yielding, so a future that wakes itself in a loop starves nobody.
+//!
+//! The futures of these streams run inside the stream, when the consumer polls it (as with
+//! `futures`' `buffer_unordered`): no spawning, no `Send` bound, no runtime needed. If the
+//! consumer awaits other slow things between items, wrap the stream in [`drive`].
+//!
+//! # Example
+//!
+//! ```
+//! use futures::StreamExt;
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let start = tokio::time::Instant::now();
+//! // A million inputs, made one at a time as slots free up: memory stays flat.
+//! let fetches = (0..1_000_000u64).map(|i| async move {
+//!     tokio::time::sleep(Duration::from_millis(10)).await;
+//!     i
+//! });
+//! let mut results = inflight::as_completed(fetches, 1000);
+//! let mut count = 0;
+//! while let Some(_) = results.next().await {
+//!     count += 1;
+//! }
+//! assert_eq!(count, 1_000_000);
+//! assert_eq!(start.elapsed(), Duration::from_secs(10)); // 1000 rounds of 10 ms
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+mod as_completed;
+mod block_on;
+mod budget;
+mod drive;
+mod engine;
+mod ext;
+mod gather;
+mod indexed;
+mod iter_source;
+mod limit;
+mod limiter;
+mod ordered;
+mod pool;
+mod reorder;
+mod slots;
+mod task_error;
+mod wake;
+
+pub use as_completed::{as_completed, AsCompleted};
+pub use drive::{drive, Driven};
+pub use ext::InflightExt;
+pub use gather::{gather, Gather};
+pub use iter_source::IterSource;
+pub use limiter::{Limiter, Permit};
+pub use ordered::{ordered, Ordered};
+pub use pool::Pool;
+pub use task_error::TaskError;

@@ -1,0 +1,323 @@
+//! [`Limiter`]: a shared concurrency limit that can be resized while in use.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::block_on::block_on;
+use crate::limit::check_limit;
+
+/// A cloneable concurrency limit shared by every clone: at most `limit` permits out at once.
+///
+/// It is built on tokio's semaphore, which already does the hard part right: waiters are served
+/// in arrival order, a released permit is handed to the waiter it wakes (a task arriving in
+/// between cannot take it), and a waiter dropped before it is served gives back whatever it was
+/// assigned. On top of it `Limiter` adds resizing, weights and counting. It needs no runtime:
+/// it works from any executor and, through [`Limiter::acquire_blocking`], from plain threads.
+///
+/// # Example
+///
+/// ```
+/// use inflight::Limiter;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let limiter = Limiter::new(2);
+/// let download = |n: u32| {
+///     let limiter = limiter.clone();
+///     async move { limiter.run(async move { n * 10 }).await }
+/// };
+/// assert_eq!(download(4).await, 40);
+/// assert_eq!(limiter.in_flight(), 0);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Limiter {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    semaphore: Arc<Semaphore>,
+    in_flight: AtomicUsize,
+    /// The limit and the permits still to be taken out of circulation after it was lowered.
+    resize: Mutex<Resize>,
+}
+
+struct Resize {
+    limit: usize,
+    /// Permits held by tasks above a lowered limit: each is forgotten instead of returned.
+    debt: usize,
+}
+
+/// A permit of a [`Limiter`]: it counts against the limit until dropped.
+///
+/// ```
+/// let limiter = inflight::Limiter::new(1);
+/// let permit = limiter.try_acquire().expect("a free permit");
+/// assert!(limiter.try_acquire().is_none());
+/// drop(permit);
+/// assert!(limiter.try_acquire().is_some());
+/// ```
+#[must_use = "the permit is released as soon as it is dropped"]
+pub struct Permit {
+    shared: Arc<Shared>,
+    permit: Option<OwnedSemaphorePermit>,
+    weight: usize,
+}
+
+impl Limiter {
+    /// A limiter that lets `limit` permits out at once.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0, or larger than tokio's semaphore allows (`usize::MAX >> 3`).
+    ///
+    /// ```
+    /// assert_eq!(inflight::Limiter::new(3).limit(), 3);
+    /// ```
+    #[track_caller]
+    pub fn new(limit: usize) -> Limiter {
+        check_limit(limit, "Limiter::new: limit");
+        assert!(
+            limit <= Semaphore::MAX_PERMITS,
+            "Limiter::new: limit must be at most {}, got {limit}",
+            Semaphore::MAX_PERMITS
+        );
+        Limiter {
+            shared: Arc::new(Shared {
+                semaphore: Arc::new(Semaphore::new(limit)),
+                in_flight: AtomicUsize::new(0),
+                resize: Mutex::new(Resize { limit, debt: 0 }),
+            }),
+        }
+    }
+
+    /// Waits for one permit. Waiters are served in arrival order.
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let limiter = inflight::Limiter::new(1);
+    /// let permit = limiter.acquire().await;
+    /// assert_eq!(limiter.in_flight(), 1);
+    /// drop(permit);
+    /// assert_eq!(limiter.in_flight(), 0);
+    /// # });
+    /// ```
+    pub async fn acquire(&self) -> Permit {
+        self.acquire_many(1).await
+    }
+
+    /// Waits for `weight` permits at once, for a task that counts as several (as Go's
+    /// `semaphore.Weighted`). A heavy waiter at the head of the queue holds back lighter ones
+    /// behind it, so it is not starved. A weight above the limit waits until the limit is raised.
+    ///
+    /// # Panics
+    ///
+    /// If `weight` is above `u32::MAX`.
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let limiter = inflight::Limiter::new(4);
+    /// let heavy = limiter.acquire_many(3).await;
+    /// assert_eq!(limiter.in_flight(), 3);
+    /// assert!(limiter.try_acquire_many(2).is_none());
+    /// drop(heavy);
+    /// # });
+    /// ```
+    pub async fn acquire_many(&self, weight: usize) -> Permit {
+        let permit = self
+            .shared
+            .semaphore
+            .clone()
+            .acquire_many_owned(weight_u32(weight))
+            .await
+            .expect("the semaphore is never closed");
+        self.wrap(permit, weight)
+    }
+
+    /// Takes one permit if one is free now.
+    ///
+    /// ```
+    /// let limiter = inflight::Limiter::new(1);
+    /// let _held = limiter.try_acquire().unwrap();
+    /// assert!(limiter.try_acquire().is_none());
+    /// ```
+    pub fn try_acquire(&self) -> Option<Permit> {
+        self.try_acquire_many(1)
+    }
+
+    /// Takes `weight` permits if they are free now and nobody waits before.
+    ///
+    /// ```
+    /// let limiter = inflight::Limiter::new(3);
+    /// assert!(limiter.try_acquire_many(3).is_some());
+    /// ```
+    pub fn try_acquire_many(&self, weight: usize) -> Option<Permit> {
+        let permit = self
+            .shared
+            .semaphore
+            .clone()
+            .try_acquire_many_owned(weight_u32(weight))
+            .ok()?;
+        Some(self.wrap(permit, weight))
+    }
+
+    /// Blocks the calling thread until a permit is free, for code that is not async.
+    ///
+    /// ```
+    /// let limiter = inflight::Limiter::new(1);
+    /// let worker = {
+    ///     let limiter = limiter.clone();
+    ///     std::thread::spawn(move || {
+    ///         let _permit = limiter.acquire_blocking();
+    ///         7
+    ///     })
+    /// };
+    /// assert_eq!(worker.join().unwrap(), 7);
+    /// ```
+    pub fn acquire_blocking(&self) -> Permit {
+        block_on(self.acquire())
+    }
+
+    /// Runs `future` while holding a permit: the seeds' limiting decorator, not bound to any
+    /// event loop.
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// let limiter = inflight::Limiter::new(2);
+    /// assert_eq!(limiter.run(async { 5 }).await, 5);
+    /// # });
+    /// ```
+    pub async fn run<F: Future>(&self, future: F) -> F::Output {
+        let _permit = self.acquire().await;
+        future.await
+    }
+
+    /// Changes the limit. Raising it serves waiters at once; lowering it takes no permit back:
+    /// holders finish, and each permit they release above the new limit is retired. A limit of
+    /// 0 pauses: nothing is granted until it is raised again.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is larger than `usize::MAX >> 3`.
+    ///
+    /// ```
+    /// let limiter = inflight::Limiter::new(1);
+    /// let _a = limiter.try_acquire().unwrap();
+    /// limiter.set_limit(2);
+    /// let _b = limiter.try_acquire().expect("raised at once");
+    /// limiter.set_limit(1);
+    /// assert_eq!(limiter.in_flight(), 2); // held permits are never revoked
+    /// ```
+    pub fn set_limit(&self, limit: usize) {
+        assert!(
+            limit <= Semaphore::MAX_PERMITS,
+            "set_limit: limit must be at most {}, got {limit}",
+            Semaphore::MAX_PERMITS
+        );
+        let mut resize = self.shared.lock_resize();
+        if limit >= resize.limit {
+            let raise = limit - resize.limit;
+            let repaid = raise.min(resize.debt);
+            resize.debt -= repaid;
+            self.shared.semaphore.add_permits(raise - repaid);
+        } else {
+            let lower = resize.limit - limit;
+            let retired = self.shared.semaphore.forget_permits(lower);
+            resize.debt += lower - retired;
+        }
+        resize.limit = limit;
+    }
+
+    /// The current limit.
+    ///
+    /// ```
+    /// assert_eq!(inflight::Limiter::new(5).limit(), 5);
+    /// ```
+    pub fn limit(&self) -> usize {
+        self.shared.lock_resize().limit
+    }
+
+    /// How many permits are held now (by weight).
+    ///
+    /// ```
+    /// let limiter = inflight::Limiter::new(5);
+    /// let _p = limiter.try_acquire_many(2).unwrap();
+    /// assert_eq!(limiter.in_flight(), 2);
+    /// ```
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::Acquire)
+    }
+
+    fn wrap(&self, permit: OwnedSemaphorePermit, weight: usize) -> Permit {
+        self.shared.in_flight.fetch_add(weight, Ordering::AcqRel);
+        Permit {
+            shared: self.shared.clone(),
+            permit: Some(permit),
+            weight,
+        }
+    }
+}
+
+#[track_caller]
+fn weight_u32(weight: usize) -> u32 {
+    u32::try_from(weight)
+        .unwrap_or_else(|_| panic!("acquire_many: weight must be at most {}, got {weight}", u32::MAX))
+}
+
+impl Shared {
+    fn lock_resize(&self) -> std::sync::MutexGuard<'_, Resize> {
+        // Every critical section leaves `Resize` consistent before anything can panic.
+        self.resize.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Permit {
+    /// How many permits this one counts for.
+    ///
+    /// ```
+    /// let limiter = inflight::Limiter::new(5);
+    /// assert_eq!(limiter.try_acquire_many(2).unwrap().weight(), 2);
+    /// ```
+    pub fn weight(&self) -> usize {
+        self.weight
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let Some(mut permit) = self.permit.take() else {
+            return;
+        };
+        // Under the resize lock, so a concurrent `set_limit` sees the debt and the semaphore
+        // agree.
+        let mut resize = self.shared.lock_resize();
+        let repaid = self.weight.min(resize.debt);
+        resize.debt -= repaid;
+        if repaid > 0 {
+            if let Some(retired) = permit.split(repaid) {
+                retired.forget();
+            }
+        }
+        self.shared.in_flight.fetch_sub(self.weight, Ordering::AcqRel);
+        // What is left goes back to the semaphore, which hands it to the first waiter.
+        drop(permit);
+    }
+}
+
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter")
+            .field("limit", &self.limit())
+            .field("in_flight", &self.in_flight())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Permit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Permit").field("weight", &self.weight).finish()
+    }
+}

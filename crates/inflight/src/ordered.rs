@@ -1,0 +1,221 @@
+//! Outputs in input order: [`ordered`] and [`Ordered`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::stream::FusedStream;
+use futures_core::Stream;
+use pin_project_lite::pin_project;
+
+use crate::budget::Budget;
+use crate::engine::Engine;
+use crate::indexed::Indexed;
+use crate::iter_source::IterSource;
+use crate::limit::check_limit;
+use crate::reorder::ReorderBuffer;
+
+/// Runs `futures` with at most `limit` in flight and yields their outputs in input order.
+///
+/// `limit` counts running futures. An output that finishes before an earlier one waits in a
+/// reorder buffer, which holds at most `limit` outputs unless changed with
+/// [`Ordered::reorder_capacity`]. **When the buffer is full, no more input is pulled** until the
+/// earliest unfinished future completes: a slow first task can then leave slots idle (head-of-line
+/// blocking). A larger buffer trades memory for throughput; [`as_completed`](crate::as_completed)
+/// avoids the problem if the order does not matter.
+///
+/// Pulled minus handed back is at most `limit + capacity`.
+///
+/// # Panics
+///
+/// If `limit` is 0.
+///
+/// # Example
+///
+/// ```
+/// use futures::StreamExt;
+/// use std::time::Duration;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let tasks = (1..=20u64).map(|i| async move {
+///     tokio::time::sleep(Duration::from_millis(100 / i)).await;
+///     i
+/// });
+/// let outputs: Vec<u64> = inflight::ordered(tasks, 5).collect().await;
+/// assert_eq!(outputs, (1..=20).collect::<Vec<_>>());
+/// # }
+/// ```
+#[track_caller]
+pub fn ordered<I>(futures: I, limit: usize) -> Ordered<IterSource<I::IntoIter>>
+where
+    I: IntoIterator,
+    I::Item: Future,
+{
+    check_limit(limit, "ordered: limit");
+    Ordered::new(IterSource::new(futures.into_iter()), limit)
+}
+
+pin_project! {
+    /// A stream of the outputs of futures from `St`, in input order, at most `limit` in flight.
+    /// Made by [`ordered`] and [`InflightExt::in_flight_ordered`](crate::InflightExt::in_flight_ordered).
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Ordered<St: Stream>
+    where
+        St::Item: Future,
+    {
+        #[pin]
+        engine: Engine<Indexed<St>>,
+        reorder: ReorderBuffer<<St::Item as Future>::Output>,
+        capacity: usize,
+    }
+}
+
+impl<St> Ordered<St>
+where
+    St: Stream,
+    St::Item: Future,
+{
+    #[track_caller]
+    pub(crate) fn new(source: St, limit: usize) -> Self {
+        check_limit(limit, "in_flight_ordered: limit");
+        Ordered {
+            engine: Engine::new(Indexed::new(source), limit),
+            reorder: ReorderBuffer::new(),
+            capacity: limit,
+        }
+    }
+
+    /// Sets how many finished outputs may wait for an earlier one before input stops being
+    /// pulled (default: the limit).
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0: nothing could ever finish out of order, so nothing would run.
+    ///
+    /// ```
+    /// # futures::executor::block_on(async {
+    /// use futures::StreamExt;
+    /// let outputs: Vec<i32> = inflight::ordered((0..10).map(|i| async move { i }), 4)
+    ///     .reorder_capacity(100)
+    ///     .collect()
+    ///     .await;
+    /// assert_eq!(outputs, (0..10).collect::<Vec<_>>());
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn reorder_capacity(mut self, capacity: usize) -> Self {
+        check_limit(capacity, "reorder_capacity: capacity");
+        self.capacity = capacity;
+        self
+    }
+
+    /// How many futures are in flight now.
+    ///
+    /// ```
+    /// assert_eq!(inflight::ordered([async { 1 }], 4).running(), 0);
+    /// ```
+    pub fn running(&self) -> usize {
+        self.engine.running()
+    }
+
+    /// How many finished outputs wait for an earlier one.
+    ///
+    /// ```
+    /// assert_eq!(inflight::ordered([async { 1 }], 4).buffered(), 0);
+    /// ```
+    pub fn buffered(&self) -> usize {
+        self.reorder.held()
+    }
+
+    /// How many futures have been pulled from the source so far.
+    ///
+    /// ```
+    /// assert_eq!(inflight::ordered([async { 1 }], 4).pulled(), 0);
+    /// ```
+    pub fn pulled(&self) -> u64 {
+        self.engine.pulled()
+    }
+
+    /// The most futures that may be in flight at once.
+    ///
+    /// ```
+    /// assert_eq!(inflight::ordered([async {}], 3).limit(), 3);
+    /// ```
+    pub fn limit(&self) -> usize {
+        self.engine.limit()
+    }
+
+    /// Changes the limit, as [`AsCompleted::set_limit`](crate::AsCompleted::set_limit) does.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0.
+    ///
+    /// ```
+    /// let mut stream = inflight::ordered([async {}], 3);
+    /// stream.set_limit(1);
+    /// assert_eq!(stream.limit(), 1);
+    /// ```
+    #[track_caller]
+    pub fn set_limit(&mut self, limit: usize) {
+        check_limit(limit, "set_limit: limit");
+        self.engine.set_limit(limit);
+    }
+}
+
+impl<St> Stream for Ordered<St>
+where
+    St: Stream,
+    St::Item: Future,
+{
+    type Item = <St::Item as Future>::Output;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        let mut budget = Budget::new();
+        loop {
+            if let Some(output) = this.reorder.pop() {
+                return Poll::Ready(Some(output));
+            }
+            let may_pull = this.reorder.held() < *this.capacity;
+            match this.engine.as_mut().poll_output(cx, &mut budget, may_pull) {
+                Poll::Ready(Some((position, output))) => {
+                    if let Some(output) = this.reorder.complete(position, output) {
+                        return Poll::Ready(Some(output));
+                    }
+                }
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let (low, high) = self.engine.size_hint();
+        let held = self.reorder.held();
+        (
+            low.saturating_add(held),
+            high.and_then(|h| h.checked_add(held)),
+        )
+    }
+}
+
+impl<St> FusedStream for Ordered<St>
+where
+    St: Stream,
+    St::Item: Future,
+{
+    fn is_terminated(&self) -> bool {
+        self.engine.is_done() && self.reorder.held() == 0
+    }
+}
+
+impl<St: Stream> std::fmt::Debug for Ordered<St>
+where
+    St::Item: Future,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ordered").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,161 @@
+//! The slot arena: the futures in flight, each pinned in a box that is reused for the next one.
+//!
+//! A slot is allocated the first time it is needed (so a limit of 10 000 over 10 tasks makes 10)
+//! and then reused for every later task: `Pin::set` drops the finished future in place and moves
+//! the next one in, so a run makes no allocation per task and needs no `unsafe`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use crate::budget::Budget;
+use crate::wake::{ReadyQueue, SlotWaker};
+
+struct Slot<F> {
+    future: Pin<Box<Option<F>>>,
+    waker: Waker,
+    handle: Arc<SlotWaker>,
+}
+
+/// What [`Slots::poll_woken`] found.
+pub(crate) enum Woken<T> {
+    /// A task finished with this output; its slot is free again.
+    Output(T),
+    /// No woken task finished, and none is waiting to be polled.
+    Idle,
+    /// The call's poll budget ran out; the consumer's waker was woken so it comes back soon.
+    Yielded,
+}
+
+/// The futures in flight, at most `limit` of them.
+pub(crate) struct Slots<F> {
+    slots: Vec<Slot<F>>,
+    free: Vec<usize>,
+    running: usize,
+    limit: usize,
+    queue: Arc<ReadyQueue>,
+    /// Woken indices taken from the queue and not yet polled; `batch[next..]` remain.
+    batch: Vec<usize>,
+    next: usize,
+}
+
+impl<F: Future> Slots<F> {
+    pub(crate) fn new(limit: usize) -> Self {
+        Slots {
+            slots: Vec::new(),
+            free: Vec::new(),
+            running: 0,
+            limit,
+            queue: Arc::new(ReadyQueue::default()),
+            batch: Vec::new(),
+            next: 0,
+        }
+    }
+
+    /// How many futures are in flight.
+    pub(crate) fn running(&self) -> usize {
+        self.running
+    }
+
+    /// The most futures that may be in flight at once.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Whether another future may start now.
+    pub(crate) fn has_room(&self) -> bool {
+        self.running < self.limit
+    }
+
+    /// Changes the limit; futures already in flight above a lowered limit run to completion.
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
+    /// Starts `future` in a free slot and polls it once. A future that is ready at once hands
+    /// its output straight back and leaves the slot free; otherwise it stays in flight.
+    ///
+    /// The caller checks [`Slots::has_room`] first.
+    pub(crate) fn start(&mut self, future: F) -> Option<F::Output> {
+        debug_assert!(self.has_room());
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => self.grow(),
+        };
+        let slot = &mut self.slots[index];
+        slot.future.set(Some(future));
+        let polled = poll_slot(slot);
+        if polled.is_some() {
+            self.free.push(index);
+        } else {
+            self.running += 1;
+        }
+        polled
+    }
+
+    fn grow(&mut self) -> usize {
+        let index = self.slots.len();
+        let (handle, waker) = SlotWaker::new(self.queue.clone(), index);
+        self.slots.push(Slot {
+            future: Box::pin(None),
+            waker,
+            handle,
+        });
+        index
+    }
+
+    /// Polls the futures that were woken, in the order they were woken, until one finishes.
+    ///
+    /// Each call works through one snapshot of the queue: a future that wakes itself while
+    /// polled goes to the back, behind everything woken before it, so it cannot starve the
+    /// others. With `register`, when nothing is left the consumer's waker is registered for the
+    /// next wake-up; without it, the check is a single atomic load when nothing was woken.
+    pub(crate) fn poll_woken(
+        &mut self,
+        cx: &mut Context<'_>,
+        budget: &mut Budget,
+        register: bool,
+    ) -> Woken<F::Output> {
+        loop {
+            while self.next < self.batch.len() {
+                if !budget.spend() {
+                    cx.waker().wake_by_ref();
+                    return Woken::Yielded;
+                }
+                let index = self.batch[self.next];
+                self.next += 1;
+                let slot = &mut self.slots[index];
+                slot.handle.clear_queued();
+                if let Some(output) = poll_slot(slot) {
+                    self.free.push(index);
+                    self.running -= 1;
+                    return Woken::Output(output);
+                }
+            }
+            self.batch.clear();
+            self.next = 0;
+            let found = if register {
+                self.queue.take_or_register(&mut self.batch, cx.waker())
+            } else {
+                self.queue.take(&mut self.batch)
+            };
+            if !found {
+                return Woken::Idle;
+            }
+        }
+    }
+}
+
+/// Polls the future in `slot`, if any, and empties the slot when it finishes.
+fn poll_slot<F: Future>(slot: &mut Slot<F>) -> Option<F::Output> {
+    // An empty slot is woken by a late wake-up of the future that finished in it: skip it.
+    let future = slot.future.as_mut().as_pin_mut()?;
+    match future.poll(&mut Context::from_waker(&slot.waker)) {
+        Poll::Ready(output) => {
+            slot.future.set(None);
+            Some(output)
+        }
+        Poll::Pending => None,
+    }
+}
