@@ -263,8 +263,12 @@ impl Limiter {
 
 #[track_caller]
 fn weight_u32(weight: usize) -> u32 {
-    u32::try_from(weight)
-        .unwrap_or_else(|_| panic!("acquire_many: weight must be at most {}, got {weight}", u32::MAX))
+    u32::try_from(weight).unwrap_or_else(|_| {
+        panic!(
+            "acquire_many: weight must be at most {}, got {weight}",
+            u32::MAX
+        )
+    })
 }
 
 impl Shared {
@@ -301,7 +305,9 @@ impl Drop for Permit {
                 retired.forget();
             }
         }
-        self.shared.in_flight.fetch_sub(self.weight, Ordering::AcqRel);
+        self.shared
+            .in_flight
+            .fetch_sub(self.weight, Ordering::AcqRel);
         // What is left goes back to the semaphore, which hands it to the first waiter.
         drop(permit);
     }
@@ -318,6 +324,8 @@ impl std::fmt::Debug for Limiter {
 
 impl std::fmt::Debug for Permit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Permit").field("weight", &self.weight).finish()
+        f.debug_struct("Permit")
+            .field("weight", &self.weight)
+            .finish()
     }
 }

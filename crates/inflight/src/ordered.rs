@@ -122,9 +122,9 @@ where
     /// How many finished outputs wait for an earlier one.
     ///
     /// ```
-    /// assert_eq!(inflight::ordered([async { 1 }], 4).buffered(), 0);
+    /// assert_eq!(inflight::ordered([async { 1 }], 4).buffered_len(), 0);
     /// ```
-    pub fn buffered(&self) -> usize {
+    pub fn buffered_len(&self) -> usize {
         self.reorder.held()
     }
 

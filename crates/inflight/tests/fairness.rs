@@ -1,0 +1,105 @@
+//! Invariant 8 and the poll cap: a task that keeps waking itself starves nobody, and one call of
+//! `poll_next` does a bounded amount of work.
+
+mod common;
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use common::YieldTimes;
+use futures::task::noop_waker;
+use futures::StreamExt;
+
+enum Task {
+    Spinner(YieldTimes<&'static str>),
+    Neighbour(YieldTimes<&'static str>),
+}
+
+impl Future for Task {
+    type Output = &'static str;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<&'static str> {
+        match self.get_mut() {
+            Task::Spinner(f) | Task::Neighbour(f) => Pin::new(f).poll(cx),
+        }
+    }
+}
+
+#[test]
+fn a_self_waking_task_does_not_delay_a_neighbour() {
+    futures::executor::block_on(async {
+        let spins = Rc::new(Cell::new(0));
+        let spinner = Task::Spinner(YieldTimes {
+            times: 100_000,
+            value: Some("spinner"),
+            polls: Some(spins.clone()),
+        });
+        let neighbour = Task::Neighbour(common::yield_times(1, "neighbour"));
+        let mut stream = inflight::as_completed([spinner, neighbour], 2);
+        assert_eq!(stream.next().await, Some("neighbour"));
+        // The neighbour needed one poll after its first; the spinner got no more than that.
+        assert!(
+            spins.get() <= 2,
+            "spinner polled {} times first",
+            spins.get()
+        );
+        assert_eq!(stream.next().await, Some("spinner"));
+        assert_eq!(spins.get(), 100_001);
+    });
+}
+
+#[test]
+fn a_source_of_ready_futures_does_not_starve_a_woken_task() {
+    futures::executor::block_on(async {
+        // The first future needs a second poll; every later one is ready at once.
+        let tasks = (0u64..).map(|i| common::yield_times(if i == 0 { 1 } else { 0 }, i));
+        let mut stream = inflight::as_completed(tasks, 2);
+        let mut position = None;
+        for n in 0..1_000 {
+            if stream.next().await == Some(0) {
+                position = Some(n);
+                break;
+            }
+        }
+        let position = position.expect("the woken task finished");
+        assert!(position <= 2, "the woken task came out {position}th");
+    });
+}
+
+#[test]
+fn one_poll_next_polls_at_most_the_budget() {
+    let polls = Rc::new(Cell::new(0));
+    let tasks = (0..1_000).map(|i| YieldTimes {
+        times: usize::MAX,
+        value: Some(i),
+        polls: Some(polls.clone()),
+    });
+    let mut stream = inflight::as_completed(tasks, 1_000);
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    for _ in 0..20 {
+        polls.set(0);
+        assert!(Pin::new(&mut stream)
+            .poll_next_unpin_helper(&mut cx)
+            .is_pending());
+        assert!(
+            polls.get() <= 128,
+            "one call polled {} futures",
+            polls.get()
+        );
+        assert!(polls.get() > 0);
+    }
+}
+
+/// `poll_next` through `StreamExt` without naming the trait in each call.
+trait PollHelper {
+    fn poll_next_unpin_helper(self, cx: &mut Context<'_>) -> Poll<Option<i32>>;
+}
+
+impl<S: futures::Stream<Item = i32> + Unpin> PollHelper for Pin<&mut S> {
+    fn poll_next_unpin_helper(self, cx: &mut Context<'_>) -> Poll<Option<i32>> {
+        self.get_mut().poll_next_unpin(cx)
+    }
+}
