@@ -1,0 +1,134 @@
+//! One input's whole life under the policies: attempts, timeouts, backoff, counting.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::event::Event;
+use super::gate::Admitted;
+use super::halt::Halt;
+use super::outcome::{Failure, Outcome};
+use super::progress::Progress;
+use super::rate::Pacer;
+use super::retry::{Retry, RetryIf};
+use super::run_mode::RunMode;
+
+/// A hook that sees every event of a run.
+pub(crate) type Hook = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// What every task of one run shares.
+pub(crate) struct RunShared<F, R, M> {
+    pub(crate) task: F,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) retry: Option<Retry>,
+    pub(crate) retry_if: R,
+    pub(crate) mode: M,
+    pub(crate) pacer: Option<Pacer>,
+    pub(crate) progress: Option<Progress>,
+    pub(crate) hook: Option<Hook>,
+    pub(crate) halt: Arc<Halt>,
+}
+
+/// Runs one admitted input to its outcome. The key guard lives as long as this future, so the
+/// input's key slot frees when it ends or is cancelled.
+pub(crate) async fn run_input<I, K, T, E, F, Fut, R, M>(
+    admitted: Admitted<I, K>,
+    shared: Arc<RunShared<F, R, M>>,
+) -> Outcome<I, T, E>
+where
+    K: std::hash::Hash + Eq + Clone,
+    F: Fn(&I) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    R: RetryIf<E>,
+    M: RunMode<Fut>,
+{
+    let Admitted {
+        input,
+        index,
+        guard: _key_slot,
+    } = admitted;
+    if let Some(hook) = &shared.hook {
+        hook(&Event::Started { index });
+    }
+    let started = Instant::now();
+    let max_attempts = shared.retry.map_or(1, |r| r.max_attempts());
+    let mut attempts = 0;
+    let result = loop {
+        attempts += 1;
+        if attempts > 1 {
+            if let Some(pacer) = &shared.pacer {
+                pacer.start().await; // a retry is a start too
+            }
+        }
+        let failure = match attempt(&shared, &input).await {
+            Ok(output) => break Ok(output),
+            Err(failure) => failure,
+        };
+        let retry = match shared.retry {
+            Some(retry) if attempts < max_attempts && shared.retry_if.should_retry(&failure) => {
+                retry
+            }
+            _ => break Err(failure),
+        };
+        let delay = retry.delay_after(attempts);
+        if let Some(progress) = &shared.progress {
+            progress.retried();
+        }
+        if let Some(hook) = &shared.hook {
+            hook(&Event::Retrying {
+                index,
+                attempt: attempts,
+                delay,
+            });
+        }
+        tokio::time::sleep(delay).await;
+    };
+    let elapsed = started.elapsed();
+    let ok = result.is_ok();
+    if let Some(progress) = &shared.progress {
+        progress.finished(ok, elapsed);
+    }
+    if let Some(hook) = &shared.hook {
+        hook(&Event::Finished {
+            index,
+            ok,
+            attempts,
+            elapsed,
+        });
+    }
+    shared.halt.record(index, ok);
+    Outcome {
+        input,
+        index,
+        result,
+        attempts,
+        elapsed,
+    }
+}
+
+/// One attempt, under the timeout.
+async fn attempt<I, T, E, F, Fut, R, M>(
+    shared: &RunShared<F, R, M>,
+    input: &I,
+) -> Result<T, Failure<E>>
+where
+    F: Fn(&I) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    M: RunMode<Fut>,
+{
+    let running = shared.mode.start((shared.task)(input));
+    let finished = match shared.timeout {
+        Some(limit) => match tokio::time::timeout(limit, running).await {
+            Ok(finished) => finished,
+            Err(_) => return Err(Failure::TimedOut(limit)),
+        },
+        None => running.await,
+    };
+    match finished {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(error)) => Err(Failure::Error(error)),
+        Err(panic) => Err(Failure::Panicked(panic)),
+    }
+}
