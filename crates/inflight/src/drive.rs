@@ -66,16 +66,46 @@ where
         }
     });
     Driven {
-        receiver,
+        receiver: Receiver::Bounded(receiver),
         driver: Some(driver),
     }
+}
+
+/// Like [`drive`], but the driver never waits for the consumer: outputs pile up until taken.
+/// For a push-style pool, whose producer must not deadlock against its own unread outputs.
+pub(crate) fn drive_unbounded<S>(stream: S) -> Driven<S::Item>
+where
+    S: Stream + Send + 'static,
+    S::Item: Send + 'static,
+{
+    let (sender, receiver) = mpsc::unbounded_channel();
+    let driver = tokio::spawn(async move {
+        let mut stream = pin!(stream);
+        while let Some(item) =
+            std::future::poll_fn(|cx: &mut Context<'_>| stream.as_mut().poll_next(cx)).await
+        {
+            if sender.send(item).is_err() {
+                break;
+            }
+        }
+    });
+    Driven {
+        receiver: Receiver::Unbounded(receiver),
+        driver: Some(driver),
+    }
+}
+
+#[derive(Debug)]
+enum Receiver<T> {
+    Bounded(mpsc::Receiver<T>),
+    Unbounded(mpsc::UnboundedReceiver<T>),
 }
 
 /// The stream returned by [`drive`].
 #[must_use = "streams do nothing unless polled"]
 #[derive(Debug)]
 pub struct Driven<T> {
-    receiver: mpsc::Receiver<T>,
+    receiver: Receiver<T>,
     /// Taken once the driver's end has been checked for a panic.
     driver: Option<JoinHandle<()>>,
 }
@@ -84,7 +114,11 @@ impl<T> Stream for Driven<T> {
     type Item = T;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        if let Some(item) = std::task::ready!(self.receiver.poll_recv(cx)) {
+        let received = match &mut self.receiver {
+            Receiver::Bounded(receiver) => receiver.poll_recv(cx),
+            Receiver::Unbounded(receiver) => receiver.poll_recv(cx),
+        };
+        if let Some(item) = std::task::ready!(received) {
             return Poll::Ready(Some(item));
         }
         // The channel closed: the stream ended, or the driver panicked. Say which.

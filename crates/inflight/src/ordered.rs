@@ -8,12 +8,10 @@ use futures_core::stream::FusedStream;
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
-use crate::budget::Budget;
-use crate::engine::Engine;
 use crate::indexed::Indexed;
+use crate::input_order::InputOrder;
 use crate::iter_source::IterSource;
 use crate::limit::check_limit;
-use crate::reorder::ReorderBuffer;
 
 /// Runs `futures` with at most `limit` in flight and yields their outputs in input order.
 ///
@@ -65,9 +63,7 @@ pin_project! {
         St::Item: Future,
     {
         #[pin]
-        engine: Engine<Indexed<St>>,
-        reorder: ReorderBuffer<<St::Item as Future>::Output>,
-        capacity: usize,
+        inner: InputOrder<Indexed<St>>,
     }
 }
 
@@ -80,9 +76,7 @@ where
     pub(crate) fn new(source: St, limit: usize) -> Self {
         check_limit(limit, "in_flight_ordered: limit");
         Ordered {
-            engine: Engine::new(Indexed::new(source), limit),
-            reorder: ReorderBuffer::new(),
-            capacity: limit,
+            inner: InputOrder::new(Indexed::new(source), limit, limit),
         }
     }
 
@@ -106,7 +100,7 @@ where
     #[track_caller]
     pub fn reorder_capacity(mut self, capacity: usize) -> Self {
         check_limit(capacity, "reorder_capacity: capacity");
-        self.capacity = capacity;
+        self.inner.set_capacity(capacity);
         self
     }
 
@@ -116,7 +110,7 @@ where
     /// assert_eq!(inflight::ordered([async { 1 }], 4).running(), 0);
     /// ```
     pub fn running(&self) -> usize {
-        self.engine.running()
+        self.inner.running()
     }
 
     /// How many finished outputs wait for an earlier one.
@@ -125,7 +119,7 @@ where
     /// assert_eq!(inflight::ordered([async { 1 }], 4).buffered_len(), 0);
     /// ```
     pub fn buffered_len(&self) -> usize {
-        self.reorder.held()
+        self.inner.held()
     }
 
     /// How many futures have been pulled from the source so far.
@@ -134,7 +128,7 @@ where
     /// assert_eq!(inflight::ordered([async { 1 }], 4).pulled(), 0);
     /// ```
     pub fn pulled(&self) -> u64 {
-        self.engine.pulled()
+        self.inner.pulled()
     }
 
     /// The most futures that may be in flight at once.
@@ -143,7 +137,7 @@ where
     /// assert_eq!(inflight::ordered([async {}], 3).limit(), 3);
     /// ```
     pub fn limit(&self) -> usize {
-        self.engine.limit()
+        self.inner.limit()
     }
 
     /// Changes the limit, as [`AsCompleted::set_limit`](crate::AsCompleted::set_limit) does.
@@ -160,7 +154,7 @@ where
     #[track_caller]
     pub fn set_limit(&mut self, limit: usize) {
         check_limit(limit, "set_limit: limit");
-        self.engine.set_limit(limit);
+        self.inner.set_limit(limit);
     }
 }
 
@@ -172,32 +166,11 @@ where
     type Item = <St::Item as Future>::Output;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut this = self.project();
-        let mut budget = Budget::new();
-        loop {
-            if let Some(output) = this.reorder.pop() {
-                return Poll::Ready(Some(output));
-            }
-            let may_pull = this.reorder.held() < *this.capacity;
-            match this.engine.as_mut().poll_output(cx, &mut budget, may_pull) {
-                Poll::Ready(Some((position, output))) => {
-                    if let Some(output) = this.reorder.complete(position, output) {
-                        return Poll::Ready(Some(output));
-                    }
-                }
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        self.project().inner.poll_next(cx)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let (low, high) = self.engine.size_hint();
-        let held = self.reorder.held();
-        (
-            low.saturating_add(held),
-            high.and_then(|h| h.checked_add(held)),
-        )
+        self.inner.size_hint()
     }
 }
 
@@ -207,7 +180,7 @@ where
     St::Item: Future,
 {
     fn is_terminated(&self) -> bool {
-        self.engine.is_done() && self.reorder.held() == 0
+        self.inner.is_done()
     }
 }
 

@@ -8,9 +8,10 @@ use std::time::Duration;
 use futures_core::Stream;
 
 use super::event::Event;
-use super::gate::{Gate, GateConfig};
+use super::gate::{Admitted, Gate, GateConfig};
 use super::halt::{ErrorPolicy, Halt};
 use super::handle::{Control, RunHandle};
+use super::input_pool::{InputPool, Inputs};
 use super::keys::{KeyFn, KeyOf, NoKey};
 use super::outcome::Outcome;
 use super::outcomes::Outcomes;
@@ -20,9 +21,9 @@ use super::retry::{AnyFailure, Retry, RetryIf, RetryWhen};
 use super::run_mode::{Local, RunMode, Spawned};
 use super::task::{run_input, Hook, RunShared};
 use crate::as_completed::AsCompleted;
+use crate::input_order::InputOrder;
 use crate::iter_source::IterSource;
 use crate::limit::check_limit;
-use crate::ordered::Ordered;
 
 /// Runs inputs through a task with a bounded number in flight, under policies: a start rate,
 /// a timeout per attempt, retries with backoff, an error policy, per-key limits, live resizing,
@@ -68,7 +69,6 @@ pub struct Inflight<R = AnyFailure, M = Local, KF = NoKey> {
     reorder: Option<usize>,
     errors: ErrorPolicy,
     control: Arc<Control>,
-    rate_set: bool,
     progress: Option<Progress>,
     hook: Option<Hook>,
 }
@@ -103,7 +103,6 @@ impl Inflight {
                 pacer: Pacer::new(None),
                 wakers: Mutex::new(Vec::new()),
             }),
-            rate_set: false,
             progress: None,
             hook: None,
         }
@@ -117,9 +116,8 @@ impl<R, M, KF> Inflight<R, M, KF> {
     /// let builder = inflight::Inflight::new(8).rate(inflight::Rate::per_second(20).burst(5));
     /// # drop(builder);
     /// ```
-    pub fn rate(mut self, rate: Rate) -> Self {
+    pub fn rate(self, rate: Rate) -> Self {
         self.control.pacer.set_rate(Some(rate));
-        self.rate_set = true;
         self
     }
 
@@ -171,7 +169,6 @@ impl<R, M, KF> Inflight<R, M, KF> {
             reorder: self.reorder,
             errors: self.errors,
             control: self.control,
-            rate_set: self.rate_set,
             progress: self.progress,
             hook: self.hook,
         }
@@ -222,7 +219,6 @@ impl<R, M, KF> Inflight<R, M, KF> {
             reorder: self.reorder,
             errors: self.errors,
             control: self.control,
-            rate_set: self.rate_set,
             progress: self.progress,
             hook: self.hook,
         }
@@ -280,7 +276,6 @@ impl<R, M, KF> Inflight<R, M, KF> {
             reorder: self.reorder,
             errors: self.errors,
             control: self.control,
-            rate_set: self.rate_set,
             progress: self.progress,
             hook: self.hook,
         }
@@ -322,11 +317,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
         }
     }
 
-    fn parts<St, T, E, F, Fut>(
-        &self,
-        source: St,
-        task: F,
-    ) -> RunParts<St, KF, F, R, M>
+    fn parts<St, T, E, F, Fut>(&self, source: St, task: F) -> RunParts<St, KF, F, R, M>
     where
         St: Stream,
         KF: KeyOf<St::Item> + Clone,
@@ -339,10 +330,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
         let gate = Gate::new(
             source,
             GateConfig {
-                // A handle may set a rate later, so the pacer is always consulted once one was
-                // set or a handle exists; otherwise starts cost no lock.
-                pacer: (self.rate_set || Arc::strong_count(&self.control) > 1)
-                    .then(|| self.control.pacer.clone()),
+                pacer: self.control.pacer.clone(),
                 keys: self.keys.clone(),
                 per_key: self.per_key,
                 max_parked: self.max_parked.unwrap_or(self.limit.saturating_mul(4)),
@@ -356,7 +344,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
             retry: self.retry,
             retry_if: self.retry_if.clone(),
             mode: self.mode.clone(),
-            pacer: self.rate_set.then(|| self.control.pacer.clone()),
+            pacer: self.control.pacer.clone(),
             progress: self.progress.clone(),
             hook: self.hook.clone(),
             halt: halt.clone(),
@@ -527,13 +515,52 @@ impl<R, M, KF> Inflight<R, M, KF> {
         Fut: Future<Output = Result<T, E>>,
     {
         let (gate, shared, halt) = self.parts(inputs, task);
+        // Positions are the inputs' own indices, not the order the gate lets them through
+        // (per-key parking can hold an early input back).
         let tasks = Tasks {
             gate,
-            start: move |admitted| run_input(admitted, shared.clone()),
+            start: move |admitted: Admitted<St::Item, KF::Key>| {
+                let index = admitted.index;
+                let run = run_input(admitted, shared.clone());
+                async move { (index, run.await) }
+            },
         };
-        let ordered =
-            Ordered::new(tasks, self.limit).reorder_capacity(self.reorder.unwrap_or(self.limit));
+        let ordered = InputOrder::new(tasks, self.limit, self.reorder.unwrap_or(self.limit));
         Outcomes::new(ordered, halt, Some(self.control.clone()))
+    }
+
+    /// A push-style pool under this builder's policies: [`InputPool::spawn`] hands it inputs
+    /// and waits while there is no free slot; outcomes come back as they complete. It runs on
+    /// its own tokio task, so everything in it must be `Send + 'static`.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut pool = inflight::Inflight::new(2).pool(|n: &u32| { let n = *n; async move { Ok::<_, ()>(n + 1) } });
+    /// pool.spawn(1).await.unwrap();
+    /// assert_eq!(pool.next_outcome().await.unwrap().result, Ok(2));
+    /// # }
+    /// ```
+    pub fn pool<I, T, E, F, Fut>(&self, task: F) -> InputPool<I, T, E>
+    where
+        I: Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+        KF: KeyOf<I> + Clone + Send + 'static,
+        KF::Key: Send + 'static,
+        R: RetryIf<E> + Clone + Send + Sync + 'static,
+        M: RunMode<Fut> + Clone + Send + Sync + 'static,
+        M::Attempt: Send,
+        F: Fn(&I) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let (sender, receiver) = tokio::sync::mpsc::channel(1);
+        let run = self.stream(Inputs(receiver), task);
+        InputPool::new(sender, crate::drive::drive_unbounded(run))
     }
 }
 

@@ -24,7 +24,7 @@ pub(crate) struct Admitted<I, K: std::hash::Hash + Eq + Clone> {
 }
 
 pub(crate) struct GateConfig<KF> {
-    pub(crate) pacer: Option<Pacer>,
+    pub(crate) pacer: Pacer,
     pub(crate) keys: KF,
     pub(crate) per_key: usize,
     pub(crate) max_parked: usize,
@@ -52,7 +52,7 @@ pin_project! {
         #[pin]
         source: St,
         chooser: Chooser<St::Item, KF>,
-        pacer: Option<Pacer>,
+        pacer: Pacer,
         // The input chosen to start next, waiting for the pacer.
         ready: Option<Admitted<St::Item, KF::Key>>,
         sleep: Option<Pin<Box<Sleep>>>,
@@ -100,7 +100,8 @@ impl<St: Stream, KF: KeyOf<St::Item>> Stream for Gate<St, KF> {
         }
         // Pacing comes after choosing, so an exhausted source never waits for the rate; the
         // chosen input is the one the free slot will take, so laziness holds.
-        if let Some(pacer) = this.pacer.as_ref() {
+        {
+            let pacer = &*this.pacer;
             loop {
                 if let Some(sleep) = this.sleep.as_mut() {
                     if sleep.as_mut().poll(cx).is_pending() {

@@ -6,6 +6,7 @@ pub(crate) mod event;
 pub(crate) mod gate;
 pub(crate) mod halt;
 pub(crate) mod handle;
+pub(crate) mod input_pool;
 pub(crate) mod keys;
 pub(crate) mod outcome;
 pub(crate) mod outcomes;

@@ -11,12 +11,14 @@ use super::halt::Halt;
 use super::handle::Control;
 use super::outcome::Outcome;
 use crate::as_completed::AsCompleted;
-use crate::ordered::Ordered;
+use crate::input_order::{InputOrder, Positioned};
 
 /// A stream whose limit can be changed from a [`RunHandle`](crate::RunHandle).
 pub trait Resizable {
     /// Sets the most tasks in flight.
     fn resize(&mut self, limit: usize);
+    /// The most tasks in flight now.
+    fn limit(&self) -> usize;
 }
 
 impl<St> Resizable for AsCompleted<St>
@@ -27,15 +29,21 @@ where
     fn resize(&mut self, limit: usize) {
         self.set_limit(limit);
     }
+    fn limit(&self) -> usize {
+        self.limit()
+    }
 }
 
-impl<St> Resizable for Ordered<St>
+impl<S> Resizable for InputOrder<S>
 where
-    St: Stream,
-    St::Item: std::future::Future,
+    S: Stream,
+    S::Item: Positioned,
 {
     fn resize(&mut self, limit: usize) {
         self.set_limit(limit);
+    }
+    fn limit(&self) -> usize {
+        self.limit()
     }
 }
 
@@ -90,12 +98,24 @@ where
         };
         if let Some(control) = &this.control {
             inner.resize(control.limit.load(Ordering::Acquire));
-            let mut wakers = control.wakers.lock().unwrap_or_else(|e| e.into_inner());
-            if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                wakers.push(cx.waker().clone());
-            }
         }
-        let outcome = std::task::ready!(Pin::new(inner).poll_next(cx));
+        let Poll::Ready(outcome) = Pin::new(&mut *inner).poll_next(cx) else {
+            // Waiting: a raised limit must wake this consumer to fill the new slots. The limit
+            // is read again after registering, so a change in between is not missed.
+            if let Some(control) = &this.control {
+                {
+                    let mut wakers = control.wakers.lock().unwrap_or_else(|e| e.into_inner());
+                    if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                        wakers.push(cx.waker().clone());
+                    }
+                }
+                let limit = control.limit.load(Ordering::Acquire);
+                if limit != inner.limit() {
+                    cx.waker().wake_by_ref();
+                }
+            }
+            return Poll::Pending;
+        };
         if let Some(outcome) = &outcome {
             if this.halt.trigger() == Some(outcome.index) {
                 this.inner = None; // cancels the tasks in flight

@@ -1,5 +1,6 @@
 //! [`Rate`]: a start-rate limit by GCRA, shared by every task of a run and changeable live.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -93,7 +94,15 @@ impl Rate {
 /// The shared state of a rate limit: the theoretical arrival time of the next start.
 #[derive(Debug, Clone)]
 pub(crate) struct Pacer {
-    state: Arc<Mutex<PacerState>>,
+    shared: Arc<PacerShared>,
+}
+
+#[derive(Debug)]
+struct PacerShared {
+    /// Mirrors `state.rate.is_some()`, so a run without a rate pays one relaxed load per start
+    /// and no lock, while a handle can still set a rate at any time.
+    limited: AtomicBool,
+    state: Mutex<PacerState>,
 }
 
 #[derive(Debug)]
@@ -107,15 +116,20 @@ struct PacerState {
 impl Pacer {
     pub(crate) fn new(rate: Option<Rate>) -> Pacer {
         Pacer {
-            state: Arc::new(Mutex::new(PacerState {
-                rate,
-                next_due: None,
-            })),
+            shared: Arc::new(PacerShared {
+                limited: AtomicBool::new(rate.is_some()),
+                state: Mutex::new(PacerState {
+                    rate,
+                    next_due: None,
+                }),
+            }),
         }
     }
 
     pub(crate) fn set_rate(&self, rate: Option<Rate>) {
-        self.lock().rate = rate;
+        let mut state = self.lock();
+        state.rate = rate;
+        self.shared.limited.store(rate.is_some(), Ordering::Release);
     }
 
     pub(crate) fn rate(&self) -> Option<Rate> {
@@ -124,6 +138,9 @@ impl Pacer {
 
     /// Takes a start now if one is allowed, or says when the next one will be.
     pub(crate) fn try_start(&self, now: Instant) -> Result<(), Instant> {
+        if !self.shared.limited.load(Ordering::Acquire) {
+            return Ok(());
+        }
         let mut state = self.lock();
         let Some(rate) = state.rate else {
             return Ok(());
@@ -141,6 +158,7 @@ impl Pacer {
 
     /// Waits until a start is allowed, then takes it.
     pub(crate) async fn start(&self) {
+        // Looping, not one wait: the rate may change while this waits.
         loop {
             match self.try_start(Instant::now()) {
                 Ok(()) => return,
@@ -150,7 +168,7 @@ impl Pacer {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, PacerState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

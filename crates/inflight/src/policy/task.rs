@@ -25,7 +25,7 @@ pub(crate) struct RunShared<F, R, M> {
     pub(crate) retry: Option<Retry>,
     pub(crate) retry_if: R,
     pub(crate) mode: M,
-    pub(crate) pacer: Option<Pacer>,
+    pub(crate) pacer: Pacer,
     pub(crate) progress: Option<Progress>,
     pub(crate) hook: Option<Hook>,
     pub(crate) halt: Arc<Halt>,
@@ -58,11 +58,12 @@ where
     let result = loop {
         attempts += 1;
         if attempts > 1 {
-            if let Some(pacer) = &shared.pacer {
-                pacer.start().await; // a retry is a start too
-            }
+            shared.pacer.start().await; // a retry is a start too
         }
-        let failure = match attempt(&shared, &input).await {
+        // The attempt is made before awaiting, so no borrow of the input is held across an
+        // await (which would make the input need `Sync` in spawn mode and in pools).
+        let running = shared.mode.start((shared.task)(&input));
+        let failure = match attempt(shared.timeout, running).await {
             Ok(output) => break Ok(output),
             Err(failure) => failure,
         };
@@ -109,17 +110,11 @@ where
 }
 
 /// One attempt, under the timeout.
-async fn attempt<I, T, E, F, Fut, R, M>(
-    shared: &RunShared<F, R, M>,
-    input: &I,
-) -> Result<T, Failure<E>>
+async fn attempt<T, E, A>(timeout: Option<Duration>, running: A) -> Result<T, Failure<E>>
 where
-    F: Fn(&I) -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-    M: RunMode<Fut>,
+    A: Future<Output = Result<Result<T, E>, String>>,
 {
-    let running = shared.mode.start((shared.task)(input));
-    let finished = match shared.timeout {
+    let finished = match timeout {
         Some(limit) => match tokio::time::timeout(limit, running).await {
             Ok(finished) => finished,
             Err(_) => return Err(Failure::TimedOut(limit)),
