@@ -116,7 +116,10 @@ mod tests {
         assert_eq!(Halt::parse("never"), Ok(None));
         assert_eq!(Halt::parse("0"), Ok(None));
         let h = Halt::parse("now,fail=1").unwrap().unwrap();
-        assert_eq!((h.when, h.counting, h.threshold), (When::Now, Counting::Fail, Threshold::Count(1)));
+        assert_eq!(
+            (h.when, h.counting, h.threshold),
+            (When::Now, Counting::Fail, Threshold::Count(1))
+        );
         let h = Halt::parse("soon,fail=10%").unwrap().unwrap();
         assert_eq!(h.when, When::Soon);
         assert_eq!(h.threshold, Threshold::Percent(10.0));
@@ -127,7 +130,16 @@ mod tests {
 
     #[test]
     fn rejects_bad_forms() {
-        for bad in ["", "now", "later,fail=1", "now,oops=1", "now,fail=0", "now,fail=x", "soon,fail=0%", "soon,fail=101%"] {
+        for bad in [
+            "",
+            "now",
+            "later,fail=1",
+            "now,oops=1",
+            "now,fail=0",
+            "now,fail=x",
+            "soon,fail=0%",
+            "soon,fail=101%",
+        ] {
             assert!(Halt::parse(bad).is_err(), "{bad}");
         }
     }

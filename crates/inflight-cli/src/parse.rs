@@ -12,7 +12,11 @@ pub fn duration(s: &str) -> Result<Duration, String> {
         "ms" => 0.001,
         "m" | "min" | "mins" => 60.0,
         "h" | "hr" | "hrs" => 3600.0,
-        _ => return Err(format!("unknown unit '{unit}' (use ms, s, m or h, e.g. 10s, 500ms)")),
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' (use ms, s, m or h, e.g. 10s, 500ms)"
+            ))
+        }
     };
     let value = number(num, s)?;
     let secs = value * scale;
@@ -33,7 +37,11 @@ pub fn size(s: &str) -> Result<u64, String> {
         "m" | "mb" | "mib" => 20,
         "g" | "gb" | "gib" => 30,
         "t" | "tb" | "tib" => 40,
-        _ => return Err(format!("unknown unit '{unit}' (use K, M, G or T, e.g. 512K, 1MB)")),
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' (use K, M, G or T, e.g. 512K, 1MB)"
+            ))
+        }
     };
     let value = number(num, s)?;
     let bytes = value * (1u64 << shift) as f64;
@@ -58,7 +66,11 @@ pub fn rate(s: &str) -> Result<Duration, String> {
         "s" | "sec" | "second" => 1.0,
         "m" | "min" | "minute" => 60.0,
         "h" | "hour" => 3600.0,
-        _ => return Err(format!("unknown period '{per}' (use N/s, N/m or N/h, e.g. 20/s)")),
+        _ => {
+            return Err(format!(
+                "unknown period '{per}' (use N/s, N/m or N/h, e.g. 20/s)"
+            ))
+        }
     };
     let n = number(count, s)?;
     if n <= 0.0 {

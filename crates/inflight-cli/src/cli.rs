@@ -1,0 +1,192 @@
+//! The command line, declared with clap's derive API. Values are parsed and checked here (see
+//! `parse`), so a bad argument is a usage error before anything runs.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::halt::Halt;
+use crate::parse;
+
+/// Run jobs and fetch URLs with a bounded number in flight.
+///
+/// Inputs are read lazily, one line at a time, so millions of inputs use constant memory.
+/// Exit status: 0 if every job succeeded; otherwise the number of failed jobs, capped at 100;
+/// 130 after Ctrl-C or SIGTERM; 2 for bad arguments, or when the input, the log or the output
+/// directory cannot be read or written.
+#[derive(Parser, Debug)]
+#[command(name = "inflight", version, about, long_about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a command once per input (lines of stdin, or the arguments after `:::`).
+    ///
+    /// `{}` in the command is replaced by the input, passed as (part of) one argument and never
+    /// through a shell; write `sh -c '...'` yourself if you want one. `{#}` is the job number
+    /// (1-based input position). Without `{}`, the input is appended as the last argument.
+    /// Each job's stdout, and separately its stderr, is printed as one block when it finishes.
+    ///
+    /// Example: seq 1 9 | inflight exec -j 3 -- sh -c 'sleep 1; echo done {}'
+    Exec(ExecArgs),
+    /// Download URLs (one a line, from FILE or stdin; blank lines are skipped).
+    ///
+    /// Only http and https. Redirects are followed (up to --max-redirects). A job succeeds on a
+    /// 2xx response whose whole body arrived. Without -o, bodies are downloaded, counted and
+    /// discarded: only the log (--log) and the summary are written, which suits checking or
+    /// warming many URLs. With -o DIR, each body is saved under DIR with a name made from the
+    /// URL's last path segment, sanitised so it can never leave DIR; a taken name gets a
+    /// numeric suffix (page-1.html). The log's `path` field says which file holds which URL.
+    Fetch(FetchArgs),
+}
+
+/// Options shared by `exec` and `fetch`.
+#[derive(Args, Debug, Clone)]
+pub struct Common {
+    /// How many jobs run at once [default: number of CPUs for exec, 50 for fetch].
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = parse::limit)]
+    pub jobs: Option<usize>,
+
+    /// Time limit for one attempt (e.g. 10s, 500ms, 2m; a plain number is seconds). exec kills
+    /// the job's whole process group; fetch cuts the request, like curl --max-time.
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    pub timeout: Option<Duration>,
+
+    /// Retry a failed job up to N more times, with exponential backoff and jitter.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+
+    /// Start at most this many attempts per period, evenly spaced (e.g. 20/s, 100/m, 5/h).
+    #[arg(long, value_name = "N/PERIOD", value_parser = parse::rate)]
+    pub rate: Option<Duration>,
+
+    /// Stop early on failures, as GNU parallel: `soon,fail=N` stops starting jobs after N
+    /// failures and waits for the running ones; `now,fail=N` kills them too. N may be a
+    /// percentage of the jobs finished so far (`soon,fail=10%`), and `success=`/`done=` count
+    /// successes or all finished jobs instead.
+    #[arg(long, value_name = "RULE", value_parser = parse_halt)]
+    pub halt: Option<HaltRule>,
+
+    /// Append one JSON line per finished input: input, seq, ok, status, error, attempts, ms
+    /// (and for fetch, bytes and path). Each line is written as soon as its job finishes.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+
+    /// Skip the inputs whose latest record in --log succeeded, and append to the log.
+    #[arg(long, requires = "log")]
+    pub resume: bool,
+
+    /// Show the progress bar on stderr even when it is not a terminal.
+    #[arg(long)]
+    pub bar: bool,
+
+    /// Hide the progress bar and the summary line.
+    #[arg(short = 'q', long, conflicts_with = "bar")]
+    pub quiet: bool,
+}
+
+/// `inflight exec`.
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    #[command(flatten)]
+    pub common: Common,
+
+    /// Print outputs in input order (each job's output still waits for the job to finish).
+    #[arg(short = 'k', long)]
+    pub keep_order: bool,
+
+    /// The command and its arguments, optionally followed by `:::` and the inputs.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD [ARGS]... [::: INPUTS]..."
+    )]
+    pub command: Vec<String>,
+}
+
+/// `inflight fetch`.
+#[derive(Args, Debug)]
+pub struct FetchArgs {
+    #[command(flatten)]
+    pub common: Common,
+
+    /// At most N requests at once to one host (host:port of the input URL).
+    #[arg(long, value_name = "N", value_parser = parse::limit)]
+    pub per_host: Option<usize>,
+
+    /// Largest body to accept (e.g. 512K, 1MB; K = 1024). A larger body is cut off and the job
+    /// fails with "too large".
+    #[arg(long, value_name = "SIZE", value_parser = parse::size)]
+    pub max_size: Option<u64>,
+
+    /// Save bodies under DIR (created if missing). Without it, bodies are counted and discarded.
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: Option<PathBuf>,
+
+    /// Follow at most this many redirects per request.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_redirects: usize,
+
+    /// File of URLs, one a line [default: stdin].
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+/// A parsed `--halt`; `None` inside means `never`.
+#[derive(Clone, Copy, Debug)]
+pub struct HaltRule(pub Option<Halt>);
+
+fn parse_halt(s: &str) -> Result<HaltRule, String> {
+    Halt::parse(s).map(HaltRule)
+}
+
+impl Common {
+    /// The `--halt` rule, if any.
+    pub fn halt(&self) -> Option<Halt> {
+        self.halt.and_then(|h| h.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn exec_takes_everything_after_the_options() {
+        let cli = Cli::try_parse_from([
+            "inflight", "exec", "-j", "3", "-k", "--", "echo", "-n", "{}", ":::", "a",
+        ])
+        .unwrap();
+        let Command::Exec(args) = cli.command else {
+            panic!("not exec")
+        };
+        assert_eq!(args.common.jobs, Some(3));
+        assert!(args.keep_order);
+        assert_eq!(args.command, ["echo", "-n", "{}", ":::", "a"]);
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for argv in [
+            vec!["inflight", "exec", "-j", "0", "--", "true"],
+            vec!["inflight", "exec", "--timeout", "soon", "--", "true"],
+            vec!["inflight", "exec", "--halt", "maybe", "--", "true"],
+            vec!["inflight", "exec", "--resume", "--", "true"],
+            vec!["inflight", "fetch", "--max-size", "lots"],
+            vec!["inflight", "fetch", "--rate", "0/s"],
+        ] {
+            let err = Cli::try_parse_from(&argv).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{argv:?}");
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The `--log` file: one JSON object per finished input, and `--resume` reading it back.
+//!
+//! Each record is serialised whole and handed to the kernel in a single `write` on an unbuffered
+//! append-mode file as soon as its job finishes, so a `kill -9` loses no finished record; at
+//! worst the last line is torn, which resume tolerates (and `open` starts a fresh line after it).
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+/// One finished input.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Record {
+    /// The input line (or `:::` argument) exactly as given.
+    pub input: String,
+    /// 1-based position of the input (the `{#}` of exec).
+    pub seq: u64,
+    /// Whether the job succeeded (exit status 0, or an HTTP 2xx after redirects).
+    pub ok: bool,
+    /// Exit status of the command or HTTP status of the response; null if there was none
+    /// (spawn failure, signal, timeout, connection error).
+    pub status: Option<i64>,
+    /// What went wrong, in one line; null when `ok`.
+    pub error: Option<String>,
+    /// How many attempts were made (0 if the input was rejected before any attempt).
+    pub attempts: u32,
+    /// Wall time from the first attempt's start to the end, in milliseconds.
+    pub ms: u64,
+    /// fetch: body bytes received in the last attempt.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub bytes: Option<u64>,
+    /// fetch with `-o`: the file written, relative to the output directory.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub path: Option<String>,
+}
+
+/// An open log: appends whole lines, one `write` each, from any task.
+pub struct Log {
+    file: Mutex<File>,
+}
+
+impl Log {
+    /// Opens `path` for appending (creating it), ending a torn last line first so the next
+    /// record starts on a line of its own.
+    pub fn open(path: &Path) -> io::Result<Log> {
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)?;
+        let len = file.metadata()?.len();
+        if len > 0 {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::Start(len - 1))?;
+            file.read_exact(&mut last)?;
+            if last[0] != b'\n' {
+                file.write_all(b"\n")?;
+            }
+        }
+        Ok(Log {
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Appends one record as one line, in one write.
+    pub fn append(&self, record: &Record) -> io::Result<()> {
+        let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
+        line.push(b'\n');
+        // A poisoned lock only means another writer panicked mid-call; the file is still usable.
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        file.write_all(&line)
+    }
+}
+
+/// The inputs a log says are done: those whose latest record is `ok`.
+///
+/// Keeps a 128-bit hash per input rather than the input itself, so resuming a run of 10^7
+/// inputs costs a few hundred MB at most, not the inputs' total size.
+#[derive(Default)]
+pub struct Done {
+    inputs: HashSet<u128>,
+    /// Lines that did not parse, other than a torn last line.
+    pub bad_lines: u64,
+}
+
+impl Done {
+    /// Reads a log. A missing file is an empty set (the first run of a `--resume` script).
+    pub fn read(path: &Path) -> io::Result<Done> {
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Done::default()),
+            Err(e) => return Err(e),
+        };
+        Done::from_reader(BufReader::new(file))
+    }
+
+    /// Reads log lines from any reader; the last record for an input decides.
+    pub fn from_reader(mut reader: impl BufRead) -> io::Result<Done> {
+        /// Only the fields resume needs; unknown fields are ignored.
+        #[derive(Deserialize)]
+        struct Entry {
+            input: String,
+            ok: bool,
+        }
+        let mut done = Done::default();
+        let mut line = Vec::new();
+        let mut pending_bad = 0;
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line)? == 0 {
+                break;
+            }
+            // A bad line followed by more lines is corruption; a bad last line is a torn write.
+            done.bad_lines += pending_bad;
+            pending_bad = 0;
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<Entry>(&line) {
+                Ok(entry) if entry.ok => {
+                    done.inputs.insert(key(&entry.input));
+                }
+                Ok(entry) => {
+                    done.inputs.remove(&key(&entry.input));
+                }
+                Err(_) => pending_bad = 1,
+            }
+        }
+        Ok(done)
+    }
+
+    /// Whether `input` already succeeded.
+    pub fn contains(&self, input: &str) -> bool {
+        self.inputs.contains(&key(input))
+    }
+
+    /// How many distinct inputs are done.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.inputs.len()
+    }
+}
+
+/// A 128-bit hash of an input: two SipHash runs with different prefixes. Only compared within
+/// one process, so the hasher need not be stable across Rust versions.
+fn key(input: &str) -> u128 {
+    let mut a = DefaultHasher::new();
+    input.hash(&mut a);
+    let mut b = DefaultHasher::new();
+    0xa5u8.hash(&mut b);
+    input.hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn done(text: &str) -> Done {
+        Done::from_reader(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn latest_record_decides() {
+        let d = done(concat!(
+            "{\"input\":\"a\",\"ok\":false}\n",
+            "{\"input\":\"a\",\"ok\":true}\n",
+            "{\"input\":\"b\",\"ok\":true}\n",
+            "{\"input\":\"b\",\"ok\":false}\n",
+            "{\"input\":\"c\",\"ok\":false}\n",
+        ));
+        assert!(d.contains("a"));
+        assert!(!d.contains("b"));
+        assert!(!d.contains("c"));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d.bad_lines, 0);
+    }
+
+    #[test]
+    fn torn_last_line_is_tolerated() {
+        let d = done("{\"input\":\"a\",\"ok\":true}\n{\"input\":\"b\",\"o");
+        assert!(d.contains("a"));
+        assert!(!d.contains("b"));
+        assert_eq!(d.bad_lines, 0);
+    }
+
+    #[test]
+    fn bad_middle_lines_are_counted() {
+        let d = done("garbage\n\n{\"input\":\"a\",\"ok\":true,\"extra\":1}\n");
+        assert!(d.contains("a"));
+        assert_eq!(d.bad_lines, 1);
+    }
+
+    #[test]
+    fn open_ends_a_torn_line_and_records_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        std::fs::write(&path, "{\"input\":\"a\",\"ok\":true}\n{\"inp").unwrap();
+        let log = Log::open(&path).unwrap();
+        let rec = Record {
+            input: "b \"quoted\"\nnewline".into(),
+            seq: 2,
+            ok: true,
+            status: Some(0),
+            attempts: 1,
+            ..Record::default()
+        };
+        log.append(&rec).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(serde_json::from_str::<Record>(lines[2]).unwrap(), rec);
+        let d = Done::read(&path).unwrap();
+        assert!(d.contains("a") && d.contains("b \"quoted\"\nnewline"));
+        assert_eq!(d.bad_lines, 1, "the torn line is now in the middle");
+    }
+
+    #[test]
+    fn missing_log_is_empty() {
+        let d = Done::read(Path::new("/nonexistent/inflight/log")).unwrap();
+        assert_eq!(d.len(), 0);
+    }
+}

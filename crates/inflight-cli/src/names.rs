@@ -1,0 +1,231 @@
+//! Safe output file names for `fetch -o DIR`.
+//!
+//! A name is one path component made from the URL's last non-empty path segment, percent-decoded
+//! and then sanitised, so that `..`, `/`, `\`, absolute paths and encoded tricks such as
+//! `%2e%2e%2f` cannot leave DIR: decoding happens *before* sanitising, and the result is checked
+//! to be a single normal component. A taken name gets a numeric suffix (`page-1.html`); the
+//! finished body is moved there with `renameat2(RENAME_NOREPLACE)` (or, where unsupported, the
+//! name is claimed with `O_EXCL` first), so two jobs never write the same file and nothing that
+//! exists is ever replaced.
+use std::fs::OpenOptions;
+use std::io;
+use std::path::{Component, Path};
+
+use percent_encoding::percent_decode_str;
+
+/// Longest name we produce, in bytes; well under the usual 255-byte limit, leaving room for the
+/// collision suffix.
+const MAX_NAME: usize = 200;
+
+/// Name used when the URL has no path segment (e.g. `http://host/`).
+const DEFAULT_NAME: &str = "index.html";
+
+/// The file name for a URL's body: a single, safe path component.
+pub fn for_url(url: &reqwest::Url) -> String {
+    let last = url
+        .path_segments()
+        .and_then(|segments| segments.rev().find(|s| !s.is_empty()))
+        .unwrap_or("");
+    let decoded = percent_decode_str(last).decode_utf8_lossy();
+    let name = sanitize(&decoded);
+    if name.is_empty() {
+        DEFAULT_NAME.to_string()
+    } else {
+        name
+    }
+}
+
+/// Replaces every character that could change the meaning of a path (separators, NUL, controls,
+/// shell and Windows specials, whitespace) with `_`, and a leading dot too, so no result is `.`,
+/// `..` or hidden. Truncates to `MAX_NAME` bytes on a character boundary.
+pub fn sanitize(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len().min(MAX_NAME));
+    for c in raw.chars() {
+        let safe =
+            c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '+' | '=' | ',' | '@' | '~');
+        let c = if !safe || (out.is_empty() && c == '.') {
+            '_'
+        } else {
+            c
+        };
+        if out.len() + c.len_utf8() > MAX_NAME {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// True if `name` is exactly one normal path component (not `.`, `..`, absolute or nested).
+pub fn is_single_component(name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    matches!(parts.next(), Some(Component::Normal(_)))
+        && parts.next().is_none()
+        && !name.contains('/')
+}
+
+/// Moves `from` to a free name in `dir` based on `name` in one `renameat2(RENAME_NOREPLACE)`
+/// per candidate, which never replaces an existing file (nor a planted symlink). Returns the
+/// name used; `ErrorKind::Unsupported` if the filesystem cannot do it (then use [`claim`]).
+pub fn move_to_free_name(from: &Path, dir: &Path, name: &str) -> io::Result<String> {
+    use nix::errno::Errno;
+    use nix::fcntl::{renameat2, RenameFlags};
+    if !is_single_component(name) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unsafe file name {name:?}"),
+        ));
+    }
+    for candidate in candidates(name) {
+        match renameat2(
+            None,
+            from,
+            None,
+            &dir.join(&candidate),
+            RenameFlags::RENAME_NOREPLACE,
+        ) {
+            Ok(()) => return Ok(candidate),
+            Err(Errno::EEXIST) => continue,
+            Err(Errno::EINVAL | Errno::ENOSYS) => return Err(io::ErrorKind::Unsupported.into()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("no free name for {name:?} after 10000 tries"),
+    ))
+}
+
+/// `name`, then `stem-1.ext`, `stem-2.ext`, ... (10000 in all).
+fn candidates(name: &str) -> impl Iterator<Item = String> + '_ {
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext)),
+        _ => (name, None),
+    };
+    (0u32..10_000).map(move |n| match (n, ext) {
+        (0, _) => name.to_string(),
+        (n, Some(ext)) => format!("{stem}-{n}.{ext}"),
+        (n, None) => format!("{stem}-{n}"),
+    })
+}
+
+/// Claims a free name in `dir` based on `name`, by creating it exclusively (`O_EXCL`, which also
+/// refuses to follow a symlink planted there), and returns the name claimed. The caller then
+/// renames the finished download over the claimed, empty file.
+pub fn claim(dir: &Path, name: &str) -> io::Result<String> {
+    if !is_single_component(name) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unsafe file name {name:?}"),
+        ));
+    }
+    for candidate in candidates(name) {
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dir.join(&candidate))
+        {
+            Ok(_) => return Ok(candidate),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("no free name for {name:?} after 10000 tries"),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(url: &str) -> String {
+        for_url(&reqwest::Url::parse(url).unwrap())
+    }
+
+    #[test]
+    fn plain_names() {
+        assert_eq!(name("http://h/a/b/file.txt"), "file.txt");
+        assert_eq!(name("http://h/a/dir/"), "dir");
+        assert_eq!(name("http://h/"), "index.html");
+        assert_eq!(name("http://h"), "index.html");
+        assert_eq!(name("http://h/a%20b.txt?x=1#f"), "a_b.txt");
+        assert_eq!(name("http://h/caf%C3%A9.txt"), "café.txt");
+    }
+
+    #[test]
+    fn escapes_are_neutralised() {
+        for url in [
+            "http://h/..",
+            "http://h/../../etc/passwd",
+            "http://h/%2e%2e",
+            "http://h/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+            "http://h/..%2f..%2fx",
+            "http://h/%2E%2E%5C%2E%2E%5Cx",
+            "http://h/%2fetc%2fpasswd",
+            "http://h/a%00b",
+            "http://h/%252e%252e%252f",
+            "http://h/.hidden",
+            "http://h/%2e",
+        ] {
+            let n = name(url);
+            assert!(is_single_component(&n), "{url} -> {n}");
+            assert!(!n.starts_with('.'), "{url} -> {n}");
+            assert!(
+                !n.contains('/') && !n.contains('\\') && !n.contains('\0'),
+                "{url} -> {n}"
+            );
+        }
+        assert_eq!(
+            name("http://h/%2e%2e%2f%2e%2e%2fetc%2fpasswd"),
+            "_._.._etc_passwd"
+        );
+    }
+
+    #[test]
+    fn long_names_are_cut() {
+        let long = format!("http://h/{}", "é".repeat(300));
+        let n = name(&long);
+        assert!(n.len() <= MAX_NAME);
+        assert!(n.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn single_component() {
+        assert!(is_single_component("a.txt"));
+        for bad in ["", ".", "..", "/etc", "a/b", "../x"] {
+            assert!(!is_single_component(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn claim_adds_suffixes() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(claim(dir.path(), "a.txt").unwrap(), "a.txt");
+        assert_eq!(claim(dir.path(), "a.txt").unwrap(), "a-1.txt");
+        assert_eq!(claim(dir.path(), "a.txt").unwrap(), "a-2.txt");
+        assert_eq!(claim(dir.path(), "noext").unwrap(), "noext");
+        assert_eq!(claim(dir.path(), "noext").unwrap(), "noext-1");
+        assert!(claim(dir.path(), "../x").is_err());
+    }
+
+    #[test]
+    fn move_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join(".part");
+        for body in ["one", "two"] {
+            std::fs::write(&part, body).unwrap();
+            move_to_free_name(&part, dir.path(), "f.txt").unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("f.txt")).unwrap(),
+            "one"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("f-1.txt")).unwrap(),
+            "two"
+        );
+        assert!(move_to_free_name(&part, dir.path(), "..").is_err());
+    }
+}

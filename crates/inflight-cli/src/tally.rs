@@ -1,0 +1,96 @@
+//! Counts of the run, shared by the jobs and the output loop, and the exit status they imply.
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+/// Live counts, updated as jobs start and finish.
+#[derive(Default)]
+pub struct Tally {
+    /// Jobs whose first attempt began.
+    pub started: AtomicU64,
+    pub ok: AtomicU64,
+    pub failed: AtomicU64,
+    /// Inputs skipped by `--resume`.
+    pub skipped: AtomicU64,
+    /// Set by the first Ctrl-C.
+    pub interrupted: AtomicBool,
+    /// Set when input, log or output failed: the run cannot vouch for its results.
+    pub fatal: AtomicBool,
+}
+
+/// Exit status for Ctrl-C, as shells report a SIGINT death.
+pub const EXIT_INTERRUPTED: i32 = 130;
+/// Exit status for bad arguments and unusable files, as clap uses for usage errors.
+pub const EXIT_USAGE: i32 = 2;
+/// GNU parallel caps the failure count here so it never collides with shell meanings.
+const MAX_FAILURE_STATUS: u64 = 100;
+
+impl Tally {
+    /// Jobs started and not finished.
+    pub fn running(&self) -> u64 {
+        let done = self.ok.load(Relaxed) + self.failed.load(Relaxed);
+        self.started.load(Relaxed).saturating_sub(done)
+    }
+
+    /// 0 if all succeeded; the number of failures capped at 100; 130 after Ctrl-C or SIGTERM; 2 after a
+    /// fatal input, log or output error.
+    pub fn exit_status(&self) -> i32 {
+        if self.fatal.load(Relaxed) {
+            return EXIT_USAGE;
+        }
+        if self.interrupted.load(Relaxed) {
+            return EXIT_INTERRUPTED;
+        }
+        self.failed.load(Relaxed).min(MAX_FAILURE_STATUS) as i32
+    }
+
+    /// The closing line, e.g. `inflight: 3000 jobs, 3000 ok, 0 failed in 1.52s`.
+    pub fn summary(&self, secs: f64, killed: u64) -> String {
+        let ok = self.ok.load(Relaxed);
+        let failed = self.failed.load(Relaxed);
+        let mut line = format!(
+            "inflight: {} jobs, {ok} ok, {failed} failed in {secs:.2}s",
+            ok + failed
+        );
+        let skipped = self.skipped.load(Relaxed);
+        if skipped > 0 {
+            line += &format!(", {skipped} skipped (done in an earlier run)");
+        }
+        if killed > 0 {
+            line += &format!(", {killed} killed");
+        }
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_status_rules() {
+        let t = Tally::default();
+        assert_eq!(t.exit_status(), 0);
+        t.failed.store(3, Relaxed);
+        assert_eq!(t.exit_status(), 3);
+        t.failed.store(1000, Relaxed);
+        assert_eq!(t.exit_status(), 100);
+        t.interrupted.store(true, Relaxed);
+        assert_eq!(t.exit_status(), 130);
+        t.fatal.store(true, Relaxed);
+        assert_eq!(t.exit_status(), 2);
+    }
+
+    #[test]
+    fn summary_line() {
+        let t = Tally::default();
+        t.ok.store(2999, Relaxed);
+        t.failed.store(1, Relaxed);
+        assert_eq!(
+            t.summary(1.5191, 0),
+            "inflight: 3000 jobs, 2999 ok, 1 failed in 1.52s"
+        );
+        t.skipped.store(7, Relaxed);
+        assert!(t
+            .summary(1.0, 2)
+            .ends_with(", 7 skipped (done in an earlier run), 2 killed"));
+    }
+}

@@ -1,0 +1,140 @@
+//! Helpers shared by the CLI integration tests: run the built binary as a user would.
+#![allow(dead_code)]
+
+pub mod server;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn inflight() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_inflight"));
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// What a finished run left.
+#[derive(Debug)]
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub took: Duration,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.status.code().unwrap_or(-1)
+    }
+}
+
+/// Runs `inflight ARGS`, feeding `stdin` (if any), and fails the test after 30 s.
+pub fn run(args: &[&str], stdin: Option<&str>) -> Run {
+    let mut cmd = inflight();
+    cmd.args(args);
+    if stdin.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("spawn inflight");
+    if let Some(text) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        let text = text.to_string();
+        thread::spawn(move || {
+            let _ = pipe.write_all(text.as_bytes());
+        });
+    }
+    finish(child, started, Duration::from_secs(30))
+}
+
+/// Collects a child's output and waits for it, killing it after `limit`.
+pub fn finish(mut child: Child, started: Instant, limit: Duration) -> Run {
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("inflight did not finish within {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(5));
+    };
+    Run {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+        took: started.elapsed(),
+    }
+}
+
+/// Every line of a log as JSON; a torn last line is allowed only if `allow_torn`.
+pub fn log_records(path: &Path, allow_torn: bool) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut records = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        match serde_json::from_str::<serde_json::Value>(line.trim_end()) {
+            Ok(v) => records.push(v),
+            Err(e) => {
+                let last = i + 1 == lines.len();
+                assert!(
+                    allow_torn && last && !line.ends_with('\n'),
+                    "bad log line {i}: {line:?}: {e}"
+                );
+            }
+        }
+    }
+    records
+}
+
+/// Waits until `cond` holds, up to `limit`.
+pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    cond()
+}
+
+/// Sends a signal by name with kill(1): tests need no unsafe and no extra crate.
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(ok.success(), "kill -{sig} {pid}");
+}
+
+/// Asserts a usage error: exit 2, one `inflight:` line, no panic.
+pub fn assert_usage_error(r: &Run) {
+    assert_eq!(r.code(), 2, "{r:?}");
+    assert_eq!(
+        r.stderr.lines().count(),
+        1,
+        "one line expected: {:?}",
+        r.stderr
+    );
+    assert!(r.stderr.starts_with("inflight: "), "{:?}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{:?}", r.stderr);
+}
