@@ -141,8 +141,15 @@ where
     type Item = <St::Item as Future>::Output;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        // Each output spends one unit of tokio's task budget, as tokio's own channels do, so a
+        // consumer looping over ready outputs yields to its neighbours now and then.
+        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
         let mut budget = Budget::new();
-        self.project().engine.poll_output(cx, &mut budget, true)
+        let polled = self.project().engine.poll_output(cx, &mut budget, true);
+        if polled.is_ready() {
+            coop.made_progress();
+        }
+        polled
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

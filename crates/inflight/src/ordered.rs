@@ -166,7 +166,13 @@ where
     type Item = <St::Item as Future>::Output;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.project().inner.poll_next(cx)
+        // One unit of tokio's task budget per output; see `AsCompleted::poll_next`.
+        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        let polled = self.project().inner.poll_next(cx);
+        if polled.is_ready() {
+            coop.made_progress();
+        }
+        polled
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

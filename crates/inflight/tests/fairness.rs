@@ -103,3 +103,45 @@ impl<S: futures::Stream<Item = i32> + Unpin> PollHelper for Pin<&mut S> {
         self.get_mut().poll_next_unpin(cx)
     }
 }
+
+/// The streams spend tokio's task budget, so a consumer looping over ready outputs lets the
+/// other tasks of its runtime run now and then instead of holding the thread to the end.
+#[tokio::test(flavor = "current_thread")]
+async fn a_consumer_of_ready_outputs_yields_to_other_tasks() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    for ordered in [false, true] {
+        let neighbour_ran = Arc::new(AtomicBool::new(false));
+        tokio::spawn({
+            let neighbour_ran = neighbour_ran.clone();
+            async move { neighbour_ran.store(true, Ordering::SeqCst) }
+        });
+        let tasks = (0..100_000u32).map(|i| async move { i });
+        let mut seen_at = None;
+        let mut count = 0u32;
+        let mut check = |count: u32| {
+            if seen_at.is_none() && neighbour_ran.load(Ordering::SeqCst) {
+                seen_at = Some(count);
+            }
+        };
+        if ordered {
+            let mut stream = inflight::ordered(tasks, 10);
+            while stream.next().await.is_some() {
+                count += 1;
+                check(count);
+            }
+        } else {
+            let mut stream = inflight::as_completed(tasks, 10);
+            while stream.next().await.is_some() {
+                count += 1;
+                check(count);
+            }
+        }
+        let seen_at = seen_at.expect("the neighbour ran before the end");
+        assert!(
+            seen_at <= 1_000,
+            "the neighbour waited for {seen_at} outputs"
+        );
+    }
+}
