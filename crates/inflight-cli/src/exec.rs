@@ -2,70 +2,59 @@
 //! group so a timeout or a kill takes its children too.
 use std::io;
 use std::process::{Output, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use futures::future::BoxFuture;
+use inflight::{Failure, Outcome};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use tokio::process::Command;
 
 use crate::log::Record;
-use crate::retry;
-use crate::run::{Finished, Input, Shared};
+use crate::retry::Retryable;
+use crate::run::{policy_failure, Finished, Input, Job};
 use crate::template::Template;
 
-/// The result of one attempt.
-enum Attempt {
+/// `exec`'s job: the command template.
+pub struct Exec {
+    pub template: Template,
+}
+
+/// A failed attempt (a timeout is the library's [`Failure::TimedOut`]).
+pub enum ExecError {
+    /// The command ran and exited non-zero, or was killed by a signal.
     Exited(Output),
     /// The command could not be started (not found, not executable): never retried.
     NotStarted(String),
     /// Waiting for the process failed; the process group is killed.
     Lost(String),
-    TimedOut(Duration),
 }
 
-/// Runs one input to completion, with retries; `None` if the run stopped before it started.
-pub async fn job(input: Input, shared: Arc<Shared>, template: Arc<Template>) -> Option<Finished> {
-    let argv = template.render(&input.line, input.seq);
-    let mut attempts = 0;
-    let mut began = Instant::now();
-    loop {
-        if let Some(pacer) = &shared.pacer {
-            pacer.wait().await;
-        }
-        if attempts == 0 {
-            if !shared.begin() {
-                return None;
-            }
-            began = Instant::now();
-        }
-        attempts += 1;
-        let outcome = attempt(&argv, shared.timeout).await;
-        let retryable = match &outcome {
-            Attempt::Exited(out) => !out.status.success(),
-            Attempt::NotStarted(_) => false,
-            Attempt::Lost(_) | Attempt::TimedOut(_) => true,
-        };
-        // A stopping run (Ctrl-C, --halt) finishes what runs but starts no new attempts.
-        if retryable && attempts <= shared.retries && !shared.stop.is_cancelled() {
-            tokio::time::sleep(retry::backoff(attempts)).await;
-            continue;
-        }
-        return Some(finish(input, outcome, attempts, began.elapsed()));
+impl Retryable for ExecError {
+    fn retryable(&self) -> bool {
+        !matches!(self, ExecError::NotStarted(_))
     }
 }
 
-fn finish(input: Input, outcome: Attempt, attempts: u32, took: Duration) -> Finished {
-    let mut record = Record {
-        input: input.line,
-        seq: input.seq,
-        attempts,
-        ms: took.as_millis() as u64,
-        ..Record::default()
-    };
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    match outcome {
-        Attempt::Exited(out) => {
+impl Job for Exec {
+    type Output = Output;
+    type Error = ExecError;
+
+    fn attempt(&self, input: &Input) -> BoxFuture<'static, Result<Output, ExecError>> {
+        let argv = self.template.render(&input.line, input.seq);
+        Box::pin(attempt(argv))
+    }
+
+    fn finish(&self, outcome: Outcome<Input, Output, ExecError>) -> Finished {
+        let mut record = Record {
+            input: outcome.input.line,
+            seq: outcome.input.seq,
+            attempts: outcome.attempts,
+            ms: outcome.elapsed.as_millis() as u64,
+            ..Record::default()
+        };
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let mut exited = |out: Output, record: &mut Record| {
             use std::os::unix::process::ExitStatusExt;
             record.ok = out.status.success();
             record.status = out.status.code().map(i64::from);
@@ -76,34 +65,40 @@ fn finish(input: Input, outcome: Attempt, attempts: u32, took: Duration) -> Fini
             }
             stdout = out.stdout;
             stderr = out.stderr;
+        };
+        match outcome.result {
+            Ok(out) | Err(Failure::Error(ExecError::Exited(out))) => exited(out, &mut record),
+            Err(Failure::Error(ExecError::NotStarted(msg) | ExecError::Lost(msg))) => {
+                record.error = Some(msg)
+            }
+            Err(failure) => record.error = policy_failure(&failure),
         }
-        Attempt::NotStarted(msg) | Attempt::Lost(msg) => record.error = Some(msg),
-        Attempt::TimedOut(limit) => {
-            record.error = Some(format!("timed out after {}", human(limit)))
+        // A plain non-zero exit speaks for itself on the job's stderr; other failures would be
+        // silent without the log, so say them once.
+        if let Some(error) = &record.error {
+            if record.status.is_none() {
+                let line = format!(
+                    "inflight: job {} ({:?}): {error}\n",
+                    record.seq, record.input
+                );
+                stderr.extend_from_slice(line.as_bytes());
+            }
         }
-    }
-    // A plain non-zero exit speaks for itself on the job's stderr; other failures would be
-    // silent without the log, so say them once.
-    if let Some(error) = &record.error {
-        if record.status.is_none() {
-            let line = format!(
-                "inflight: job {} ({:?}): {error}\n",
-                record.seq, record.input
-            );
-            stderr.extend_from_slice(line.as_bytes());
+        Finished {
+            record,
+            stdout,
+            stderr,
         }
-    }
-    Finished {
-        record,
-        stdout,
-        stderr,
     }
 }
 
-/// One run of the command, killed (with its process group) on timeout or when dropped.
-async fn attempt(argv: &[String], timeout: Option<Duration>) -> Attempt {
+/// One run of the command. On a timeout (the library's `--timeout`), `--halt now` or a kill,
+/// the library drops this future (in spawn mode: aborts its task, which drops it), and the
+/// drop kills the process group: `kill_on_drop` for the leader, [`GroupKiller`] for what it
+/// started.
+async fn attempt(argv: Vec<String>) -> Result<Output, ExecError> {
     let Some((program, args)) = argv.split_first() else {
-        return Attempt::NotStarted("empty command".into());
+        return Err(ExecError::NotStarted("empty command".into()));
     };
     let mut cmd = Command::new(program);
     cmd.args(args)
@@ -114,24 +109,20 @@ async fn attempt(argv: &[String], timeout: Option<Duration>) -> Attempt {
         .kill_on_drop(true);
     let child = match cmd.spawn() {
         Ok(child) => child,
-        Err(e) => return Attempt::NotStarted(spawn_error(program, &e)),
+        Err(e) => return Err(ExecError::NotStarted(spawn_error(program, &e))),
     };
     let mut group = GroupKiller(child.id().and_then(|id| i32::try_from(id).ok()));
-    let output = child.wait_with_output();
-    let result = match timeout {
-        Some(limit) => match tokio::time::timeout(limit, output).await {
-            Ok(result) => result,
-            Err(_) => return Attempt::TimedOut(limit),
-        },
-        None => output.await,
-    };
-    match result {
+    match child.wait_with_output().await {
         Ok(out) => {
             // The leader is reaped; its group id may be reused, so never signal it again.
             group.0 = None;
-            Attempt::Exited(out)
+            if out.status.success() {
+                Ok(out)
+            } else {
+                Err(ExecError::Exited(out))
+            }
         }
-        Err(e) => Attempt::Lost(format!("waiting for {program}: {e}")),
+        Err(e) => Err(ExecError::Lost(format!("waiting for {program}: {e}"))),
     }
 }
 

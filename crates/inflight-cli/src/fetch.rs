@@ -1,26 +1,26 @@
 //! `inflight fetch`: one GET per URL through one shared client (keep-alive, HTTP/2 over TLS
 //! via ALPN), with a per-attempt time limit, a size cap, retries and safe output files.
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
+use futures::future::BoxFuture;
+use inflight::{Failure, Outcome};
 use reqwest::{StatusCode, Url};
 
-use crate::exec::human;
 use crate::log::Record;
 use crate::names;
-use crate::perhost::PerHost;
-use crate::retry;
-use crate::run::{Finished, Input, Shared};
+use crate::retry::{self, Retryable};
+use crate::run::{policy_failure, Finished, Input, Job};
 use crate::save::PartFile;
 
-/// What every fetch job shares.
+/// What every fetch job shares; cheap to clone into each attempt (the client is shared).
+#[derive(Clone)]
 pub struct Fetcher {
     pub client: reqwest::Client,
     pub max_size: Option<u64>,
     pub max_redirects: usize,
-    pub out_dir: Option<PathBuf>,
-    pub per_host: Option<PerHost>,
+    pub out_dir: Option<Arc<Path>>,
 }
 
 impl Fetcher {
@@ -35,117 +35,120 @@ impl Fetcher {
 }
 
 /// A successful attempt.
-struct Fetched {
+pub struct Fetched {
     status: StatusCode,
     bytes: u64,
     path: Option<String>,
 }
 
-/// A failed attempt.
-struct Failure {
+/// A failed attempt (a timeout is the library's [`Failure::TimedOut`]).
+pub struct FetchError {
     status: Option<StatusCode>,
     message: String,
     retryable: bool,
     retry_after: Option<Duration>,
     bytes: Option<u64>,
+    /// The input is not a URL we fetch: no request was made.
+    rejected: bool,
 }
 
-impl Failure {
-    fn fatal(message: String) -> Failure {
-        Failure {
+impl FetchError {
+    fn fatal(message: String) -> FetchError {
+        FetchError {
             status: None,
             message,
             retryable: false,
             retry_after: None,
             bytes: None,
+            rejected: false,
         }
     }
-    fn transient(message: String) -> Failure {
-        Failure {
+    fn transient(message: String) -> FetchError {
+        FetchError {
             retryable: true,
-            ..Failure::fatal(message)
+            ..FetchError::fatal(message)
         }
     }
 }
 
-/// Fetches one URL to completion, with retries; `None` if the run stopped before it started.
-pub async fn job(input: Input, shared: Arc<Shared>, fetcher: Arc<Fetcher>) -> Option<Finished> {
-    let url = parse_url(input.line.trim());
-    let mut attempts = 0;
-    let mut began = Instant::now();
-    let outcome = loop {
-        if let (Some(pacer), Ok(_)) = (&shared.pacer, &url) {
-            pacer.wait().await;
-        }
-        if attempts == 0 {
-            if !shared.begin() {
-                return None;
-            }
-            began = Instant::now();
-        }
-        let url = match &url {
+impl Retryable for FetchError {
+    fn retryable(&self) -> bool {
+        self.retryable
+    }
+    fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+}
+
+impl Job for Fetcher {
+    type Output = Fetched;
+    type Error = FetchError;
+
+    fn attempt(&self, input: &Input) -> BoxFuture<'static, Result<Fetched, FetchError>> {
+        let url = match parse_url(input.line.trim()) {
             Ok(url) => url,
-            Err(message) => break Err(Failure::fatal(message.clone())),
-        };
-        attempts += 1;
-        let permit = match &fetcher.per_host {
-            Some(hosts) => Some(hosts.acquire(url).await),
-            None => None,
-        };
-        let result = match shared.timeout {
-            Some(limit) => tokio::time::timeout(limit, fetch_once(&fetcher, url, input.seq))
-                .await
-                .unwrap_or_else(|_| {
-                    Err(Failure::transient(format!(
-                        "timed out after {}",
-                        human(limit)
-                    )))
-                }),
-            None => fetch_once(&fetcher, url, input.seq).await,
-        };
-        drop(permit);
-        match result {
-            Err(failure)
-                if failure.retryable
-                    && attempts <= shared.retries
-                    && !shared.stop.is_cancelled() =>
-            {
-                let pause = failure
-                    .retry_after
-                    .unwrap_or_else(|| retry::backoff(attempts));
-                tokio::time::sleep(pause).await;
+            Err(message) => {
+                let rejected = FetchError {
+                    rejected: true,
+                    ..FetchError::fatal(message)
+                };
+                return Box::pin(std::future::ready(Err(rejected)));
             }
-            other => break other,
-        }
-    };
-    let mut record = Record {
-        input: input.line,
-        seq: input.seq,
-        attempts,
-        ms: began.elapsed().as_millis() as u64,
-        ..Record::default()
-    };
-    let mut stderr = Vec::new();
-    match outcome {
-        Ok(done) => {
-            record.ok = true;
-            record.status = Some(i64::from(done.status.as_u16()));
-            record.bytes = Some(done.bytes);
-            record.path = done.path;
-        }
-        Err(failure) => {
-            record.status = failure.status.map(|s| i64::from(s.as_u16()));
-            record.bytes = failure.bytes;
-            let line = format!("inflight: {}: {}\n", record.input, failure.message);
+        };
+        let (fetcher, seq) = (self.clone(), input.seq);
+        Box::pin(async move { fetch_once(&fetcher, &url, seq).await })
+    }
+
+    fn finish(&self, outcome: Outcome<Input, Fetched, FetchError>) -> Finished {
+        let mut record = Record {
+            input: outcome.input.line,
+            seq: outcome.input.seq,
+            attempts: outcome.attempts,
+            ms: outcome.elapsed.as_millis() as u64,
+            ..Record::default()
+        };
+        let mut stderr = Vec::new();
+        let error = match outcome.result {
+            Ok(done) => {
+                record.ok = true;
+                record.status = Some(i64::from(done.status.as_u16()));
+                record.bytes = Some(done.bytes);
+                record.path = done.path;
+                None
+            }
+            Err(Failure::Error(failure)) => {
+                record.status = failure.status.map(|s| i64::from(s.as_u16()));
+                record.bytes = failure.bytes;
+                if failure.rejected {
+                    record.attempts = 0;
+                }
+                Some(failure.message)
+            }
+            Err(failure) => policy_failure(&failure),
+        };
+        if let Some(message) = error {
+            let line = format!("inflight: {}: {message}\n", record.input);
             stderr.extend_from_slice(line.as_bytes());
-            record.error = Some(failure.message);
+            record.error = Some(message);
+        }
+        Finished {
+            record,
+            stdout: Vec::new(),
+            stderr,
         }
     }
-    Some(Finished {
-        record,
-        stdout: Vec::new(),
-        stderr,
-    })
+
+    /// `host:port` of the URL (`--per-host`); a line that is not a URL has its own empty key.
+    fn key(&self, input: &Input) -> String {
+        match Url::parse(input.line.trim()) {
+            Ok(url) => format!(
+                "{}:{}",
+                url.host_str().unwrap_or(""),
+                url.port_or_known_default().unwrap_or(0)
+            ),
+            Err(_) => String::new(),
+        }
+    }
 }
 
 /// Only absolute http and https URLs are fetched.
@@ -160,7 +163,7 @@ fn parse_url(line: &str) -> Result<Url, String> {
 }
 
 /// One attempt: request, status check, body streamed to a counter or a file, size cap.
-async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, Failure> {
+async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, FetchError> {
     let mut response = fetcher
         .client
         .get(url.clone())
@@ -174,33 +177,35 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| retry::retry_after(v, SystemTime::now()));
-        return Err(Failure {
+        return Err(FetchError {
             status: Some(status),
             message: format!("HTTP {status}"),
             retryable: status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error(),
             retry_after,
             bytes: None,
+            rejected: false,
         });
     }
-    let too_large = |max: u64| Failure {
+    let too_large = |max: u64| FetchError {
         status: Some(status),
         message: format!("too large: body exceeds --max-size of {max} bytes (cut off)"),
         retryable: false,
         retry_after: None,
         bytes: None,
+        rejected: false,
     };
     if let (Some(max), Some(len)) = (fetcher.max_size, response.content_length()) {
         if len > max {
             return Err(too_large(max));
         }
     }
-    let mut sink = match &fetcher.out_dir {
-        Some(dir) => Some(
-            PartFile::create(dir, seq)
-                .map_err(|e| Failure::fatal(format!("cannot write in {}: {e}", dir.display())))?,
-        ),
-        None => None,
-    };
+    let mut sink =
+        match &fetcher.out_dir {
+            Some(dir) => Some(PartFile::create(dir, seq).map_err(|e| {
+                FetchError::fatal(format!("cannot write in {}: {e}", dir.display()))
+            })?),
+            None => None,
+        };
     let mut bytes = 0u64;
     loop {
         let chunk = match response.chunk().await {
@@ -219,13 +224,13 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
         }
         if let Some(file) = &mut sink {
             file.write(&chunk)
-                .map_err(|e| Failure::fatal(format!("cannot write body: {e}")))?;
+                .map_err(|e| FetchError::fatal(format!("cannot write body: {e}")))?;
         }
     }
     let path = match sink {
         Some(file) => Some(
             file.keep(&names::for_url(url))
-                .map_err(|e| Failure::fatal(format!("cannot save body: {e}")))?,
+                .map_err(|e| FetchError::fatal(format!("cannot save body: {e}")))?,
         ),
         None => None,
     };
@@ -237,26 +242,26 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
 }
 
 /// A one-line message for a reqwest error, and whether a retry may help.
-fn transport_error(e: &reqwest::Error, max_redirects: usize) -> Failure {
+fn transport_error(e: &reqwest::Error, max_redirects: usize) -> FetchError {
     let cause = root_cause(e);
     if e.is_redirect() {
-        return Failure::fatal(format!(
+        return FetchError::fatal(format!(
             "too many redirects (more than {max_redirects}): {cause}"
         ));
     }
     if e.is_builder() {
-        return Failure::fatal(format!("bad request: {cause}"));
+        return FetchError::fatal(format!("bad request: {cause}"));
     }
     if e.is_connect() {
-        return Failure::transient(format!("connection failed: {cause}"));
+        return FetchError::transient(format!("connection failed: {cause}"));
     }
     if e.is_timeout() {
-        return Failure::transient(format!("timed out: {cause}"));
+        return FetchError::transient(format!("timed out: {cause}"));
     }
     if e.is_body() || e.is_decode() {
-        return Failure::transient(format!("body failed: {cause}"));
+        return FetchError::transient(format!("body failed: {cause}"));
     }
-    Failure::transient(format!("request failed: {cause}"))
+    FetchError::transient(format!("request failed: {cause}"))
 }
 
 /// The innermost error's message: reqwest's own is just "error sending request for url".

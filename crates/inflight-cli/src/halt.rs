@@ -1,36 +1,14 @@
 //! `--halt`: stop early on failures, with GNU parallel's meanings. `soon` stops starting new
-//! jobs and waits for the running ones; `now` also kills the running ones.
-
-/// What to do once the condition holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum When {
-    /// Stop starting jobs; let the running ones finish.
-    Soon,
-    /// Stop starting jobs and kill the running ones.
-    Now,
-}
-
-/// Which finished jobs count towards the threshold.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Counting {
-    Fail,
-    Success,
-    Done,
-}
-
-/// A count, or a percentage of the jobs finished so far.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Threshold {
-    Count(u64),
-    Percent(f64),
-}
+//! jobs and waits for the running ones; `now` also kills the running ones. Only the parsing is
+//! here: the counting and the stopping are the library's ([`inflight::ErrorPolicy`] and
+//! [`inflight::HaltMode`]).
+use inflight::{Counted, ErrorPolicy, HaltMode};
 
 /// A parsed `--halt` rule, e.g. `now,fail=1` or `soon,fail=10%`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Halt {
-    pub when: When,
-    pub counting: Counting,
-    pub threshold: Threshold,
+    pub mode: HaltMode,
+    pub policy: ErrorPolicy,
 }
 
 /// A percentage is judged only after this many jobs finished, so that one early failure out
@@ -43,67 +21,47 @@ impl Halt {
     /// `Ok(None)` means never halt.
     pub fn parse(s: &str) -> Result<Option<Halt>, String> {
         let s = s.trim();
+        let first_failure = |mode| Halt {
+            mode,
+            policy: ErrorPolicy::FailFast,
+        };
         match s {
             "never" | "0" => return Ok(None),
-            "1" => return Ok(Some(Halt::soon_fail_1(When::Soon))),
-            "2" => return Ok(Some(Halt::soon_fail_1(When::Now))),
+            "1" => return Ok(Some(first_failure(HaltMode::Soon))),
+            "2" => return Ok(Some(first_failure(HaltMode::Now))),
             _ => {}
         }
         let usage = "expected e.g. now,fail=1 or soon,fail=10% (or never)";
         let (when, rest) = s.split_once(',').ok_or_else(|| usage.to_string())?;
-        let when = match when.trim() {
-            "now" => When::Now,
-            "soon" => When::Soon,
+        let mode = match when.trim() {
+            "now" => HaltMode::Now,
+            "soon" => HaltMode::Soon,
             other => return Err(format!("'{other}' is not now or soon; {usage}")),
         };
         let (counting, value) = rest.split_once('=').ok_or_else(|| usage.to_string())?;
-        let counting = match counting.trim() {
-            "fail" => Counting::Fail,
-            "success" => Counting::Success,
-            "done" => Counting::Done,
+        let counted = match counting.trim() {
+            "fail" => Counted::Failed,
+            "success" => Counted::Succeeded,
+            "done" => Counted::Done,
             other => return Err(format!("'{other}' is not fail, success or done; {usage}")),
         };
         let value = value.trim();
-        let threshold = if let Some(p) = value.strip_suffix('%') {
+        let policy = if let Some(p) = value.strip_suffix('%') {
             match p.trim().parse::<f64>() {
-                Ok(p) if p > 0.0 && p <= 100.0 => Threshold::Percent(p),
+                Ok(percent) if percent > 0.0 && percent <= 100.0 => ErrorPolicy::HaltAtShare {
+                    counted,
+                    percent,
+                    min_done: PERCENT_MIN_DONE,
+                },
                 _ => return Err(format!("'{value}' is not a percentage in (0, 100]")),
             }
         } else {
             match value.parse::<u64>() {
-                Ok(n) if n > 0 => Threshold::Count(n),
+                Ok(n) if n > 0 => ErrorPolicy::HaltAfterCount { counted, n },
                 _ => return Err(format!("'{value}' is not a count of at least 1")),
             }
         };
-        Ok(Some(Halt {
-            when,
-            counting,
-            threshold,
-        }))
-    }
-
-    fn soon_fail_1(when: When) -> Halt {
-        Halt {
-            when,
-            counting: Counting::Fail,
-            threshold: Threshold::Count(1),
-        }
-    }
-
-    /// Whether the rule holds after `ok` successes and `failed` failures.
-    pub fn holds(&self, ok: u64, failed: u64) -> bool {
-        let done = ok + failed;
-        let counted = match self.counting {
-            Counting::Fail => failed,
-            Counting::Success => ok,
-            Counting::Done => done,
-        };
-        match self.threshold {
-            Threshold::Count(n) => counted >= n,
-            Threshold::Percent(p) => {
-                done >= PERCENT_MIN_DONE && counted as f64 * 100.0 >= p * done as f64
-            }
-        }
+        Ok(Some(Halt { mode, policy }))
     }
 }
 
@@ -116,16 +74,48 @@ mod tests {
         assert_eq!(Halt::parse("never"), Ok(None));
         assert_eq!(Halt::parse("0"), Ok(None));
         let h = Halt::parse("now,fail=1").unwrap().unwrap();
+        assert_eq!(h.mode, HaltMode::Now);
         assert_eq!(
-            (h.when, h.counting, h.threshold),
-            (When::Now, Counting::Fail, Threshold::Count(1))
+            h.policy,
+            ErrorPolicy::HaltAfterCount {
+                counted: Counted::Failed,
+                n: 1
+            }
         );
         let h = Halt::parse("soon,fail=10%").unwrap().unwrap();
-        assert_eq!(h.when, When::Soon);
-        assert_eq!(h.threshold, Threshold::Percent(10.0));
+        assert_eq!(h.mode, HaltMode::Soon);
+        assert_eq!(
+            h.policy,
+            ErrorPolicy::HaltAtShare {
+                counted: Counted::Failed,
+                percent: 10.0,
+                min_done: 3
+            }
+        );
         let h = Halt::parse("soon,success=3").unwrap().unwrap();
-        assert_eq!(h.counting, Counting::Success);
-        assert_eq!(Halt::parse("2").unwrap().unwrap().when, When::Now);
+        assert_eq!(
+            h.policy,
+            ErrorPolicy::HaltAfterCount {
+                counted: Counted::Succeeded,
+                n: 3
+            }
+        );
+        let h = Halt::parse("now,done=50%").unwrap().unwrap();
+        assert!(matches!(
+            h.policy,
+            ErrorPolicy::HaltAtShare {
+                counted: Counted::Done,
+                ..
+            }
+        ));
+        assert_eq!(
+            Halt::parse("2").unwrap().unwrap(),
+            Halt {
+                mode: HaltMode::Now,
+                policy: ErrorPolicy::FailFast
+            }
+        );
+        assert_eq!(Halt::parse("1").unwrap().unwrap().mode, HaltMode::Soon);
     }
 
     #[test]
@@ -142,19 +132,5 @@ mod tests {
         ] {
             assert!(Halt::parse(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn thresholds() {
-        let count = Halt::parse("now,fail=2").unwrap().unwrap();
-        assert!(!count.holds(10, 1));
-        assert!(count.holds(0, 2));
-        let pct = Halt::parse("soon,fail=50%").unwrap().unwrap();
-        assert!(!pct.holds(0, 1), "too few finished to judge a percentage");
-        assert!(!pct.holds(3, 2));
-        assert!(pct.holds(2, 2));
-        let ok = Halt::parse("now,success=1").unwrap().unwrap();
-        assert!(ok.holds(1, 0));
-        assert!(!ok.holds(0, 5));
     }
 }

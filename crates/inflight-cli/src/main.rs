@@ -1,16 +1,13 @@
 //! The `inflight` command line tool: `exec` runs a command per input, `fetch` downloads URLs,
 //! both with a bounded number in flight. See `inflight --help` and USAGE.md.
 mod cli;
-mod engine;
 mod exec;
 mod fetch;
 mod halt;
 mod input;
 mod log;
 mod names;
-mod pacing;
 mod parse;
-mod perhost;
 mod progress;
 mod retry;
 mod run;
@@ -19,7 +16,6 @@ mod tally;
 mod template;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::error::ErrorKind;
@@ -81,9 +77,8 @@ async fn exec_main(args: ExecArgs) -> i32 {
     };
     let jobs = args.common.jobs.unwrap_or_else(cpus);
     let total = inputs.as_ref().map(|i| i.len() as u64);
-    let settings = settings(&args.common, jobs, args.keep_order, total);
-    let template = Arc::new(template);
-    let job = move |input, shared| exec::job(input, shared, template.clone());
+    let settings = settings(&args.common, jobs, args.keep_order, total, None);
+    let job = exec::Exec { template };
     match inputs {
         Some(list) => {
             run::run(
@@ -99,7 +94,7 @@ async fn exec_main(args: ExecArgs) -> i32 {
 
 async fn fetch_main(args: FetchArgs) -> i32 {
     let jobs = args.common.jobs.unwrap_or(50);
-    let settings = settings(&args.common, jobs, false, None);
+    let settings = settings(&args.common, jobs, false, None, args.per_host);
     if let Some(dir) = &args.output {
         if let Err(e) = std::fs::create_dir_all(dir) {
             fail(&format!(
@@ -112,14 +107,12 @@ async fn fetch_main(args: FetchArgs) -> i32 {
         Ok(c) => c,
         Err(e) => fail(&format!("cannot set up the HTTP client: {e}")),
     };
-    let fetcher = Arc::new(fetch::Fetcher {
+    let job = fetch::Fetcher {
         client,
         max_size: args.max_size,
         max_redirects: args.max_redirects,
-        out_dir: args.output,
-        per_host: args.per_host.map(perhost::PerHost::new),
-    });
-    let job = move |input, shared| fetch::job(input, shared, fetcher.clone());
+        out_dir: args.output.map(std::sync::Arc::from),
+    };
     // Blank lines are not inputs (and do not take a job number).
     let urls = |lines: stream::BoxStream<'static, std::io::Result<String>>| {
         lines
@@ -143,7 +136,13 @@ async fn fetch_main(args: FetchArgs) -> i32 {
 }
 
 /// The run settings common to both commands; opens the log and reads it for `--resume`.
-fn settings(common: &Common, jobs: usize, keep_order: bool, total: Option<u64>) -> run::Settings {
+fn settings(
+    common: &Common,
+    jobs: usize,
+    keep_order: bool,
+    total: Option<u64>,
+    per_host: Option<usize>,
+) -> run::Settings {
     let (log, done) = match &common.log {
         Some(path) => open_log(path, common.resume),
         None => (None, None),
@@ -155,6 +154,7 @@ fn settings(common: &Common, jobs: usize, keep_order: bool, total: Option<u64>) 
         retries: common.retries,
         rate: common.rate,
         halt: common.halt(),
+        per_host,
         log,
         done,
         progress: progress::Progress::new(common.bar, common.quiet, total),

@@ -1,24 +1,48 @@
-//! `--retries`: exponential backoff with jitter between attempts, and `Retry-After` parsing.
+//! `--retries`: which failures the jobs retry and how long a server asks them to wait. The
+//! attempts, the backoff (100 ms doubling to 10 s, with jitter) and the pacing of retries are
+//! the library's ([`inflight::Retry`]); this module only judges failures, through
+//! [`inflight::RetryIf`].
 use std::time::{Duration, SystemTime};
 
-/// First backoff; doubled after each failed attempt.
-const BASE: Duration = Duration::from_millis(100);
-/// Longest backoff between two attempts.
-const MAX: Duration = Duration::from_secs(10);
+use inflight::{Failure, RetryIf};
+use tokio_util::sync::CancellationToken;
+
+/// A job's own error, judged for a retry.
+pub trait Retryable {
+    /// Whether another attempt may help (a 503 may; a 404 or a missing command will not).
+    fn retryable(&self) -> bool;
+    /// How long the server asked us to wait (HTTP `Retry-After`), if it did.
+    fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// The CLI's retry policy: a job's error says whether it is worth another attempt and may
+/// replace the backoff with its `Retry-After`; timeouts are retried, panics are not; and a
+/// stopping run (Ctrl-C, `--halt`, a fatal error) makes no new attempts.
+#[derive(Clone)]
+pub struct JobRetry {
+    pub stop: CancellationToken,
+}
+
+impl<E: Retryable> RetryIf<E> for JobRetry {
+    fn should_retry(&self, failure: &Failure<E>) -> bool {
+        !self.stop.is_cancelled()
+            && match failure {
+                Failure::Error(e) => e.retryable(),
+                Failure::TimedOut(_) => true,
+                Failure::Panicked(_) => false,
+            }
+    }
+
+    fn retry_delay(&self, failure: &Failure<E>, _attempt: u32) -> Option<Duration> {
+        failure.error()?.retry_after()
+    }
+}
+
 /// Longest `Retry-After` we honour; a server asking for more is waited on for this long only,
 /// so one host cannot park a job for an hour.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
-
-/// The pause before attempt `attempt + 1`, after `attempt` failed ones (1-based): `BASE *
-/// 2^(attempt-1)`, capped at `MAX`, with "equal jitter" (a random point in its upper half) so
-/// that jobs which failed together do not retry in lockstep.
-pub fn backoff(attempt: u32) -> Duration {
-    let exp = BASE
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-        .min(MAX);
-    let half = exp / 2;
-    half + half.mul_f64(fastrand::f64())
-}
 
 /// Parses a `Retry-After` value: delay-seconds or an HTTP date. The result is capped at
 /// `MAX_RETRY_AFTER`; `None` if the value is malformed.
@@ -36,24 +60,6 @@ pub fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        for _ in 0..100 {
-            let b1 = backoff(1);
-            assert!(
-                b1 >= Duration::from_millis(50) && b1 <= Duration::from_millis(100),
-                "{b1:?}"
-            );
-            let b3 = backoff(3);
-            assert!(
-                b3 >= Duration::from_millis(200) && b3 <= Duration::from_millis(400),
-                "{b3:?}"
-            );
-            assert!(backoff(40) <= MAX);
-            assert!(backoff(40) >= MAX / 2);
-        }
-    }
 
     #[test]
     fn retry_after_forms() {

@@ -1,25 +1,31 @@
-//! The run loop shared by `exec` and `fetch`: inputs in, jobs through the engine, outputs and
-//! log records out, with `--resume`, `--halt`, Ctrl-C and the summary.
-use std::future::Future;
+//! The run loop shared by `exec` and `fetch`: inputs in, jobs through the library's policy
+//! builder ([`inflight::Inflight`]: the limit, `--rate`, `--timeout`, `--retries`, `--halt`,
+//! `--per-host` and spawn mode), outputs and log records out, with `--resume`, Ctrl-C and the
+//! summary.
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use futures::stream::{Stream, StreamExt};
+use inflight::{Failure, HaltMode, Inflight, Outcome, Outcomes, Rate, Resizable, Retry};
 use tokio_util::sync::CancellationToken;
 
-use crate::engine;
-use crate::halt::{Halt, When};
+use crate::exec::human;
+use crate::halt::Halt;
 use crate::log::{Done, Log, Record};
-use crate::pacing::Pacer;
 use crate::progress::Progress;
+use crate::retry::{JobRetry, Retryable};
 use crate::tally::Tally;
 
 /// One input and its 1-based position.
 pub struct Input {
     pub seq: u64,
     pub line: String,
+    /// Set by the first attempt, which counts the job as started.
+    begun: AtomicBool,
 }
 
 /// What a finished job hands back: its record, and for exec its captured output.
@@ -29,25 +35,49 @@ pub struct Finished {
     pub stderr: Vec<u8>,
 }
 
-/// State shared by every job of a run.
+/// What a command does with one input: `exec` runs a process, `fetch` a GET. The library
+/// decides when attempts start, how long they may take and whether they are retried.
+pub trait Job: Send + Sync + 'static {
+    /// A successful attempt.
+    type Output: Send + 'static;
+    /// A failed attempt.
+    type Error: Retryable + Send + 'static;
+    /// Starts one attempt (boxed: the future must not borrow the input, and one small box
+    /// is nothing next to a process or a request).
+    fn attempt(&self, input: &Input) -> BoxFuture<'static, Result<Self::Output, Self::Error>>;
+    /// The record and output of a finished job.
+    fn finish(&self, outcome: Outcome<Input, Self::Output, Self::Error>) -> Finished;
+    /// The key of `--per-host`.
+    fn key(&self, _input: &Input) -> String {
+        String::new()
+    }
+}
+
+/// The error line of a failure the library reports (a timeout or a panic), or `None` for the
+/// job's own error.
+pub fn policy_failure<E>(failure: &Failure<E>) -> Option<String> {
+    match failure {
+        Failure::Error(_) => None,
+        Failure::TimedOut(limit) => Some(format!("timed out after {}", human(*limit))),
+        Failure::Panicked(message) => Some(format!("panicked: {message}")),
+    }
+}
+
+/// State shared by the run loop, the jobs and the signal handlers.
 pub struct Shared {
-    /// Cancelled to stop starting jobs (first Ctrl-C, `--halt soon`, a fatal error).
+    /// Cancelled to stop starting jobs (first Ctrl-C, `--halt`, a fatal error).
     pub stop: CancellationToken,
-    /// Cancelled to kill the running jobs (second Ctrl-C, `--halt now`).
+    /// Cancelled to kill the running jobs (second Ctrl-C, SIGTERM).
     pub kill: CancellationToken,
     pub tally: Tally,
-    pub pacer: Option<Pacer>,
-    pub timeout: Option<Duration>,
-    pub retries: u32,
     log: Option<Log>,
-    halt: Option<Halt>,
     progress: Progress,
 }
 
 impl Shared {
     /// Called by a job before its first attempt: false if the run is stopping, in which case
     /// the job must not start (and leaves no record, so a resumed run will do it).
-    pub fn begin(&self) -> bool {
+    fn begin(&self) -> bool {
         if self.stop.is_cancelled() {
             return false;
         }
@@ -55,8 +85,8 @@ impl Shared {
         true
     }
 
-    /// Records a finished job: the log line first (so it is durable before anyone sees the
-    /// job as done), then the counts, then the halt rule.
+    /// Records a finished job: the log line first (so it is durable before its output is
+    /// written), then the counts.
     fn finish(&self, record: &Record) {
         if let Some(log) = &self.log {
             if let Err(e) = log.append(record) {
@@ -72,21 +102,20 @@ impl Shared {
             &self.tally.failed
         };
         counter.fetch_add(1, Relaxed);
-        if let Some(halt) = self.halt {
-            let (ok, failed) = (self.tally.ok.load(Relaxed), self.tally.failed.load(Relaxed));
-            if halt.holds(ok, failed) && !self.stop.is_cancelled() {
-                self.stop.cancel();
-                match halt.when {
-                    When::Soon => self.say(&format!(
-                        "inflight: halt condition met; starting no more jobs, waiting for {} running",
-                        self.tally.running()
-                    )),
-                    When::Now => {
-                        self.say("inflight: halt condition met; killing running jobs");
-                        self.kill.cancel();
-                    }
-                }
-            }
+    }
+
+    /// The library halted the run (`--halt`): say so once, and start nothing more.
+    fn halted(&self, mode: HaltMode) {
+        if self.stop.is_cancelled() {
+            return; // already stopping (Ctrl-C, a fatal error): that was said
+        }
+        self.stop.cancel();
+        match mode {
+            HaltMode::Soon => self.say(&format!(
+                "inflight: halt condition met; starting no more jobs, waiting for {} running",
+                self.tally.running()
+            )),
+            HaltMode::Now => self.say("inflight: halt condition met; killing running jobs"),
         }
     }
 
@@ -96,70 +125,98 @@ impl Shared {
     }
 }
 
-/// Settings of the run loop itself.
+/// Settings of the run.
 pub struct Settings {
     pub jobs: usize,
     pub keep_order: bool,
     pub timeout: Option<Duration>,
     pub retries: u32,
+    /// `--rate`, as the spacing between starts.
     pub rate: Option<Duration>,
     pub halt: Option<Halt>,
+    pub per_host: Option<usize>,
     pub log: Option<Log>,
     pub done: Option<Done>,
     pub progress: Progress,
 }
 
 /// Runs `job` on every input and returns the exit status.
-pub async fn run<S, J, F>(inputs: S, settings: Settings, job: J) -> i32
+pub async fn run<S, J>(inputs: S, settings: Settings, job: J) -> i32
 where
     S: Stream<Item = io::Result<String>> + Send + Unpin + 'static,
-    J: Fn(Input, Arc<Shared>) -> F + Send + Sync + 'static,
-    F: Future<Output = Option<Finished>> + Send + 'static,
+    J: Job,
 {
     let started = Instant::now();
     let shared = Arc::new(Shared {
         stop: CancellationToken::new(),
         kill: CancellationToken::new(),
         tally: Tally::default(),
-        pacer: settings.rate.map(Pacer::new),
-        timeout: settings.timeout,
-        retries: settings.retries,
         log: settings.log,
-        halt: settings.halt,
         progress: settings.progress,
     });
     listen_for_ctrl_c(shared.clone());
+    let job = Arc::new(job);
 
-    let jobs = job_stream(inputs, settings.done, shared.clone(), job);
-    let mut outputs = engine::run(jobs, settings.jobs, settings.keep_order);
-    let stdout_tty = io::stdout().is_terminal();
-    let mut stdout = io::stdout().lock();
-    loop {
-        let item = tokio::select! {
-            biased;
-            _ = shared.kill.cancelled() => break,
-            item = outputs.next() => item,
-        };
-        let Some(item) = item else { break };
-        // `None`: the job never started (stopping), or it panicked (reported by the hook).
-        let Some(Some(finished)) = item else { continue };
-        if let Err(e) = emit(&finished, &mut stdout, stdout_tty, &shared.progress) {
-            if e.kind() != io::ErrorKind::BrokenPipe {
-                shared.say(&format!("inflight: cannot write output: {e}"));
-                shared.tally.fatal.store(true, Relaxed);
-            }
-            // Nobody reads our output any more: stop, and kill what runs, like `--halt now`.
-            shared.stop.cancel();
-            break;
-        }
-        let (ok, failed) = (
-            shared.tally.ok.load(Relaxed),
-            shared.tally.failed.load(Relaxed),
-        );
-        shared.progress.finished(ok, failed);
+    // Every attempt is spawned (`.spawned()`), so jobs progress on every core however busy the
+    // output loop is; a timed-out or cancelled attempt is dropped, which kills exec's process
+    // group (see exec.rs).
+    let mut builder = Inflight::new(settings.jobs)
+        .retry_policy(JobRetry {
+            stop: shared.stop.clone(),
+        })
+        .spawned();
+    if let Some(interval) = settings.rate {
+        builder = builder.rate(Rate::new(1, interval));
     }
-    // Dropping the stream drops the jobs in flight, which kills their processes.
-    drop(outputs);
+    if let Some(limit) = settings.timeout {
+        builder = builder.timeout(limit);
+    }
+    if settings.retries > 0 {
+        builder = builder.retry(Retry::attempts(settings.retries.saturating_add(1)));
+    }
+    let mut halt_mode = HaltMode::Now;
+    if let Some(halt) = settings.halt {
+        halt_mode = halt.mode;
+        builder = builder.errors(halt.policy).halt_mode(halt.mode);
+    }
+
+    let inputs = input_stream(inputs, settings.done, shared.clone());
+    // The task the library runs per attempt. `Ok(None)`: the run was stopping (Ctrl-C, a fatal
+    // error) before the job's first attempt, so it never started and leaves no record. Only
+    // inputs already pulled get here (with `--per-host`, the parked ones); the library counts
+    // them as successes, which matters only to a `success=`/`done=` halt rule after a Ctrl-C.
+    let task = {
+        let (job, shared) = (job.clone(), shared.clone());
+        move |input: &Input| {
+            let go = input.begun.swap(true, Relaxed) || shared.begin();
+            let attempt = go.then(|| job.attempt(input));
+            async move {
+                match attempt {
+                    Some(attempt) => attempt.await.map(Some),
+                    None => Ok(None),
+                }
+            }
+        }
+    };
+    let out = Output {
+        shared: shared.clone(),
+        job: job.clone(),
+        halt_mode,
+    };
+    let keep_order = settings.keep_order;
+    match settings.per_host {
+        Some(per_host) => {
+            // A job holds its host's slot from its first attempt to its end, backoff included.
+            let builder = builder.per_key(per_host, move |input: &Input| job.key(input));
+            if keep_order {
+                out.drain(builder.stream_ordered(inputs, task)).await
+            } else {
+                out.drain(builder.stream(inputs, task)).await
+            }
+        }
+        None if keep_order => out.drain(builder.stream_ordered(inputs, task)).await,
+        None => out.drain(builder.stream(inputs, task)).await,
+    }
     let killed = shared.tally.running();
     shared.progress.finish();
     let summary = shared
@@ -169,6 +226,67 @@ where
         eprintln!("{summary}");
     }
     shared.tally.exit_status()
+}
+
+/// The output side of a run.
+struct Output<J> {
+    shared: Arc<Shared>,
+    job: Arc<J>,
+    halt_mode: HaltMode,
+}
+
+impl<J: Job> Output<J> {
+    /// Takes the outcomes as the library hands them back (completion or input order), logs,
+    /// counts and prints each: a record is logged just before its output is written, so with
+    /// `-k` it waits for the jobs before it, like its output. Returns when the run is over, or
+    /// at once on a kill: dropping the outcomes drops the attempts in flight, which kills their
+    /// processes.
+    async fn drain<S>(&self, mut outcomes: Outcomes<S>)
+    where
+        S: Stream<Item = Outcome<Input, Option<J::Output>, J::Error>> + Resizable + Unpin,
+    {
+        let shared = &*self.shared;
+        let stdout_tty = io::stdout().is_terminal();
+        let mut stdout = io::stdout().lock();
+        loop {
+            let outcome = tokio::select! {
+                biased;
+                _ = shared.kill.cancelled() => break,
+                outcome = outcomes.next() => outcome,
+            };
+            let Some(outcome) = outcome else { break };
+            let result = match outcome.result {
+                Ok(Some(output)) => Ok(output),
+                Ok(None) => continue, // never started
+                Err(failure) => Err(failure),
+            };
+            let finished = self.job.finish(Outcome {
+                input: outcome.input,
+                index: outcome.index,
+                result,
+                attempts: outcome.attempts,
+                elapsed: outcome.elapsed,
+            });
+            shared.finish(&finished.record);
+            if outcomes.halted() {
+                shared.halted(self.halt_mode);
+            }
+            if let Err(e) = emit(&finished, &mut stdout, stdout_tty, &shared.progress) {
+                if e.kind() != io::ErrorKind::BrokenPipe {
+                    shared.say(&format!("inflight: cannot write output: {e}"));
+                    shared.tally.fatal.store(true, Relaxed);
+                }
+                // Nobody reads our output any more: stop, and kill what runs, like `--halt now`.
+                shared.stop.cancel();
+                break;
+            }
+            let (ok, failed) = (
+                shared.tally.ok.load(Relaxed),
+                shared.tally.failed.load(Relaxed),
+            );
+            shared.progress.finished(ok, failed);
+        }
+    }
 }
 
 /// Writes a job's stdout, then its stderr, each as one block. On a terminal the bar is lifted
@@ -201,18 +319,15 @@ fn emit(
     Ok(())
 }
 
-/// Numbers the inputs, drops the ones `--resume` says are done, ends at the first read error
-/// or when the run is stopping, and turns each input into a spawned job that records itself.
-fn job_stream<S, J, F>(
+/// Numbers the inputs, drops the ones `--resume` says are done, and ends at the first read
+/// error or when the run is stopping.
+fn input_stream<S>(
     inputs: S,
     done: Option<Done>,
     shared: Arc<Shared>,
-    job: J,
-) -> impl Stream<Item = impl Future<Output = Option<Option<Finished>>> + Send + 'static> + Send + 'static
+) -> impl Stream<Item = Input> + Send + Unpin + 'static
 where
     S: Stream<Item = io::Result<String>> + Send + Unpin + 'static,
-    J: Fn(Input, Arc<Shared>) -> F + Send + Sync + 'static,
-    F: Future<Output = Option<Finished>> + Send + 'static,
 {
     let on_error = shared.clone();
     let on_skip = shared.clone();
@@ -237,15 +352,12 @@ where
             std::future::ready(!skip)
         })
         .take_until(stop.cancelled_owned())
-        .map(move |(line, seq)| {
-            let shared = shared.clone();
-            let work = job(Input { seq, line }, shared.clone());
-            engine::spawn(async move {
-                let finished = work.await?;
-                shared.finish(&finished.record);
-                Some(finished)
-            })
+        .map(|(line, seq)| Input {
+            seq,
+            line,
+            begun: AtomicBool::new(false),
         })
+        .boxed()
 }
 
 /// First Ctrl-C: start no more jobs and wait for the running ones. Second: kill them.

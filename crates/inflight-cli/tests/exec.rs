@@ -462,6 +462,92 @@ fn halt_soon_waits_for_running_jobs_and_starts_no_more() {
 }
 
 #[test]
+fn halt_on_successes_and_no_retry_once_halted() {
+    // success=2 at -j 1: jobs 1 (fails, retried twice) and 2, 3 run; 3 is the second success.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let script = "[ $1 != 1 ]";
+    let r = run(
+        &[
+            "exec",
+            "-j",
+            "1",
+            "--retries",
+            "2",
+            "--halt",
+            "soon,success=2",
+            "--log",
+            log.to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            script,
+            "_",
+            "{}",
+            ":::",
+            "1",
+            "2",
+            "3",
+            "4",
+            "5",
+        ],
+        None,
+    );
+    assert_eq!(r.code(), 1, "{r:?}");
+    assert!(r.stderr.contains("halt condition met"), "{}", r.stderr);
+    let records = log_records(&log, false);
+    let summary: Vec<(&str, u64)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["input"].as_str().unwrap(),
+                r["attempts"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(summary, [("1", 3), ("2", 1), ("3", 1)]);
+
+    // A job in flight when the run halts runs to its end but is not retried: job 1 cannot
+    // start (never retried) and halts the run; job 2 fails 300 ms later.
+    let log2 = dir.path().join("log2");
+    let slow_fail = dir.path().join("slow-fail");
+    std::fs::write(&slow_fail, "#!/bin/sh\nsleep 0.3\nexit 1\n").unwrap();
+    std::fs::set_permissions(
+        &slow_fail,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let slow_fail = slow_fail.to_str().unwrap();
+    let r = run(
+        &[
+            "exec",
+            "-j",
+            "2",
+            "--retries",
+            "3",
+            "--halt",
+            "soon,fail=1",
+            "--log",
+            log2.to_str().unwrap(),
+            "--",
+            "{}",
+            ":::",
+            "/nonexistent/cmd",
+            slow_fail,
+            slow_fail,
+        ],
+        None,
+    );
+    assert_eq!(r.code(), 2, "{r:?}");
+    let records = log_records(&log2, false);
+    let attempts: Vec<(u64, u64)> = records
+        .iter()
+        .map(|r| (r["seq"].as_u64().unwrap(), r["attempts"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(attempts, [(1, 1), (2, 1)]);
+}
+
+#[test]
 fn first_ctrl_c_waits_second_kills() {
     // The first SIGINT: no new jobs, the running two finish, exit 130.
     let dir = tempfile::tempdir().unwrap();

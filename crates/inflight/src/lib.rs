@@ -94,7 +94,7 @@ pub use limiter::{Limiter, Permit};
 pub use ordered::{ordered, Ordered};
 pub use policy::builder::Inflight;
 pub use policy::event::Event;
-pub use policy::halt::ErrorPolicy;
+pub use policy::halt::{Counted, ErrorPolicy, HaltMode};
 pub use policy::handle::RunHandle;
 pub use policy::input_pool::InputPool;
 pub use policy::keys::{KeyFn, KeyGuard, KeyOf, NoKey};

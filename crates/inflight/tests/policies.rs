@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::Census;
 use futures::StreamExt;
-use inflight::{ErrorPolicy, Event, Failure, Inflight, Rate, Retry};
+use inflight::{Counted, ErrorPolicy, Event, Failure, HaltMode, Inflight, Rate, Retry, RetryIf};
 use tokio::time::Instant;
 
 #[tokio::test(start_paused = true)]
@@ -112,6 +112,123 @@ async fn only_failures_the_predicate_accepts_are_retried() {
         .await;
     assert_eq!(outcomes[0].attempts, 1, "404 is not retried");
     assert_eq!(outcomes[1].attempts, 3, "503 is retried");
+}
+
+/// Retries when the error says so, after the delay it names (as HTTP `Retry-After` does).
+#[derive(Clone)]
+struct AfterHint;
+
+impl RetryIf<Option<u64>> for AfterHint {
+    fn should_retry(&self, _failure: &Failure<Option<u64>>) -> bool {
+        true
+    }
+    fn retry_delay(&self, failure: &Failure<Option<u64>>, _attempt: u32) -> Option<Duration> {
+        failure.error().copied().flatten().map(Duration::from_secs)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_delay_hint_replaces_the_backoff_and_its_absence_keeps_it() {
+    let start = Instant::now();
+    let attempts_at = Rc::new(RefCell::new(Vec::new()));
+    let retry = Retry::attempts(4)
+        .backoff(Duration::from_millis(100), Duration::from_secs(1))
+        .no_jitter();
+    let outcome = Inflight::new(1)
+        .retry(retry)
+        .retry_policy(AfterHint)
+        .gather([()], |_| {
+            let n = attempts_at.borrow().len();
+            attempts_at.borrow_mut().push(start.elapsed().as_millis());
+            // Attempt 1 asks for 30 s (more than the backoff's cap: taken as given), attempt 2
+            // gives no hint (backoff: 200 ms), attempt 3 asks for 2 s.
+            let hint = [Some(30), None, Some(2), None][n];
+            async move { Err::<(), _>(hint) }
+        })
+        .await
+        .remove(0);
+    assert_eq!(*attempts_at.borrow(), [0, 30_000, 30_200, 32_200]);
+    assert_eq!(outcome.attempts, 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn halt_soon_hands_back_the_tasks_in_flight_and_pulls_and_retries_no_more() {
+    let census = Census::default();
+    let pulled = Rc::new(Cell::new(0));
+    let inputs = {
+        let pulled = pulled.clone();
+        (0..1_000u64).inspect(move |_| pulled.set(pulled.get() + 1))
+    };
+    let start = Instant::now();
+    let mut outcomes = Inflight::new(3)
+        .errors(ErrorPolicy::FailFast)
+        .halt_mode(HaltMode::Soon)
+        .retry(Retry::attempts(5).no_jitter())
+        .retry_if(|failure: &Failure<&str>| failure == &Failure::Error("flaky"))
+        .as_completed(inputs, |&i| {
+            let alive = census.enter();
+            async move {
+                tokio::time::sleep(Duration::from_secs(1 + i)).await;
+                drop(alive);
+                match i {
+                    0 => Err("broken"), // at 1 s: halts the run
+                    1 => Err("flaky"),  // at 2 s: retryable, but the run has halted
+                    _ => Ok(i),         // at 3 s
+                }
+            }
+        });
+    let mut seen = Vec::new();
+    while let Some(outcome) = outcomes.next().await {
+        seen.push((outcome.index, outcome.is_ok(), outcome.attempts));
+    }
+    assert!(outcomes.halted());
+    assert_eq!(seen, [(0, false, 1), (1, false, 1), (2, true, 1)]);
+    assert_eq!(start.elapsed(), Duration::from_secs(3));
+    assert_eq!(census.alive(), 0);
+    assert_eq!(pulled.get(), 3, "nothing pulled after the halt");
+    assert_eq!(census.made(), 3, "no attempt after the halt");
+}
+
+#[tokio::test(start_paused = true)]
+async fn halt_after_successes_or_done_and_shares_judged_after_min_done() {
+    // Odd inputs fail, one at a time in input order.
+    let run = |policy: ErrorPolicy| async move {
+        Inflight::new(1)
+            .errors(policy)
+            .gather(0..100u32, |&i| async move {
+                if i % 2 == 1 {
+                    Err(i)
+                } else {
+                    Ok(i)
+                }
+            })
+            .await
+            .len()
+    };
+    let after = |counted, n| ErrorPolicy::HaltAfterCount { counted, n };
+    assert_eq!(run(after(Counted::Succeeded, 3)).await, 5, "ok at 0, 2, 4");
+    assert_eq!(run(after(Counted::Failed, 3)).await, 6, "failed at 1, 3, 5");
+    assert_eq!(run(after(Counted::Done, 4)).await, 4);
+    // 100% succeeded after input 0, but a share is judged only after 3 are done: at input 2
+    // two of three (67%) succeeded.
+    let share = |counted, percent| ErrorPolicy::HaltAtShare {
+        counted,
+        percent,
+        min_done: 3,
+    };
+    assert_eq!(run(share(Counted::Succeeded, 60.0)).await, 3);
+    assert_eq!(
+        run(share(Counted::Succeeded, 70.0)).await,
+        100,
+        "never above 67%"
+    );
+    // Failures reach 50% at input 3 (2 of 4); at input 1 (1 of 2) too few were done.
+    let fail_share = ErrorPolicy::HaltAtPercent {
+        percent: 50.0,
+        min_done: 3,
+    };
+    assert_eq!(run(fail_share).await, 4);
+    assert_eq!(run(share(Counted::Failed, 50.0)).await, 4);
 }
 
 #[tokio::test(start_paused = true)]

@@ -9,7 +9,7 @@ use futures_core::Stream;
 
 use super::event::Event;
 use super::gate::{Admitted, Gate, GateConfig};
-use super::halt::{ErrorPolicy, Halt};
+use super::halt::{ErrorPolicy, Halt, HaltMode};
 use super::handle::{Control, RunHandle};
 use super::input_pool::{InputPool, Inputs};
 use super::keys::{KeyFn, KeyOf, NoKey};
@@ -68,6 +68,7 @@ pub struct Inflight<R = AnyFailure, M = Local, KF = NoKey> {
     max_parked: Option<usize>,
     reorder: Option<usize>,
     errors: ErrorPolicy,
+    halt_mode: HaltMode,
     control: Arc<Control>,
     progress: Option<Progress>,
     hook: Option<Hook>,
@@ -98,6 +99,7 @@ impl Inflight {
             max_parked: None,
             reorder: None,
             errors: ErrorPolicy::Collect,
+            halt_mode: HaltMode::Now,
             control: Arc::new(Control {
                 limit: AtomicUsize::new(limit),
                 pacer: Pacer::new(None),
@@ -168,6 +170,45 @@ impl<R, M, KF> Inflight<R, M, KF> {
             max_parked: self.max_parked,
             reorder: self.reorder,
             errors: self.errors,
+            halt_mode: self.halt_mode,
+            control: self.control,
+            progress: self.progress,
+            hook: self.hook,
+        }
+    }
+
+    /// Decides which failures are retried and, optionally, how long to wait before each retry,
+    /// with your own [`RetryIf`] (say, one that honours HTTP `Retry-After`); see its example.
+    /// [`retry_if`](Inflight::retry_if) is the shorthand for a plain predicate.
+    ///
+    /// ```
+    /// use inflight::{Failure, RetryIf};
+    ///
+    /// #[derive(Clone)]
+    /// struct OnlyTimeouts;
+    /// impl RetryIf<String> for OnlyTimeouts {
+    ///     fn should_retry(&self, failure: &Failure<String>) -> bool {
+    ///         matches!(failure, Failure::TimedOut(_))
+    ///     }
+    /// }
+    /// let builder = inflight::Inflight::new(8)
+    ///     .retry(inflight::Retry::attempts(3))
+    ///     .retry_policy(OnlyTimeouts);
+    /// # drop(builder);
+    /// ```
+    pub fn retry_policy<P>(self, policy: P) -> Inflight<P, M, KF> {
+        Inflight {
+            retry_if: policy,
+            limit: self.limit,
+            timeout: self.timeout,
+            retry: self.retry,
+            mode: self.mode,
+            keys: self.keys,
+            per_key: self.per_key,
+            max_parked: self.max_parked,
+            reorder: self.reorder,
+            errors: self.errors,
+            halt_mode: self.halt_mode,
             control: self.control,
             progress: self.progress,
             hook: self.hook,
@@ -182,6 +223,20 @@ impl<R, M, KF> Inflight<R, M, KF> {
     /// ```
     pub fn errors(mut self, policy: ErrorPolicy) -> Self {
         self.errors = policy;
+        self
+    }
+
+    /// How a run that the [`ErrorPolicy`] halts ends: at once, cancelling the tasks in flight
+    /// ([`HaltMode::Now`], the default), or after handing back the tasks already in flight
+    /// ([`HaltMode::Soon`]); see [`HaltMode`].
+    ///
+    /// ```
+    /// use inflight::{ErrorPolicy, HaltMode, Inflight};
+    /// let builder = Inflight::new(8).errors(ErrorPolicy::FailFast).halt_mode(HaltMode::Soon);
+    /// # drop(builder);
+    /// ```
+    pub fn halt_mode(mut self, mode: HaltMode) -> Self {
+        self.halt_mode = mode;
         self
     }
 
@@ -218,6 +273,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
             max_parked: self.max_parked,
             reorder: self.reorder,
             errors: self.errors,
+            halt_mode: self.halt_mode,
             control: self.control,
             progress: self.progress,
             hook: self.hook,
@@ -275,6 +331,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
             max_parked: self.max_parked,
             reorder: self.reorder,
             errors: self.errors,
+            halt_mode: self.halt_mode,
             control: self.control,
             progress: self.progress,
             hook: self.hook,
@@ -326,7 +383,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
         F: Fn(&St::Item) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let halt = Arc::new(Halt::new(self.errors));
+        let halt = Arc::new(Halt::new(self.errors, self.halt_mode));
         let gate = Gate::new(
             source,
             GateConfig {
@@ -601,6 +658,7 @@ impl<R, M, KF> std::fmt::Debug for Inflight<R, M, KF> {
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
             .field("errors", &self.errors)
+            .field("halt_mode", &self.halt_mode)
             .finish_non_exhaustive()
     }
 }

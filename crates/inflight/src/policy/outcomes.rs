@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use super::halt::Halt;
+use super::halt::{Halt, HaltMode};
 use super::handle::Control;
 use super::outcome::Outcome;
 use crate::as_completed::AsCompleted;
@@ -117,7 +117,8 @@ where
             return Poll::Pending;
         };
         if let Some(outcome) = &outcome {
-            if this.halt.trigger() == Some(outcome.index) {
+            // `Soon` lets the inner stream drain: the gate pulls nothing more once halted.
+            if this.halt.mode == HaltMode::Now && this.halt.trigger() == Some(outcome.index) {
                 this.inner = None; // cancels the tasks in flight
             }
         }

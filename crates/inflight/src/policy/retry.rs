@@ -111,10 +111,57 @@ fn random_fraction() -> f64 {
     (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// Decides which failures are retried.
+/// Decides which failures are retried, and may say how long to wait before the next attempt.
+///
+/// Implement it on your own type and pass it to
+/// [`Inflight::retry_policy`](crate::Inflight::retry_policy) when the failure itself knows when
+/// to try again, as an HTTP `Retry-After` header does:
+///
+/// ```
+/// use std::time::Duration;
+/// use inflight::{Failure, Inflight, Retry, RetryIf};
+///
+/// /// An HTTP status and the server's `Retry-After`, if it sent one.
+/// struct HttpError { status: u16, retry_after: Option<Duration> }
+///
+/// #[derive(Clone)]
+/// struct Polite;
+///
+/// impl RetryIf<HttpError> for Polite {
+///     fn should_retry(&self, failure: &Failure<HttpError>) -> bool {
+///         failure.error().map_or(true, |e| e.status == 429 || e.status >= 500)
+///     }
+///     fn retry_delay(&self, failure: &Failure<HttpError>, _attempt: u32) -> Option<Duration> {
+///         failure.error()?.retry_after
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let start = tokio::time::Instant::now();
+/// let outcomes = Inflight::new(1)
+///     .retry(Retry::attempts(2))
+///     .retry_policy(Polite)
+///     .gather([()], |_| async {
+///         Err::<(), _>(HttpError { status: 503, retry_after: Some(Duration::from_secs(3)) })
+///     })
+///     .await;
+/// assert_eq!(outcomes[0].attempts, 2);
+/// assert_eq!(start.elapsed(), Duration::from_secs(3)); // the server's delay, not the backoff
+/// # }
+/// ```
 pub trait RetryIf<E> {
     /// Whether `failure` is worth another attempt.
     fn should_retry(&self, failure: &Failure<E>) -> bool;
+
+    /// The pause before the next attempt after attempt `attempt` (from 1) failed with
+    /// `failure`, when the failure says; `Some` replaces the [`Retry`] backoff for this pause
+    /// (the pause is taken as given: the backoff's cap does not apply). The default is `None`:
+    /// always the backoff.
+    fn retry_delay(&self, failure: &Failure<E>, attempt: u32) -> Option<Duration> {
+        let _ = (failure, attempt);
+        None
+    }
 }
 
 /// Retries every failure: the default.

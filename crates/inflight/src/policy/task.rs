@@ -67,13 +67,21 @@ where
             Ok(output) => break Ok(output),
             Err(failure) => failure,
         };
+        // A halted run makes no new attempts: the failure is handed back as it is.
         let retry = match shared.retry {
-            Some(retry) if attempts < max_attempts && shared.retry_if.should_retry(&failure) => {
+            Some(retry)
+                if attempts < max_attempts
+                    && !shared.halt.stopped()
+                    && shared.retry_if.should_retry(&failure) =>
+            {
                 retry
             }
             _ => break Err(failure),
         };
-        let delay = retry.delay_after(attempts);
+        let delay = shared
+            .retry_if
+            .retry_delay(&failure, attempts)
+            .unwrap_or_else(|| retry.delay_after(attempts));
         if let Some(progress) = &shared.progress {
             progress.retried();
         }
