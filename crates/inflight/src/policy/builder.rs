@@ -58,12 +58,17 @@ use crate::limit::check_limit;
 /// # }
 /// ```
 pub struct Inflight<R = AnyFailure, M = Local, KF = NoKey> {
-    limit: usize,
-    timeout: Option<Duration>,
-    retry: Option<Retry>,
+    settings: Settings,
     retry_if: R,
     mode: M,
     keys: KF,
+}
+
+/// The settings whose types do not change as the builder is configured.
+struct Settings {
+    limit: usize,
+    timeout: Option<Duration>,
+    retry: Option<Retry>,
     per_key: usize,
     max_parked: Option<usize>,
     reorder: Option<usize>,
@@ -89,24 +94,26 @@ impl Inflight {
     pub fn new(limit: usize) -> Inflight {
         check_limit(limit, "Inflight::new: limit");
         Inflight {
-            limit,
-            timeout: None,
-            retry: None,
             retry_if: AnyFailure,
             mode: Local,
             keys: NoKey,
-            per_key: usize::MAX,
-            max_parked: None,
-            reorder: None,
-            errors: ErrorPolicy::Collect,
-            halt_mode: HaltMode::Now,
-            control: Arc::new(Control {
-                limit: AtomicUsize::new(limit),
-                pacer: Pacer::new(None),
-                wakers: Mutex::new(Vec::new()),
-            }),
-            progress: None,
-            hook: None,
+            settings: Settings {
+                limit,
+                timeout: None,
+                retry: None,
+                per_key: usize::MAX,
+                max_parked: None,
+                reorder: None,
+                errors: ErrorPolicy::Collect,
+                halt_mode: HaltMode::Now,
+                control: Arc::new(Control {
+                    limit: AtomicUsize::new(limit),
+                    pacer: Pacer::new(None),
+                    wakers: Mutex::new(Vec::new()),
+                }),
+                progress: None,
+                hook: None,
+            },
         }
     }
 }
@@ -119,7 +126,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
     /// # drop(builder);
     /// ```
     pub fn rate(self, rate: Rate) -> Self {
-        self.control.pacer.set_rate(Some(rate));
+        self.settings.control.pacer.set_rate(Some(rate));
         self
     }
 
@@ -131,7 +138,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
     /// # drop(builder);
     /// ```
     pub fn timeout(mut self, limit: Duration) -> Self {
-        self.timeout = Some(limit);
+        self.settings.timeout = Some(limit);
         self
     }
 
@@ -142,7 +149,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
     /// # drop(builder);
     /// ```
     pub fn retry(mut self, retry: Retry) -> Self {
-        self.retry = Some(retry);
+        self.settings.retry = Some(retry);
         self
     }
 
@@ -161,19 +168,9 @@ impl<R, M, KF> Inflight<R, M, KF> {
     {
         Inflight {
             retry_if: RetryWhen(should_retry),
-            limit: self.limit,
-            timeout: self.timeout,
-            retry: self.retry,
             mode: self.mode,
             keys: self.keys,
-            per_key: self.per_key,
-            max_parked: self.max_parked,
-            reorder: self.reorder,
-            errors: self.errors,
-            halt_mode: self.halt_mode,
-            control: self.control,
-            progress: self.progress,
-            hook: self.hook,
+            settings: self.settings,
         }
     }
 
@@ -199,19 +196,9 @@ impl<R, M, KF> Inflight<R, M, KF> {
     pub fn retry_policy<P>(self, policy: P) -> Inflight<P, M, KF> {
         Inflight {
             retry_if: policy,
-            limit: self.limit,
-            timeout: self.timeout,
-            retry: self.retry,
             mode: self.mode,
             keys: self.keys,
-            per_key: self.per_key,
-            max_parked: self.max_parked,
-            reorder: self.reorder,
-            errors: self.errors,
-            halt_mode: self.halt_mode,
-            control: self.control,
-            progress: self.progress,
-            hook: self.hook,
+            settings: self.settings,
         }
     }
 
@@ -222,7 +209,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
     /// # drop(builder);
     /// ```
     pub fn errors(mut self, policy: ErrorPolicy) -> Self {
-        self.errors = policy;
+        self.settings.errors = policy;
         self
     }
 
@@ -236,7 +223,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
     /// # drop(builder);
     /// ```
     pub fn halt_mode(mut self, mode: HaltMode) -> Self {
-        self.halt_mode = mode;
+        self.settings.halt_mode = mode;
         self
     }
 
@@ -263,20 +250,13 @@ impl<R, M, KF> Inflight<R, M, KF> {
     {
         check_limit(limit, "per_key: limit");
         Inflight {
-            keys: KeyFn(key_of),
-            per_key: limit,
             retry_if: self.retry_if,
-            limit: self.limit,
-            timeout: self.timeout,
-            retry: self.retry,
             mode: self.mode,
-            max_parked: self.max_parked,
-            reorder: self.reorder,
-            errors: self.errors,
-            halt_mode: self.halt_mode,
-            control: self.control,
-            progress: self.progress,
-            hook: self.hook,
+            keys: KeyFn(key_of),
+            settings: Settings {
+                per_key: limit,
+                ..self.settings
+            },
         }
     }
 
@@ -293,7 +273,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
     #[track_caller]
     pub fn max_parked(mut self, cap: usize) -> Self {
         check_limit(cap, "max_parked: cap");
-        self.max_parked = Some(cap);
+        self.settings.max_parked = Some(cap);
         self
     }
 
@@ -307,7 +287,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
     #[track_caller]
     pub fn reorder_capacity(mut self, capacity: usize) -> Self {
         check_limit(capacity, "reorder_capacity: capacity");
-        self.reorder = Some(capacity);
+        self.settings.reorder = Some(capacity);
         self
     }
 
@@ -321,20 +301,10 @@ impl<R, M, KF> Inflight<R, M, KF> {
     /// ```
     pub fn spawned(self) -> Inflight<R, Spawned, KF> {
         Inflight {
-            mode: Spawned,
             retry_if: self.retry_if,
-            limit: self.limit,
-            timeout: self.timeout,
-            retry: self.retry,
+            mode: Spawned,
             keys: self.keys,
-            per_key: self.per_key,
-            max_parked: self.max_parked,
-            reorder: self.reorder,
-            errors: self.errors,
-            halt_mode: self.halt_mode,
-            control: self.control,
-            progress: self.progress,
-            hook: self.hook,
+            settings: self.settings,
         }
     }
 
@@ -347,7 +317,10 @@ impl<R, M, KF> Inflight<R, M, KF> {
     /// assert_eq!(progress.snapshot().pulled, 0);
     /// ```
     pub fn progress(&mut self) -> Progress {
-        self.progress.get_or_insert_with(Progress::default).clone()
+        self.settings
+            .progress
+            .get_or_insert_with(Progress::default)
+            .clone()
     }
 
     /// Calls `hook` for every [`Event`] of the runs of this builder (from the consumer's
@@ -358,7 +331,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
     /// # drop(builder);
     /// ```
     pub fn on_event(mut self, hook: impl Fn(&Event) + Send + Sync + 'static) -> Self {
-        self.hook = Some(Arc::new(hook));
+        self.settings.hook = Some(Arc::new(hook));
         self
     }
 
@@ -370,7 +343,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
     /// ```
     pub fn handle(&self) -> RunHandle {
         RunHandle {
-            shared: self.control.clone(),
+            shared: self.settings.control.clone(),
         }
     }
 
@@ -383,27 +356,30 @@ impl<R, M, KF> Inflight<R, M, KF> {
         F: Fn(&St::Item) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
-        let halt = Arc::new(Halt::new(self.errors, self.halt_mode));
+        let halt = Arc::new(Halt::new(self.settings.errors, self.settings.halt_mode));
         let gate = Gate::new(
             source,
             GateConfig {
-                pacer: self.control.pacer.clone(),
+                pacer: self.settings.control.pacer.clone(),
                 keys: self.keys.clone(),
-                per_key: self.per_key,
-                max_parked: self.max_parked.unwrap_or(self.limit.saturating_mul(4)),
+                per_key: self.settings.per_key,
+                max_parked: self
+                    .settings
+                    .max_parked
+                    .unwrap_or(self.settings.limit.saturating_mul(4)),
                 stop: halt.stop.clone(),
-                progress: self.progress.clone(),
+                progress: self.settings.progress.clone(),
             },
         );
         let shared = Arc::new(RunShared {
             task,
-            timeout: self.timeout,
-            retry: self.retry,
+            timeout: self.settings.timeout,
+            retry: self.settings.retry,
             retry_if: self.retry_if.clone(),
             mode: self.mode.clone(),
-            pacer: self.control.pacer.clone(),
-            progress: self.progress.clone(),
-            hook: self.hook.clone(),
+            pacer: self.settings.control.pacer.clone(),
+            progress: self.settings.progress.clone(),
+            hook: self.settings.hook.clone(),
             halt: halt.clone(),
         });
         (gate, shared, halt)
@@ -538,9 +514,9 @@ impl<R, M, KF> Inflight<R, M, KF> {
             start: move |admitted| run_input(admitted, shared.clone()),
         };
         Outcomes::new(
-            AsCompleted::new(tasks, self.limit),
+            AsCompleted::new(tasks, self.settings.limit),
             halt,
-            Some(self.control.clone()),
+            Some(self.settings.control.clone()),
         )
     }
 
@@ -582,8 +558,12 @@ impl<R, M, KF> Inflight<R, M, KF> {
                 async move { (index, run.await) }
             },
         };
-        let ordered = InputOrder::new(tasks, self.limit, self.reorder.unwrap_or(self.limit));
-        Outcomes::new(ordered, halt, Some(self.control.clone()))
+        let ordered = InputOrder::new(
+            tasks,
+            self.settings.limit,
+            self.settings.reorder.unwrap_or(self.settings.limit),
+        );
+        Outcomes::new(ordered, halt, Some(self.settings.control.clone()))
     }
 
     /// A push-style pool under this builder's policies: [`InputPool::spawn`] hands it inputs
@@ -654,11 +634,11 @@ where
 impl<R, M, KF> std::fmt::Debug for Inflight<R, M, KF> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inflight")
-            .field("limit", &self.limit)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .field("errors", &self.errors)
-            .field("halt_mode", &self.halt_mode)
+            .field("limit", &self.settings.limit)
+            .field("timeout", &self.settings.timeout)
+            .field("retry", &self.settings.retry)
+            .field("errors", &self.settings.errors)
+            .field("halt_mode", &self.settings.halt_mode)
             .finish_non_exhaustive()
     }
 }
