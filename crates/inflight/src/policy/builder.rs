@@ -278,7 +278,7 @@ impl<R, M, KF> Inflight<R, M, KF> {
     }
 
     /// The reorder buffer of the input-order entry points (default: the limit); see
-    /// [`Ordered::reorder_capacity`].
+    /// [`Ordered::reorder_capacity`](crate::Ordered::reorder_capacity).
     ///
     /// ```
     /// let builder = inflight::Inflight::new(10).reorder_capacity(100);
