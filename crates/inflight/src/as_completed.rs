@@ -8,7 +8,7 @@ use futures_core::stream::FusedStream;
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
-use crate::budget::Budget;
+use crate::budget::{Budget, Coop};
 use crate::engine::Engine;
 use crate::iter_source::IterSource;
 use crate::limit::check_limit;
@@ -65,6 +65,7 @@ pin_project! {
     pub struct AsCompleted<St: Stream> {
         #[pin]
         engine: Engine<St>,
+        coop: Coop,
     }
 }
 
@@ -78,6 +79,7 @@ where
         check_limit(limit, "in_flight: limit");
         AsCompleted {
             engine: Engine::new(source, limit),
+            coop: Coop::default(),
         }
     }
 
@@ -141,15 +143,11 @@ where
     type Item = <St::Item as Future>::Output;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        // Each output spends one unit of tokio's task budget, as tokio's own channels do, so a
-        // consumer looping over ready outputs yields to its neighbours now and then.
-        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
-        let mut budget = Budget::new();
-        let polled = self.project().engine.poll_output(cx, &mut budget, true);
-        if polled.is_ready() {
-            coop.made_progress();
-        }
-        polled
+        let this = self.project();
+        let mut engine = this.engine;
+        this.coop.poll(cx, |cx| {
+            engine.as_mut().poll_output(cx, &mut Budget::new(), true)
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -30,9 +30,10 @@
 //! 6. A pending source stream does not hold back futures already in flight.
 //! 7. A limit of 0 panics with a message that names it.
 //! 8. Fair: woken futures are polled in the order they were woken, and one call polls at most
-//!    128 of them before yielding, so a future that wakes itself in a loop starves nobody. Each
-//!    output spends one unit of tokio's task budget (as tokio's channels do), so a consumer that
-//!    loops over ready outputs still lets the other tasks of its runtime run.
+//!    128 of them before yielding, so a future that wakes itself in a loop starves nobody. Outputs
+//!    spend tokio's task budget (one unit per 8), and a call stops polling once the task's
+//!    budget is spent, so a consumer that loops over ready outputs still lets the other tasks of
+//!    its runtime run.
 //!
 //! The futures of these streams run inside the stream, when the consumer polls it (as with
 //! `futures`' `buffer_unordered`): no spawning, no `Send` bound, no runtime needed. If the

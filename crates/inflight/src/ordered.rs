@@ -8,6 +8,7 @@ use futures_core::stream::FusedStream;
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
+use crate::budget::Coop;
 use crate::indexed::Indexed;
 use crate::input_order::InputOrder;
 use crate::iter_source::IterSource;
@@ -64,6 +65,7 @@ pin_project! {
     {
         #[pin]
         inner: InputOrder<Indexed<St>>,
+        coop: Coop,
     }
 }
 
@@ -77,6 +79,7 @@ where
         check_limit(limit, "in_flight_ordered: limit");
         Ordered {
             inner: InputOrder::new(Indexed::new(source), limit, limit),
+            coop: Coop::default(),
         }
     }
 
@@ -166,13 +169,9 @@ where
     type Item = <St::Item as Future>::Output;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        // One unit of tokio's task budget per output; see `AsCompleted::poll_next`.
-        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
-        let polled = self.project().inner.poll_next(cx);
-        if polled.is_ready() {
-            coop.made_progress();
-        }
-        polled
+        let this = self.project();
+        let mut inner = this.inner;
+        this.coop.poll(cx, |cx| inner.as_mut().poll_next(cx))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -77,6 +77,8 @@ impl<F: Future> Slots<F> {
     /// its output straight back and leaves the slot free; otherwise it stays in flight.
     ///
     /// The caller checks [`Slots::has_room`] first.
+    // Hot path of every task; see `Engine::poll_output` for why it is forced inline.
+    #[inline(always)]
     pub(crate) fn start(&mut self, future: F) -> Option<F::Output> {
         debug_assert!(self.has_room());
         let index = match self.free.pop() {
@@ -111,6 +113,7 @@ impl<F: Future> Slots<F> {
     /// polled goes to the back, behind everything woken before it, so it cannot starve the
     /// others. With `register`, when nothing is left the consumer's waker is registered for the
     /// next wake-up; without it, the check is a single atomic load when nothing was woken.
+    #[inline(always)]
     pub(crate) fn poll_woken(
         &mut self,
         cx: &mut Context<'_>,
@@ -119,7 +122,9 @@ impl<F: Future> Slots<F> {
     ) -> Woken<F::Output> {
         loop {
             while self.next < self.batch.len() {
-                if !budget.spend() {
+                // Also stop when the task has spent tokio's budget: every tokio resource the
+                // futures poll would answer Pending and wake itself again, a wasted round.
+                if !budget.spend() || !tokio::task::coop::has_budget_remaining() {
                     cx.waker().wake_by_ref();
                     return Woken::Yielded;
                 }

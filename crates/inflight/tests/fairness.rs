@@ -139,8 +139,9 @@ async fn a_consumer_of_ready_outputs_yields_to_other_tasks() {
             }
         }
         let seen_at = seen_at.expect("the neighbour ran before the end");
+        // Tokio's budget is 128 units, one spent per 8 outputs.
         assert!(
-            seen_at <= 1_000,
+            seen_at <= 2 * 128 * 8,
             "the neighbour waited for {seen_at} outputs"
         );
     }
