@@ -50,10 +50,33 @@ def short(name):
     return name.replace("inflight_", "").replace("tokio_", "")
 
 
+def policies(roots):
+    """Prints the table of the `policies` bench: each policy's time per task, and its ratio to
+    the builder with no policy and to the bare stream."""
+    times = {}
+    for root in roots:
+        for estimates in pathlib.Path(root).glob("policies/*/new/estimates.json"):
+            name = estimates.parent.parent.name
+            ns = json.loads(estimates.read_text())["mean"]["point_estimate"] / 100_000
+            times[name] = min(ns, times.get(name, ns))
+    if "builder" not in times or "bare" not in times:
+        return
+    print("### Policies, each on alone (10^5 ready tasks, limit 100)\n")
+    print("| policy | ns per task | / builder with no policy | / bare `as_completed` |")
+    print("|---|---:|---:|---:|")
+    order = ["bare", "builder"] + sorted(k for k in times if k not in ("bare", "builder"))
+    for name in order:
+        t = times[name]
+        print(f"| {name} | {t:.1f} | {t / times['builder']:.2f} | {t / times['bare']:.2f} |")
+    print()
+
+
 def main():
     results = {}
-    for root in sys.argv[1:] or ["target/criterion"]:
+    roots = sys.argv[1:] or ["target/criterion"]
+    for root in roots:
         load(pathlib.Path(root), results)
+    policies(roots)
     limits = sorted({key[3] for key in results})
     for workload in WORKLOADS:
         for order, pairs in ORDERS.items():

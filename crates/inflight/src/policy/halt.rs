@@ -136,6 +136,9 @@ impl Halt {
 
     /// Counts a finished input; true if it is the one that stops the run.
     pub(crate) fn record(&self, index: u64, ok: bool) -> bool {
+        if self.policy == ErrorPolicy::Collect {
+            return false; // Nothing to decide, so nothing to count.
+        }
         // The done count goes up after the failed count, so that done >= failed in any read.
         let failed = if ok {
             self.failed.load(Ordering::Acquire)

@@ -97,7 +97,10 @@ where
             return Poll::Ready(None);
         };
         if let Some(control) = &this.control {
-            inner.resize(control.limit.load(Ordering::Acquire));
+            let limit = control.limit.load(Ordering::Acquire);
+            if limit != inner.limit() {
+                inner.resize(limit);
+            }
         }
         let Poll::Ready(outcome) = Pin::new(&mut *inner).poll_next(cx) else {
             // Waiting: a raised limit must wake this consumer to fill the new slots. The limit
