@@ -49,7 +49,7 @@ fn policies(c: &mut Criterion) {
 
     group.bench_function("bare", |b| {
         b.iter(|| {
-            let tasks = (0..TASKS).map(|i| std::future::ready(i));
+            let tasks = (0..TASKS).map(std::future::ready);
             let sum: u64 = rt.block_on(
                 inflight::as_completed(tasks, LIMIT).fold(0, |a, x| async move { a + x }),
             );
