@@ -91,7 +91,9 @@ where
             Woken::Idle => {}
         }
         while may_pull && !*this.source_done && this.slots.has_room() {
-            if !budget.spend() {
+            // A new future is polled as it starts: not once the task's tokio budget is spent,
+            // when its tokio resources would only answer Pending.
+            if !budget.spend() || !tokio::task::coop::has_budget_remaining() {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }

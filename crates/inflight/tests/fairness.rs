@@ -146,3 +146,41 @@ async fn a_consumer_of_ready_outputs_yields_to_other_tasks() {
         );
     }
 }
+
+/// A future that spends one unit of tokio's budget per poll, as tokio's own resources do, and
+/// counts the polls it got after the task's budget was already spent (wasted: a tokio resource
+/// would only answer Pending and wake itself again).
+struct Spender {
+    polls_left: usize,
+    polled_without_budget: std::rc::Rc<Cell<usize>>,
+}
+
+impl Future for Spender {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if !tokio::task::coop::has_budget_remaining() {
+            self.polled_without_budget
+                .set(self.polled_without_budget.get() + 1);
+        }
+        let unit = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        unit.made_progress();
+        if self.polls_left == 0 {
+            return Poll::Ready(());
+        }
+        self.polls_left -= 1;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn no_future_is_polled_once_the_task_has_spent_its_budget() {
+    let wasted = std::rc::Rc::new(Cell::new(0));
+    let tasks = (0..2_000).map(|_| Spender {
+        polls_left: 3,
+        polled_without_budget: wasted.clone(),
+    });
+    let finished = inflight::as_completed(tasks, 1_000).count().await;
+    assert_eq!(finished, 2_000);
+    assert_eq!(wasted.get(), 0, "futures polled with no budget left");
+}
