@@ -341,20 +341,7 @@ fn resume_after_kill_9_loses_and_repeats_nothing() {
         "{}",
     ];
 
-    let mut child = inflight().args(args).stdin(Stdio::piped()).spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let feed = input.clone();
-    std::thread::spawn(move || {
-        use std::io::Write;
-        let _ = stdin.write_all(feed.as_bytes());
-    });
-    assert!(wait_for(Duration::from_secs(20), || log_records(
-        &log, true
-    )
-    .len()
-        >= 40));
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    kill_9_after(&args, input.clone(), &log, 40);
     let before = log_records(&log, true);
     assert!(before.len() < n, "the run should have been cut short");
 

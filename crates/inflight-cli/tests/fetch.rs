@@ -2,7 +2,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
@@ -292,24 +291,12 @@ fn resume_after_kill_9_fetches_each_url_once() {
     let input: String = (0..n)
         .map(|i| format!("{}\n", s.url(&format!("/slow/20?i={i}"))))
         .collect();
-    let mut child = inflight()
-        .args(["fetch", "-j", "4", "--log", log_s])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let feed = input.clone();
-    std::thread::spawn(move || {
-        use std::io::Write;
-        let _ = stdin.write_all(feed.as_bytes());
-    });
-    assert!(wait_for(Duration::from_secs(20), || log_records(
-        &log, true
-    )
-    .len()
-        >= 30));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_9_after(
+        &["fetch", "-j", "4", "--log", log_s],
+        input.clone(),
+        &log,
+        30,
+    );
     assert!(log_records(&log, true).len() < n);
 
     let r = run(

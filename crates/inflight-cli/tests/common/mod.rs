@@ -138,3 +138,23 @@ pub fn assert_usage_error(r: &Run) {
     assert!(r.stderr.starts_with("inflight: "), "{:?}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{:?}", r.stderr);
 }
+
+/// Starts `inflight` with `args`, feeds it `input` on stdin from a thread, and kills it with
+/// SIGKILL once its log at `log` holds `records` finished records: a run killed mid-way, for
+/// the resume tests.
+pub fn kill_9_after(args: &[&str], input: String, log: &Path, records: usize) {
+    let mut child = inflight().args(args).stdin(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let logged = wait_for(Duration::from_secs(20), || {
+        log_records(log, true).len() >= records
+    });
+    assert!(
+        logged,
+        "the run logged fewer than {records} records in 20 s"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
