@@ -8,19 +8,28 @@ use inflight::InflightExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-#[tokio::test(start_paused = true)]
-async fn tasks_finish_and_come_back_while_the_source_is_pending() {
+/// A source that is pending until the test sends: each number sent becomes a task that sleeps
+/// that many seconds and returns it.
+fn channel_of_sleeps() -> (
+    mpsc::Sender<u64>,
+    impl Stream<Item = impl std::future::Future<Output = u64>>,
+) {
     let (tx, rx) = mpsc::channel::<u64>(16);
     let source = futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
+    let sleeps = source.map(|secs| async move {
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        secs
+    });
+    (tx, sleeps)
+}
+
+#[tokio::test(start_paused = true)]
+async fn tasks_finish_and_come_back_while_the_source_is_pending() {
+    let (tx, sleeps) = channel_of_sleeps();
     let start = Instant::now();
-    let outputs = source
-        .map(|secs| async move {
-            tokio::time::sleep(Duration::from_secs(secs)).await;
-            secs
-        })
-        .in_flight(4);
+    let outputs = sleeps.in_flight(4);
     // `unfold` is not `Unpin`, so neither is the stream over it.
     let mut outputs = std::pin::pin!(outputs);
     tx.send(1).await.unwrap();
@@ -40,17 +49,9 @@ async fn tasks_finish_and_come_back_while_the_source_is_pending() {
 
 #[tokio::test(start_paused = true)]
 async fn ordered_tasks_progress_while_the_source_is_pending() {
-    let (tx, rx) = mpsc::channel::<u64>(16);
-    let source = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
+    let (tx, sleeps) = channel_of_sleeps();
     let start = Instant::now();
-    let outputs = source
-        .map(|secs| async move {
-            tokio::time::sleep(Duration::from_secs(secs)).await;
-            secs
-        })
-        .in_flight_ordered(4);
+    let outputs = sleeps.in_flight_ordered(4);
     let mut outputs = std::pin::pin!(outputs);
     tx.send(2).await.unwrap();
     tx.send(1).await.unwrap();
