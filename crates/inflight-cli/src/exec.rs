@@ -12,7 +12,7 @@ use tokio::process::Command;
 
 use crate::log::Record;
 use crate::retry::Retryable;
-use crate::run::{policy_failure, Finished, Input, Job};
+use crate::run::{policy_failure, record_of, Finished, Input, Job};
 use crate::template::Template;
 
 /// `exec`'s job: the command template.
@@ -46,13 +46,7 @@ impl Job for Exec {
     }
 
     fn finish(&self, outcome: Outcome<Input, Output, ExecError>) -> Finished {
-        let mut record = Record {
-            input: outcome.input.line,
-            seq: outcome.input.seq,
-            attempts: outcome.attempts,
-            ms: outcome.elapsed.as_millis() as u64,
-            ..Record::default()
-        };
+        let mut record = record_of(&outcome);
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
         let mut exited = |out: Output, record: &mut Record| {
             use std::os::unix::process::ExitStatusExt;

@@ -8,10 +8,9 @@ use futures::future::BoxFuture;
 use inflight::{Failure, Outcome};
 use reqwest::{StatusCode, Url};
 
-use crate::log::Record;
 use crate::names;
 use crate::retry::{self, Retryable};
-use crate::run::{policy_failure, Finished, Input, Job};
+use crate::run::{policy_failure, record_of, Finished, Input, Job};
 use crate::save::PartFile;
 
 /// What every fetch job shares; cheap to clone into each attempt (the client is shared).
@@ -100,13 +99,7 @@ impl Job for Fetcher {
     }
 
     fn finish(&self, outcome: Outcome<Input, Fetched, FetchError>) -> Finished {
-        let mut record = Record {
-            input: outcome.input.line,
-            seq: outcome.input.seq,
-            attempts: outcome.attempts,
-            ms: outcome.elapsed.as_millis() as u64,
-            ..Record::default()
-        };
+        let mut record = record_of(&outcome);
         let mut stderr = Vec::new();
         let error = match outcome.result {
             Ok(done) => {

@@ -401,3 +401,15 @@ fn listen_for_ctrl_c(shared: Arc<Shared>) {
         shared.kill.cancel();
     });
 }
+
+/// The log record of an outcome with the fields every job fills the same way (input, position,
+/// attempts, time); each job adds its status, error and the rest.
+pub fn record_of<T, E>(outcome: &Outcome<Input, T, E>) -> Record {
+    Record {
+        input: outcome.input.line.clone(),
+        seq: outcome.input.seq,
+        attempts: outcome.attempts,
+        ms: outcome.elapsed.as_millis() as u64,
+        ..Record::default()
+    }
+}

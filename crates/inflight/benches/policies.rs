@@ -15,6 +15,10 @@ use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throug
 use futures::StreamExt;
 use inflight::{ErrorPolicy, Inflight, Rate, Retry};
 
+#[path = "common/config.rs"]
+mod config;
+use config::config;
+
 const TASKS: u64 = 100_000;
 const LIMIT: usize = 100;
 
@@ -95,13 +99,6 @@ fn policies(c: &mut Criterion) {
     );
     policy!("spawned", Inflight::new(LIMIT).spawned());
     group.finish();
-}
-
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
 }
 
 criterion_group! {

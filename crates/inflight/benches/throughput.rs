@@ -9,14 +9,13 @@
 //! Quick look (a tenth of the tasks, one workload, one limit):
 //!     INFLIGHT_BENCH_DIVISOR=10 cargo bench -p inflight --bench throughput -- 'ready/completion/.*/100$'
 
-use std::time::Duration;
-
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
 
 mod common;
 
+use common::config::config;
 use common::contenders::*;
 use common::workloads::{with_tasks, Workload};
 
@@ -92,13 +91,6 @@ fn input_order(c: &mut Criterion) {
         contender!(g, workload, "fb_buffered_ordered", fb_buffered_ordered);
         g.finish();
     }
-}
-
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
 }
 
 criterion_group! {
