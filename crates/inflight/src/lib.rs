@@ -84,26 +84,35 @@ mod pool;
 mod reorder;
 mod slots;
 mod task_error;
+mod try_gather;
+mod try_in_flight;
 mod wake;
 
 pub use as_completed::{as_completed, AsCompleted};
 pub use drive::{drive, Driven};
 pub use ext::InflightExt;
 pub use gather::{gather, Gather};
-pub use iter_source::IterSource;
 pub use limiter::{Limiter, Permit};
 pub use ordered::{ordered, Ordered};
 pub use policy::builder::Inflight;
 pub use policy::event::Event;
+pub use policy::gathering::{Gathering, TryGathering};
 pub use policy::halt::{Counted, ErrorPolicy, HaltMode};
 pub use policy::handle::RunHandle;
 pub use policy::input_pool::InputPool;
-pub use policy::keys::{KeyFn, KeyGuard, KeyOf, NoKey};
-pub use policy::outcome::{Failure, Outcome};
-pub use policy::outcomes::{Outcomes, Resizable};
+pub use policy::outcome::{Failed, Failure, Outcome};
+pub use policy::outcomes::Outcomes;
 pub use policy::progress::{Progress, Snapshot};
 pub use policy::rate::Rate;
-pub use policy::retry::{AnyFailure, Retry, RetryIf, RetryWhen};
-pub use policy::run_mode::{Local, LocalAttempt, RunMode, Spawned, SpawnedAttempt};
+pub use policy::retry::{Retry, RetryIf};
+pub use policy::shared::{Acquiring, SharedLimit, SharedLimitError, SharedPermit};
 pub use pool::Pool;
 pub use task_error::TaskError;
+pub use try_gather::{try_gather, TryGather};
+pub use try_in_flight::TryInFlight;
+
+/// The source types that appear in the return types of [`as_completed`], [`ordered`],
+/// [`gather`] and [`try_gather`]: you name them only to store those streams in a struct.
+pub mod source {
+    pub use crate::iter_source::IterSource;
+}
