@@ -101,6 +101,7 @@ where
         may_pull: bool,
     ) -> Poll<Option<<St::Item as Future>::Output>> {
         let mut this = self.project();
+        this.slots.recover();
         // Tasks woken since the last call go first, so a source of ready futures cannot starve
         // tasks that are waiting to be polled.
         match this.slots.poll_woken(cx, budget, false) {

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 
 use crate::block_on::block_on;
 use crate::limit::check_limit;
@@ -39,7 +39,9 @@ pub struct Limiter {
 }
 
 struct Shared {
-    semaphore: Arc<Semaphore>,
+    /// Permits are taken out of it and put back by count (`forget` and `add_permits`), not held
+    /// as tokio's owned permits: those clone and drop an `Arc` of the semaphore per permit.
+    semaphore: Semaphore,
     in_flight: AtomicUsize,
     /// `resize.limit`, readable without the lock (the streams of a builder read it every poll).
     limit: AtomicUsize,
@@ -65,7 +67,6 @@ struct Resize {
 #[must_use = "the permit is released as soon as it is dropped"]
 pub struct Permit {
     shared: Arc<Shared>,
-    permit: Option<OwnedSemaphorePermit>,
     weight: usize,
 }
 
@@ -89,7 +90,7 @@ impl Limiter {
         );
         Limiter {
             shared: Arc::new(Shared {
-                semaphore: Arc::new(Semaphore::new(limit)),
+                semaphore: Semaphore::new(limit),
                 in_flight: AtomicUsize::new(0),
                 limit: AtomicUsize::new(limit),
                 resize: Mutex::new(Resize { limit, debt: 0 }),
@@ -130,14 +131,13 @@ impl Limiter {
     /// # });
     /// ```
     pub async fn acquire_many(&self, weight: usize) -> Permit {
-        let permit = self
-            .shared
+        self.shared
             .semaphore
-            .clone()
-            .acquire_many_owned(weight_u32(weight))
+            .acquire_many(weight_u32(weight))
             .await
-            .expect("the semaphore is never closed");
-        self.wrap(permit, weight)
+            .expect("the semaphore is never closed")
+            .forget();
+        self.wrap(weight)
     }
 
     /// Takes one permit if one is free now.
@@ -158,13 +158,12 @@ impl Limiter {
     /// assert!(limiter.try_acquire_many(3).is_some());
     /// ```
     pub fn try_acquire_many(&self, weight: usize) -> Option<Permit> {
-        let permit = self
-            .shared
+        self.shared
             .semaphore
-            .clone()
-            .try_acquire_many_owned(weight_u32(weight))
-            .ok()?;
-        Some(self.wrap(permit, weight))
+            .try_acquire_many(weight_u32(weight))
+            .ok()?
+            .forget();
+        Some(self.wrap(weight))
     }
 
     /// Blocks the calling thread until a permit is free, for code that is not async.
@@ -288,11 +287,11 @@ impl Limiter {
         self.shared.in_flight.load(Ordering::Acquire)
     }
 
-    fn wrap(&self, permit: OwnedSemaphorePermit, weight: usize) -> Permit {
+    /// A permit for `weight` permits just taken out of the semaphore.
+    fn wrap(&self, weight: usize) -> Permit {
         self.shared.in_flight.fetch_add(weight, Ordering::AcqRel);
         Permit {
             shared: self.shared.clone(),
-            permit: Some(permit),
             weight,
         }
     }
@@ -329,24 +328,16 @@ impl Permit {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let Some(mut permit) = self.permit.take() else {
-            return;
-        };
         // Under the resize lock, so a concurrent `set_limit` sees the debt and the semaphore
         // agree.
         let mut resize = self.shared.lock_resize();
         let repaid = self.weight.min(resize.debt);
         resize.debt -= repaid;
-        if repaid > 0 {
-            if let Some(retired) = permit.split(repaid) {
-                retired.forget();
-            }
-        }
         self.shared
             .in_flight
             .fetch_sub(self.weight, Ordering::AcqRel);
-        // What is left goes back to the semaphore, which hands it to the first waiter.
-        drop(permit);
+        // What is not retired goes back to the semaphore, which hands it to the first waiter.
+        self.shared.semaphore.add_permits(self.weight - repaid);
     }
 }
 

@@ -182,6 +182,7 @@ impl Pacer {
     }
 
     /// Waits until a start is allowed, then takes it. Waiters are served in arrival order.
+    /// Callers try [`Pacer::try_start_alone`] first, which needs no await.
     pub(crate) async fn start(&self) {
         if self.try_start_alone() {
             return;
@@ -208,7 +209,8 @@ impl Pacer {
     }
 
     /// The fast path: no rate, or a start free now and nobody waiting before us.
-    fn try_start_alone(&self) -> bool {
+    #[inline]
+    pub(crate) fn try_start_alone(&self) -> bool {
         if !self.shared.limited.load(Ordering::Acquire) {
             return true;
         }

@@ -121,6 +121,13 @@ pub(crate) struct SharedLimits {
     pub(crate) rate: Vec<Arc<dyn SharedLimit>>,
 }
 
+impl SharedLimits {
+    /// Whether an input holds places under these limits (per-key or concurrency ones).
+    pub(crate) fn holds_places(&self) -> bool {
+        !self.per_key.is_empty() || !self.concurrency.is_empty()
+    }
+}
+
 impl fmt::Debug for SharedLimits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SharedLimits")

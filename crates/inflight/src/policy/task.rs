@@ -51,16 +51,23 @@ where
         slot: _slot,
         key,
     } = admitted;
-    let (input, result, attempts, elapsed) =
-        match take_shared_places(&shared.shared, key.as_ref().map(|k| k.key())).await {
-            Ok(_held) => attempts(&shared, input, index).await?,
-            Err(error) => {
-                // Never fail open: without the shared limit, nothing more starts.
-                shared.halt.stop_soon();
-                let failure = Failure::Unavailable(error.to_string());
-                (input, Err(failure), 0, Duration::ZERO)
-            }
-        };
+    // Without shared limits (the usual case) there is nothing to wait for: no await at all.
+    let places = if shared.shared.holds_places() {
+        take_shared_places(&shared.shared, key.as_ref().map(|k| k.key()))
+            .await
+            .map(Some)
+    } else {
+        Ok(None)
+    };
+    let (input, result, attempts, elapsed) = match places {
+        Ok(_held) => attempts(&shared, input, index).await?,
+        Err(error) => {
+            // Never fail open: without the shared limit, nothing more starts.
+            shared.halt.stop_soon();
+            let failure = Failure::Unavailable(error.to_string());
+            (input, Err(failure), 0, Duration::ZERO)
+        }
+    };
     let ok = result.is_ok();
     if let Some(progress) = &shared.progress {
         progress.finished(ok, elapsed);
@@ -95,10 +102,14 @@ where
     let mut _running = None;
     let result = loop {
         // The rate counts starts, retries included, taken just before the start itself.
-        shared.pacer.start().await;
-        if let Err(error) = take_rate(&shared.shared).await {
-            shared.halt.stop_soon();
-            break Err(Failure::Unavailable(error.to_string()));
+        if !shared.pacer.try_start_alone() {
+            shared.pacer.start().await;
+        }
+        if !shared.shared.rate.is_empty() {
+            if let Err(error) = take_rate(&shared.shared).await {
+                shared.halt.stop_soon();
+                break Err(Failure::Unavailable(error.to_string()));
+            }
         }
         if attempts == 0 {
             if shared.halt.stopped() {
