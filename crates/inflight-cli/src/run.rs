@@ -117,7 +117,7 @@ impl Shared {
                 "inflight: halt condition met; starting no more jobs, waiting for {} running",
                 self.tally.running()
             )),
-            HaltMode::Now => self.say("inflight: halt condition met; killing running jobs"),
+            _ => self.say("inflight: halt condition met; killing running jobs"),
         }
     }
 

@@ -52,7 +52,7 @@ where
 {
     check_limit(limit, "gather: limit");
     let source = Indexed::new(IterSource::new(futures.into_iter()));
-    let expected = source.size_hint().0;
+    let expected = initial_capacity(source.size_hint().0);
     Gather {
         stream: AsCompleted::new(source, limit),
         outputs: Vec::with_capacity(expected),
@@ -99,6 +99,12 @@ where
         *this.polling = false;
         polled
     }
+}
+
+/// How many outputs to make room for at first: what the iterator says it holds, up to a point,
+/// since an infinite one says `usize::MAX` (and a huge one may fail at its first input).
+pub(crate) fn initial_capacity(size_hint: usize) -> usize {
+    size_hint.min(1 << 12)
 }
 
 /// Puts `output` at `position`, growing the vector as needed.

@@ -17,11 +17,12 @@ use crate::limit::check_limit;
 /// Runs `futures` with at most `limit` in flight and yields their outputs in input order.
 ///
 /// `limit` counts running futures. An output that finishes before an earlier one waits in a
-/// reorder buffer, which holds at most `limit` outputs unless changed with
-/// [`Ordered::reorder_capacity`]. **When the buffer is full, no more input is pulled** until the
-/// earliest unfinished future completes: a slow first task can then leave slots idle (head-of-line
-/// blocking). A larger buffer trades memory for throughput; [`as_completed`](crate::as_completed)
-/// avoids the problem if the order does not matter.
+/// reorder buffer. **Once the buffer holds `capacity` outputs (default: the limit; change it
+/// with [`Ordered::reorder_capacity`]), no more input is pulled** until the earliest unfinished
+/// future completes; the futures still running may add up to `limit - 1` more, so the buffer
+/// holds at most `capacity + limit - 1`. A slow first task can then leave slots idle
+/// (head-of-line blocking). A larger buffer trades memory for throughput;
+/// [`as_completed`](crate::as_completed) avoids the problem if the order does not matter.
 ///
 /// Pulled minus handed back is at most `limit + capacity`.
 ///

@@ -63,6 +63,9 @@ pub struct Pool<T> {
 struct State<T> {
     tasks: JoinSet<T>,
     closed: bool,
+    /// Spawns waiting for a slot: a pool closed meanwhile still takes them, so `join_next`
+    /// waits for them too.
+    pending: usize,
     /// A consumer waiting on an empty, open pool: woken by the next spawn or by `close`.
     waiting: Option<Waker>,
 }
@@ -86,6 +89,7 @@ impl<T: Send + 'static> Pool<T> {
             state: Mutex::new(State {
                 tasks: JoinSet::new(),
                 closed: false,
+                pending: 0,
                 waiting: None,
             }),
             consumers: tokio::sync::Mutex::new(()),
@@ -93,10 +97,11 @@ impl<T: Send + 'static> Pool<T> {
     }
 
     /// Waits until fewer than `limit` tasks are running, then spawns `task` on the runtime.
+    /// A spawn that was already waiting when the pool was [closed](Pool::close) still goes in.
     ///
     /// # Panics
     ///
-    /// Outside a tokio runtime, or once the pool is [closed](Pool::close).
+    /// Outside a tokio runtime, or when called once the pool is closed.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -110,9 +115,18 @@ impl<T: Send + 'static> Pool<T> {
     where
         F: Future<Output = T> + Send + 'static,
     {
+        {
+            let mut state = self.lock();
+            assert!(!state.closed, "Pool::spawn: the pool is closed");
+            state.pending += 1;
+        }
+        // Counted out when dropped while waiting, or below with the spawn (in one critical
+        // section, so a consumer never sees neither the pending spawn nor its task).
+        let pending = Pending(self);
         let permit = self.limiter.acquire().await;
         let mut state = self.lock();
-        assert!(!state.closed, "Pool::spawn: the pool is closed");
+        std::mem::forget(pending);
+        state.pending -= 1;
         state.tasks.spawn(async move {
             let output = task.await;
             // The slot frees when the task ends, not when its output is taken.
@@ -204,7 +218,9 @@ impl<T: Send + 'static> Pool<T> {
             let mut state = self.lock();
             match state.tasks.poll_join_next(cx) {
                 Poll::Ready(Some(joined)) => Poll::Ready(Some(joined.map_err(TaskError::from))),
-                Poll::Ready(None) if !wait_open || state.closed => Poll::Ready(None),
+                Poll::Ready(None) if !wait_open || (state.closed && state.pending == 0) => {
+                    Poll::Ready(None)
+                }
                 Poll::Ready(None) => {
                     state.waiting = Some(cx.waker().clone());
                     Poll::Pending
@@ -257,6 +273,20 @@ impl<T: Send + 'static> Pool<T> {
         // A spawn or a join cannot panic while it holds the lock but through an allocation
         // failure; the state stays valid, so poisoning is ignored.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A spawn waiting for its slot; counted out when it stops waiting.
+struct Pending<'a, T: Send + 'static>(&'a Pool<T>);
+
+impl<T: Send + 'static> Drop for Pending<'_, T> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.pending -= 1;
+        // A consumer waiting on a closed pool may now see its end.
+        if let Some(consumer) = state.waiting.take() {
+            consumer.wake();
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use std::fmt;
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TaskError {
     /// The task panicked with this message (or a placeholder when the payload was not a
     /// string).

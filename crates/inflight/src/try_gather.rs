@@ -53,7 +53,7 @@ where
 {
     check_limit(limit, "try_gather: limit");
     let source = Indexed::new(IterSource::new(futures.into_iter()));
-    let expected = source.size_hint().0;
+    let expected = crate::gather::initial_capacity(source.size_hint().0);
     TryGather {
         stream: Some(AsCompleted::new(source, limit)),
         outputs: Vec::with_capacity(expected),

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{Stream, StreamExt};
 use inflight::{ErrorPolicy, Failure, Inflight, Limiter, Rate, Retry};
 use tokio::time::Instant;
 
@@ -224,4 +224,176 @@ fn a_failure_forwards_the_source_of_its_error() {
     assert!(Failure::<Fetch>::TimedOut(Duration::from_secs(1))
         .source()
         .is_none());
+}
+
+/// Review: an input waiting out its retry backoff when the run halted slept through it and
+/// tried again, though a halted run makes no new attempt.
+#[tokio::test(start_paused = true)]
+async fn a_halt_ends_the_backoff_of_waiting_retries_without_a_new_attempt() {
+    common::deadline(async move {
+        for mode in [inflight::HaltMode::Now, inflight::HaltMode::Soon] {
+            let calls = Arc::new(Mutex::new(Vec::new()));
+            let builder = Inflight::new(4)
+                .errors(ErrorPolicy::fail_fast())
+                .halt_mode(mode)
+                .retry(
+                    Retry::attempts(3)
+                        .backoff(Duration::from_secs(10), Duration::from_secs(10))
+                        .no_jitter(),
+                )
+                .retry_if(|f: &Failure<&'static str>| f.error() != Some(&"fatal"));
+            let start = Instant::now();
+            let outcomes: Vec<_> = builder
+                .ordered(0..3u32, |&i| {
+                    calls.lock().unwrap().push(i);
+                    async move {
+                        match i {
+                            0 => Err("transient"), // at once, then a 10 s backoff
+                            1 => {
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                                Err("fatal") // halts the run at 1 s
+                            }
+                            _ => {
+                                tokio::time::sleep(Duration::from_secs(5)).await;
+                                Ok(i)
+                            }
+                        }
+                    }
+                })
+                .collect()
+                .await;
+            let calls = calls.lock().unwrap().clone();
+            assert_eq!(calls, [0, 1, 2], "{mode:?}: no attempt after the halt");
+            assert_eq!(outcomes[0].result, Err(Failure::Error("transient")));
+            assert_eq!(outcomes[0].attempts, 1);
+            let expected_end = match mode {
+                inflight::HaltMode::Now => Duration::from_secs(1),
+                // Soon lets the one really running (input 2, 5 s) finish.
+                _ => Duration::from_secs(5),
+            };
+            assert_eq!(start.elapsed(), expected_end, "{mode:?}");
+        }
+    })
+    .await
+}
+
+/// Review: `gather` and `try_gather` reserved room for every input the iterator announced, so
+/// an infinite one panicked ("capacity overflow") before anything ran.
+#[tokio::test(start_paused = true)]
+async fn gather_and_try_gather_take_an_infinite_iterator() {
+    common::deadline(async move {
+        let first_error = inflight::try_gather(
+            (0u64..).map(|i| async move {
+                if i == 5 {
+                    Err(i)
+                } else {
+                    Ok(i)
+                }
+            }),
+            8,
+        )
+        .await;
+        assert_eq!(first_error, Err(5));
+        let outputs = inflight::gather((0u64..).take(10).map(|i| async move { i }), 8).await;
+        assert_eq!(outputs.len(), 10);
+        // An iterator that announces far more than it holds.
+        let huge = (0..u64::MAX).map(|i| async move {
+            if i == 2 {
+                Err(i)
+            } else {
+                Ok(i)
+            }
+        });
+        assert_eq!(inflight::try_gather(huge, 4).await, Err(2));
+    })
+    .await
+}
+
+/// Review: a pool closed while a spawn waited for its slot made that spawn panic.
+#[tokio::test(start_paused = true)]
+async fn a_spawn_waiting_when_the_pool_closes_still_goes_in() {
+    common::deadline(async move {
+        let pool = Arc::new(inflight::Pool::new(1));
+        pool.spawn(async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            1
+        })
+        .await;
+        let waiting = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.spawn(async { 2 }).await }
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        pool.close();
+        let mut outputs = Vec::new();
+        while let Some(output) = pool.join_next().await {
+            outputs.push(output.unwrap());
+        }
+        waiting.await.unwrap();
+        outputs.sort_unstable();
+        assert_eq!(outputs, [1, 2], "join_next waited for the pending spawn");
+    })
+    .await
+}
+
+/// Review: an input whose task panicked (caught by the consumer) vanished from the progress
+/// counts: pulled 10, done 9.
+#[tokio::test(start_paused = true)]
+async fn a_panicked_input_counts_as_done_and_failed() {
+    use futures::FutureExt;
+    common::deadline(async move {
+        let builder = Inflight::new(2);
+        let progress = builder.progress();
+        let mut outcomes = builder.as_completed(0..10u32, |&i| async move {
+            tokio::task::yield_now().await;
+            assert!(i != 3, "three");
+            Ok::<_, ()>(i)
+        });
+        let mut panics = 0;
+        loop {
+            match std::panic::AssertUnwindSafe(outcomes.next())
+                .catch_unwind()
+                .await
+            {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(_) => panics += 1,
+            }
+        }
+        assert_eq!(panics, 1);
+        let now = progress.snapshot();
+        assert_eq!(
+            (now.pulled, now.done, now.failed, now.in_flight),
+            (10, 10, 1, 0)
+        );
+    })
+    .await
+}
+
+#[test]
+#[should_panic(expected = "halt_at_failure_percent: percent must be within 0 and 100, got 150")]
+fn a_failure_share_above_100_percent_is_refused() {
+    let _ = ErrorPolicy::halt_at_failure_percent(150.0, 1);
+}
+
+/// Review: a run that cannot halt announces exactly how many outcomes it will hand back.
+#[tokio::test(start_paused = true)]
+async fn builder_streams_give_an_exact_size_hint_when_they_cannot_halt() {
+    common::deadline(async move {
+        let mut outcomes = Inflight::new(3).as_completed(0..10u32, |&i| async move {
+            tokio::time::sleep(Duration::from_millis(u64::from(i))).await;
+            Ok::<_, ()>(i)
+        });
+        let mut left = 10;
+        assert_eq!(outcomes.size_hint(), (10, Some(10)));
+        while outcomes.next().await.is_some() {
+            left -= 1;
+            assert_eq!(outcomes.size_hint(), (left, Some(left)));
+        }
+        let halting = Inflight::new(3)
+            .errors(ErrorPolicy::fail_fast())
+            .as_completed(0..10u32, |&i| async move { Ok::<_, ()>(i) });
+        assert_eq!(halting.size_hint(), (0, Some(10)));
+    })
+    .await
 }

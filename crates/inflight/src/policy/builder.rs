@@ -46,6 +46,11 @@ use crate::limit::check_limit;
 /// counters and the [`handle`](Inflight::handle). A stored builder therefore limits the whole
 /// program. For an independent run, make a new builder.
 ///
+/// A run waiting for a slot that other runs hold keeps its place in line for as long as it
+/// lives, like a pending `Semaphore::acquire`: the slot it is handed is its own until it is
+/// polled again. So a run you stop polling (after a `timeout` on its `next()`, say) should be
+/// dropped, or polled again, or it holds a slot the others wait for.
+///
 /// # Example
 ///
 /// ```
@@ -337,9 +342,27 @@ impl Inflight {
     /// A run of this builder without keys panics when its first input starts.
     ///
     /// ```
-    /// let per_host = inflight::Limiter::new(2); // any SharedLimit; inflight-redis has per-key ones
-    /// let builder = inflight::Inflight::new(8).shared_per_key(per_host);
-    /// # drop(builder);
+    /// use std::collections::HashMap;
+    /// use std::sync::Mutex;
+    /// use inflight::{Acquiring, Inflight, Limiter, SharedLimit, SharedPermit};
+    ///
+    /// /// Two at once per key, across every builder that holds it (in one process; the crate
+    /// /// `inflight-redis` has one across machines).
+    /// #[derive(Default)]
+    /// struct TwoPerKey(Mutex<HashMap<String, Limiter>>);
+    ///
+    /// impl SharedLimit for TwoPerKey {
+    ///     fn acquire<'a>(&'a self, key: Option<&'a str>) -> Acquiring<'a> {
+    ///         let key = key.unwrap_or_default().to_owned();
+    ///         let limiter = self.0.lock().unwrap().entry(key).or_insert_with(|| Limiter::new(2)).clone();
+    ///         Box::pin(async move { Ok(SharedPermit::new(limiter.acquire().await)) })
+    ///     }
+    /// }
+    ///
+    /// let per_host = std::sync::Arc::new(TwoPerKey::default());
+    /// let crawl = Inflight::new(8).shared_per_key(per_host.clone());
+    /// let check = Inflight::new(8).shared_per_key(per_host);
+    /// # drop((crawl, check));
     /// ```
     pub fn shared_per_key(mut self, limit: impl SharedLimit) -> Self {
         self.shared.per_key.push(Arc::new(limit));

@@ -106,6 +106,18 @@ impl<St: Stream> Stream for Gate<St> {
             })
         })
     }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let parked = self.chooser.parked_count;
+        if self.chooser.source_done {
+            return (parked, Some(parked));
+        }
+        let (low, high) = self.source.size_hint();
+        (
+            low.saturating_add(parked),
+            high.and_then(|h| h.checked_add(parked)),
+        )
+    }
 }
 
 type Chosen<I> = (I, u64, Option<KeyGuard>);

@@ -13,9 +13,11 @@ use super::outcome::{Failed, Outcome};
 use super::outcomes::Outcomes;
 use crate::gather::{place, unwrap_all};
 
-/// The future of [`Inflight::gather`](crate::Inflight::gather): every outcome, in input order.
-/// Like [`Outcomes`], it takes [`per_key`](Gathering::per_key) and
-/// [`spawned`](Gathering::spawned) before it is awaited.
+/// The future of [`Inflight::gather`](crate::Inflight::gather): every outcome, sorted by input
+/// index. If the error policy halts the run, the outcomes of the inputs it cancelled (or never
+/// started) are missing, so a position in the `Vec` is not always an index: read
+/// [`Outcome::index`](crate::Outcome::index). Like [`Outcomes`], it takes
+/// [`per_key`](Gathering::per_key) and [`spawned`](Gathering::spawned) before it is awaited.
 #[must_use = "futures do nothing unless awaited"]
 pub struct Gathering<S, I, T, E, Fut: Future> {
     outcomes: Outcomes<S, I, Fut>,
@@ -93,6 +95,7 @@ where
                 Poll::Ready(None) => {
                     let mut all = std::mem::take(&mut this.collected);
                     all.sort_unstable_by_key(|outcome| outcome.index);
+                    all.shrink_to_fit();
                     return Poll::Ready(all);
                 }
                 Poll::Pending => return Poll::Pending,

@@ -82,11 +82,20 @@ impl ErrorPolicy {
     /// Halt once failures reach `percent` of the finished inputs, judged after `min_done` have
     /// finished.
     ///
+    /// # Panics
+    ///
+    /// If `percent` is not within 0 to 100 (it could never be reached).
+    ///
     /// ```
     /// let policy = inflight::ErrorPolicy::halt_at_failure_percent(10.0, 100);
     /// # drop(policy);
     /// ```
+    #[track_caller]
     pub fn halt_at_failure_percent(percent: f64, min_done: u64) -> ErrorPolicy {
+        assert!(
+            (0.0..=100.0).contains(&percent),
+            "halt_at_failure_percent: percent must be within 0 and 100, got {percent}"
+        );
         ErrorPolicy::HaltAtShare {
             counted: Counted::Failed,
             percent,
@@ -101,6 +110,7 @@ impl ErrorPolicy {
 /// assert_ne!(inflight::Counted::Failed, inflight::Counted::Done);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Counted {
     /// Inputs that failed.
     Failed,
@@ -132,6 +142,7 @@ pub enum Counted {
 /// # }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum HaltMode {
     /// Cancel the tasks in flight and end the stream with the outcome that halted the run (in
     /// input order: once the outcomes before it are out). The default.
@@ -152,6 +163,11 @@ pub(crate) struct Halt {
     pub(crate) stop: Arc<AtomicBool>,
     /// The index of the outcome that stopped the run, plus one (0: none yet).
     trigger: AtomicU64,
+    /// Whether shared limits apply (one that cannot be had stops the run).
+    pub(crate) shared_limits: bool,
+    /// Wakes the tasks waiting out a retry's backoff (or the rate before a retry) when the run
+    /// stops: they make no new attempt, so they end at once.
+    stopped: tokio::sync::Notify,
 }
 
 impl Halt {
@@ -163,6 +179,8 @@ impl Halt {
             failed: AtomicU64::new(0),
             stop: Arc::new(AtomicBool::new(false)),
             trigger: AtomicU64::new(0),
+            shared_limits: false,
+            stopped: tokio::sync::Notify::new(),
         }
     }
 
@@ -203,6 +221,7 @@ impl Halt {
         };
         if halts && !self.stop.swap(true, Ordering::AcqRel) {
             self.trigger.store(index + 1, Ordering::Release);
+            self.stopped.notify_waiters();
             return true;
         }
         false
@@ -212,6 +231,32 @@ impl Halt {
     /// runs finishes (a shared limit that cannot be had).
     pub(crate) fn stop_soon(&self) {
         self.stop.store(true, Ordering::Release);
+        self.stopped.notify_waiters();
+    }
+
+    /// Runs `wait` unless the run stops first; false if it stopped (now or before).
+    pub(crate) async fn unless_stopped(&self, wait: impl std::future::Future<Output = ()>) -> bool {
+        let stopped = self.stopped.notified();
+        let mut stopped = std::pin::pin!(stopped);
+        // Registered before the check, so a stop in between is not missed.
+        stopped.as_mut().enable();
+        if self.stopped() {
+            return false;
+        }
+        let mut wait = std::pin::pin!(wait);
+        std::future::poll_fn(|cx| {
+            if std::future::Future::poll(stopped.as_mut(), cx).is_ready() {
+                return std::task::Poll::Ready(false);
+            }
+            wait.as_mut().poll(cx).map(|()| true)
+        })
+        .await
+            && !self.stopped()
+    }
+
+    /// Whether the run may stop before its input runs out.
+    pub(crate) fn may_stop(&self) -> bool {
+        self.policy != ErrorPolicy::Collect || self.shared_limits
     }
 
     /// Whether the run has halted (or is halting).

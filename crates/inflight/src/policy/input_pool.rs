@@ -142,7 +142,9 @@ impl<I, T, E> InputPool<I, T, E> {
     }
 
     /// Hands `input` to the run, waiting while it has no free slot. Gives the input back if the
-    /// pool is closed or the run has stopped (halted by the error policy).
+    /// pool was closed before the call, or the run has stopped (halted by the error policy); a
+    /// submit already waiting when the pool is closed still goes in (and
+    /// [`join_next`](InputPool::join_next) waits for its outcome).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]

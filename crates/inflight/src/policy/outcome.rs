@@ -151,13 +151,44 @@ impl<E> Failure<E> {
     }
 }
 
+/// A boxed error, what `?` converts into `anyhow::Error` and `Box<dyn Error>` alike.
+type BoxError = Box<dyn Error + Send + Sync>;
+
+impl<E: Into<BoxError>> Failure<E> {
+    /// The failure as a boxed error, for tasks whose error type is not itself an
+    /// [`Error`](std::error::Error) (an `anyhow::Error`, a `Box<dyn Error>`, a `String`): the
+    /// task's own error keeps its chain; the others become a message.
+    ///
+    /// ```
+    /// let failure: inflight::Failure<Box<dyn std::error::Error + Send + Sync>> =
+    ///     inflight::Failure::Error("disk full".into());
+    /// assert_eq!(failure.into_boxed_error().to_string(), "disk full");
+    /// ```
+    pub fn into_boxed_error(self) -> BoxError {
+        match self {
+            Failure::Error(e) => e.into(),
+            other => other.to_string_without_error().into(),
+        }
+    }
+}
+
+impl<E> Failure<E> {
+    /// The message of a failure that is not the task's own error.
+    fn to_string_without_error(&self) -> String {
+        match self {
+            Failure::Error(_) => "the task failed".to_owned(),
+            Failure::TimedOut(after) => format!("timed out after {after:?}"),
+            Failure::Panicked(message) => format!("panicked: {message}"),
+            Failure::Unavailable(message) => format!("shared limit unavailable: {message}"),
+        }
+    }
+}
+
 impl<E: fmt::Display> fmt::Display for Failure<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Failure::Error(e) => write!(f, "{e}"),
-            Failure::TimedOut(after) => write!(f, "timed out after {after:?}"),
-            Failure::Panicked(message) => write!(f, "panicked: {message}"),
-            Failure::Unavailable(message) => write!(f, "shared limit unavailable: {message}"),
+            other => f.write_str(&other.to_string_without_error()),
         }
     }
 }
@@ -241,5 +272,63 @@ impl<I, E> fmt::Display for Failed<I, E> {
 impl<I: fmt::Debug, E: Error + 'static> Error for Failed<I, E> {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         Some(&self.failure)
+    }
+}
+
+impl<I, E: Into<BoxError>> Failed<I, E> {
+    /// This failure as a boxed error (which input failed, with the task's error as its source),
+    /// for tasks whose error type is not itself an [`Error`](std::error::Error), so that `?`
+    /// works into `anyhow::Result` or `Result<_, Box<dyn Error>>`:
+    /// `builder.try_gather(..).await.map_err(Failed::into_boxed_error)?`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// type BoxError = Box<dyn std::error::Error + Send + Sync>;
+    /// async fn sizes() -> Result<Vec<usize>, BoxError> {
+    ///     let sizes = inflight::Inflight::new(2)
+    ///         .try_gather(["a", "bad"], |&name| async move {
+    ///             if name == "bad" { Err::<usize, BoxError>("no such file".into()) } else { Ok(name.len()) }
+    ///         })
+    ///         .await
+    ///         .map_err(inflight::Failed::into_boxed_error)?;
+    ///     Ok(sizes)
+    /// }
+    /// let error = sizes().await.unwrap_err();
+    /// assert_eq!(error.to_string(), "input 1 failed after 1 attempt");
+    /// assert_eq!(error.source().unwrap().to_string(), "no such file");
+    /// # }
+    /// ```
+    pub fn into_boxed_error(self) -> BoxError {
+        Box::new(FailedInput {
+            index: self.index,
+            attempts: self.attempts,
+            source: self.failure.into_boxed_error(),
+        })
+    }
+}
+
+/// What [`Failed::into_boxed_error`] makes: the failed input's position, with the cause.
+#[derive(Debug)]
+struct FailedInput {
+    index: u64,
+    attempts: u32,
+    source: BoxError,
+}
+
+impl fmt::Display for FailedInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = if self.attempts == 1 { "" } else { "s" };
+        write!(
+            f,
+            "input {} failed after {} attempt{plural}",
+            self.index, self.attempts
+        )
+    }
+}
+
+impl Error for FailedInput {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&*self.source)
     }
 }

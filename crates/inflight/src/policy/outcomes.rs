@@ -79,8 +79,9 @@ impl<S, I, Fut: Future> Outcomes<S, I, Fut> {
 
     /// At most `limit` inputs of one key (say, one host) in flight in this run, under the
     /// builder's limit; `key_of` gives an input's key (its type is the run's input type, so it
-    /// needs no annotation). A builder's [shared per-key limit](crate::Inflight::shared_per_key)
-    /// applies to these keys too, named by their `Display`.
+    /// needs no annotation). A key is any `Hash + Eq + Display` value (a `String`, a number):
+    /// a builder's [shared per-key limit](crate::Inflight::shared_per_key) names keys by their
+    /// `Display`; for a compound key, format it (`|job| format!("{}:{}", job.host, job.port)`).
     ///
     /// An input whose key is full waits in a parking area while inputs of other keys go ahead,
     /// so one busy key does not block the rest. The area holds at most
@@ -196,6 +197,16 @@ where
                     return Poll::Pending;
                 }
             }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match &self.inner {
+            // A run that may halt may end at any outcome; one that may not hands back one
+            // outcome per input.
+            Some(inner) if self.halt.may_stop() => (0, inner.size_hint().1),
+            Some(inner) => inner.size_hint(),
+            None => (0, Some(0)),
         }
     }
 }

@@ -162,6 +162,19 @@ impl Drop for Running {
     }
 }
 
+/// Held on the stack while a task's attempt is polled in place: if the poll panics (the panic
+/// goes to the consumer, and the input will have no outcome), the input counts as done and
+/// failed. Forgotten when the poll returns.
+pub(crate) struct CountsPanic<'a>(pub(crate) &'a Progress);
+
+impl Drop for CountsPanic<'_> {
+    fn drop(&mut self) {
+        let c = &self.0.shared;
+        c.failed.fetch_add(1, Ordering::Relaxed);
+        c.done.fetch_add(1, Ordering::Release);
+    }
+}
+
 /// The bucket of a value: its power of two, then which sixteenth of that range.
 fn bucket_of(value: u64) -> usize {
     if value < SUB_BUCKETS as u64 {

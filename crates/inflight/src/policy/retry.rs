@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::outcome::Failure;
 
 /// Retries with exponential backoff: attempt `n + 1` waits `min(max_delay, base * 2^(n-1))`
-/// after attempt `n` fails, less a random part of up to half of it when jitter is on (the
+/// after attempt `n` fails (the cap is never below `base`), less a random part of up to half of it when jitter is on (the
 /// default), so that many tasks failing together do not retry in lockstep.
 ///
 /// A task waiting to retry **keeps its slot**: the limit counts inputs being worked on, retries

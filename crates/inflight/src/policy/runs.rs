@@ -297,7 +297,9 @@ impl Inflight {
         Fut: Future<Output = Result<T, E>>,
     {
         let retry_if = ErasedRetryIf::for_errors::<E>(self.retry_if.as_ref());
-        let halt = Arc::new(Halt::new(errors, halt_mode));
+        let mut halt = Halt::new(errors, halt_mode);
+        halt.shared_limits = self.shared.holds_places() || !self.shared.rate.is_empty();
+        let halt = Arc::new(halt);
         let cells = RunCells::new();
         let progress = self.control.progress.get().cloned();
         let limit = self.control.limiter.limit();
@@ -376,6 +378,10 @@ where
         let this = self.project();
         let start = this.start;
         this.gate.poll_next(cx).map(|admitted| admitted.map(start))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.gate.size_hint()
     }
 }
 

@@ -12,7 +12,7 @@ use super::event::Event;
 use super::gate::Admitted;
 use super::halt::Halt;
 use super::outcome::{Failure, Outcome};
-use super::progress::Progress;
+use super::progress::{CountsPanic, Progress};
 use super::rate::Pacer;
 use super::retry::{Retry, RetryIf};
 use super::shared::{SharedLimitError, SharedLimits, SharedPermit};
@@ -100,10 +100,17 @@ where
     let mut attempts = 0;
     let mut started = None;
     let mut _running = None;
+    let mut last_failure = None;
     let result = loop {
-        // The rate counts starts, retries included, taken just before the start itself.
-        if !shared.pacer.try_start_alone() {
-            shared.pacer.start().await;
+        // The rate counts starts, retries included, taken just before the start itself. A run
+        // that stops meanwhile makes no new attempt: a retry hands its last failure back.
+        if !shared.pacer.try_start_alone()
+            && !shared.halt.unless_stopped(shared.pacer.start()).await
+        {
+            match last_failure.take() {
+                Some(failure) => break Err(failure),
+                None => return None,
+            }
         }
         if !shared.shared.rate.is_empty() {
             if let Err(error) = take_rate(&shared.shared).await {
@@ -125,7 +132,7 @@ where
         // The attempt is made before awaiting, so no borrow of the input is held across an
         // await (which would make the input need `Sync` in spawn mode and in pools).
         let attempt = shared.spawn.start((shared.task)(&input));
-        let failure = match attempt_once(shared.timeout, attempt).await {
+        let failure = match attempt_once(shared.timeout, attempt, shared.progress.as_ref()).await {
             Ok(output) => break Ok(output),
             Err(failure) => failure,
         };
@@ -154,7 +161,10 @@ where
                 delay,
             });
         }
-        tokio::time::sleep(delay).await;
+        if !shared.halt.unless_stopped(tokio::time::sleep(delay)).await {
+            break Err(failure);
+        }
+        last_failure = Some(failure);
     };
     let elapsed = started.map_or(Duration::ZERO, |at| at.elapsed());
     Some((input, result, attempts, elapsed))
@@ -196,20 +206,28 @@ async fn take_rate(limits: &SharedLimits) -> Result<(), SharedLimitError> {
 async fn attempt_once<T, E, Fut>(
     timeout: Option<Duration>,
     attempt: super::attempt::Attempt<Fut>,
+    progress: Option<&Progress>,
 ) -> Result<T, Failure<E>>
 where
     Fut: Future<Output = Result<T, E>>,
 {
     let mut attempt = std::pin::pin!(attempt);
+    // With progress on, a panic of the attempt is counted on its way to the consumer.
+    let watched = std::future::poll_fn(|cx| {
+        let counting = progress.map(CountsPanic);
+        let polled = attempt.as_mut().poll(cx);
+        std::mem::forget(counting);
+        polled
+    });
     let finished = match timeout {
-        Some(limit) => match tokio::time::timeout(limit, attempt.as_mut()).await {
+        Some(limit) => match tokio::time::timeout(limit, watched).await {
             Ok(finished) => finished,
             Err(_) => {
                 attempt.as_mut().stop().await;
                 return Err(Failure::TimedOut(limit));
             }
         },
-        None => attempt.await,
+        None => watched.await,
     };
     match finished {
         Ok(Ok(output)) => Ok(output),
