@@ -1,0 +1,17 @@
+-- Gives back the place of ARGV[1] (or withdraws it from the queue) and wakes the next waiters.
+-- Only that token's own entry is touched: no one can free a place held under another token.
+-- ARGV: 1 token, 2 default limit, 3 wake list prefix, 4 wake list TTL ms, 5 idle_ms.
+-- Returns 1 if a live place was given back, 0 otherwise (expired, released already, unknown).
+local token = ARGV[1]
+local now = now_ms()
+local score = redis.call('ZSCORE', KEYS[1], token)
+local released = 0
+if score and tonumber(score) > now then released = 1 end
+redis.call('ZREM', KEYS[1], token)
+redis.call('ZREM', KEYS[2], token)
+redis.call('ZREM', KEYS[3], token)
+local limit = current_limit(ARGV[2])
+purge(now)
+wake(limit, ARGV[3], tonumber(ARGV[4]))
+tidy(tonumber(ARGV[5]))
+return released
