@@ -143,7 +143,7 @@ impl RedisBuilder {
             outage_timeout: self.outage_timeout,
             response_timeout: self.response_timeout,
             on_event: self.on_event,
-            down: Mutex::new(None),
+            health: Mutex::new(HealthState::default()),
         });
         let redis = Redis { inner };
         redis.first_connection().await?;
@@ -178,7 +178,15 @@ struct Inner {
     outage_timeout: Option<Duration>,
     response_timeout: Duration,
     on_event: Option<EventFn>,
-    down: Mutex<Option<(Instant, String)>>,
+    health: Mutex<HealthState>,
+}
+
+/// The outage being reported, and when an answer last came (so that an attempt that started
+/// before that answer cannot report a new outage: its error is from the old one).
+#[derive(Default)]
+struct HealthState {
+    down: Option<(Instant, String)>,
+    last_answer: Option<Instant>,
 }
 
 impl fmt::Debug for Redis {
@@ -240,7 +248,7 @@ impl Redis {
     /// # }
     /// ```
     pub fn health(&self) -> Health {
-        match &*self.lock_down() {
+        match &self.lock_health().down {
             None => Health::Up,
             Some((since, error)) => Health::Down {
                 since: *since,
@@ -287,8 +295,9 @@ impl Redis {
         for arg in args {
             invocation.arg(arg);
         }
+        let sent = Instant::now();
         let result = invocation.invoke_async(&mut conn).await;
-        self.settle(result)
+        self.settle(sent, result)
     }
 
     /// Runs a command, waiting out outages.
@@ -297,7 +306,8 @@ impl Redis {
         let mut backoff = Duration::from_millis(50);
         loop {
             let mut conn = self.conn();
-            match self.settle(cmd.query_async(&mut conn).await) {
+            let sent = Instant::now();
+            match self.settle(sent, cmd.query_async(&mut conn).await) {
                 Ok(v) => return Ok(v),
                 Err(Attempt::Failed(e)) => return Err(e),
                 Err(Attempt::Away(reason)) => {
@@ -320,13 +330,22 @@ impl Redis {
         .map_err(|e| classify(&e, &self.inner.url))
     }
 
-    /// Runs a blocking command on a connection from [`Redis::blocking_connection`], once.
+    /// Runs a blocking command on a connection from [`Redis::blocking_connection`], once. Its
+    /// errors do not count as an outage: the shared connection's next operation says whether
+    /// Redis is away, and a blocking connection's stale error must not report one after Redis
+    /// came back.
     pub(crate) async fn blocking_cmd<T: FromRedisValue>(
         &self,
         conn: &mut ConnectionManager,
         cmd: &redis::Cmd,
     ) -> Result<T, Attempt> {
-        self.settle(cmd.query_async(conn).await)
+        cmd.query_async(conn).await.map_err(|e| {
+            if is_transient(&e) {
+                Attempt::Away(one_line(&e.to_string()))
+            } else {
+                Attempt::Failed(classify(&e, &self.inner.url))
+            }
+        })
     }
 
     /// Says an event, if anyone listens.
@@ -337,7 +356,7 @@ impl Redis {
     }
 
     /// Sorts a result into an answer, an outage (reported) or a failure.
-    fn settle<T>(&self, result: Result<T, RedisError>) -> Result<T, Attempt> {
+    fn settle<T>(&self, sent: Instant, result: Result<T, RedisError>) -> Result<T, Attempt> {
         match result {
             Ok(v) => {
                 self.mark_up();
@@ -345,7 +364,7 @@ impl Redis {
             }
             Err(e) if is_transient(&e) => {
                 let reason = one_line(&e.to_string());
-                self.mark_down(&reason);
+                self.mark_down(sent, &reason);
                 Err(Attempt::Away(reason))
             }
             Err(e) => Err(Attempt::Failed(classify(&e, &self.inner.url))),
@@ -363,11 +382,12 @@ impl Redis {
         }
     }
 
-    fn mark_down(&self, reason: &str) {
+    fn mark_down(&self, sent: Instant, reason: &str) {
         let first = {
-            let mut down = self.lock_down();
-            if down.is_none() {
-                *down = Some((Instant::now(), reason.to_string()));
+            let mut health = self.lock_health();
+            let stale = health.last_answer.is_some_and(|at| at > sent);
+            if health.down.is_none() && !stale {
+                health.down = Some((Instant::now(), reason.to_string()));
                 true
             } else {
                 false
@@ -381,7 +401,11 @@ impl Redis {
     }
 
     fn mark_up(&self) {
-        let was = self.lock_down().take();
+        let was = {
+            let mut health = self.lock_health();
+            health.last_answer = Some(Instant::now());
+            health.down.take()
+        };
         if let Some((since, _)) = was {
             self.emit(RedisEvent::Up {
                 after: since.elapsed(),
@@ -389,8 +413,8 @@ impl Redis {
         }
     }
 
-    fn lock_down(&self) -> std::sync::MutexGuard<'_, Option<(Instant, String)>> {
-        self.inner.down.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock_health(&self) -> std::sync::MutexGuard<'_, HealthState> {
+        self.inner.health.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn conn(&self) -> ConnectionManager {
@@ -403,12 +427,13 @@ impl Redis {
     async fn first_connection(&self) -> Result<(), Error> {
         let started = Instant::now();
         loop {
+            let sent = Instant::now();
             let made = ConnectionManager::new_with_config(
                 self.inner.client.clone(),
                 manager_config(self.inner.response_timeout),
             )
             .await;
-            match self.settle(made) {
+            match self.settle(sent, made) {
                 Ok(conn) => {
                     let _ = self.inner.conn.set(conn);
                     return Ok(());
