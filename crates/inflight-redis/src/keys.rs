@@ -21,6 +21,7 @@
 //! | `inflight:queue:{Q}:results` | stream | one entry per input: `pos`, `input`, `worker`, `ok`, `record` |
 //! | `inflight:queue:{Q}:dead` | stream | dead letters: `pos`, `input`, `deliveries` |
 //! | `inflight:queue:{Q}:workers` | hash | worker name → last heartbeat (ms, Redis clock) |
+//! | `inflight:queue:{Q}:returned` | list | ids of inputs given back, served before all |
 
 /// The keys shared by every key of a limit family.
 #[derive(Debug, Clone)]
@@ -86,6 +87,7 @@ pub(crate) struct QueueKeys {
     pub(crate) results: String,
     pub(crate) dead: String,
     pub(crate) workers: String,
+    pub(crate) returned: String,
 }
 
 /// The consumer group of a queue's workers.
@@ -101,6 +103,7 @@ impl QueueKeys {
             results: key("results"),
             dead: key("dead"),
             workers: key("workers"),
+            returned: key("returned"),
         }
     }
 
@@ -112,6 +115,7 @@ impl QueueKeys {
             self.results.clone(),
             self.dead.clone(),
             self.workers.clone(),
+            self.returned.clone(),
         ]
     }
 }
