@@ -11,8 +11,8 @@ use crate::connection::Redis;
 use crate::error::Error;
 use crate::keys::FamilyKeys;
 
-/// At most `limit` permits per key at once, across every process: the [`GlobalLimit`]
-/// (crate::GlobalLimit) made once per key. A key's state is made on its first acquire and
+/// At most `limit` permits per key at once, across every process: the
+/// [`GlobalLimit`](crate::GlobalLimit) made once per key. A key's state is made on its first acquire and
 /// deleted as soon as no one holds or waits for it; waiting on a full key never holds up
 /// another key.
 ///
