@@ -144,6 +144,7 @@ impl RedisBuilder {
             response_timeout: self.response_timeout,
             on_event: self.on_event,
             health: Mutex::new(HealthState::default()),
+            round_trips: std::sync::atomic::AtomicU64::new(0),
         });
         let redis = Redis { inner };
         redis.first_connection().await?;
@@ -179,6 +180,8 @@ struct Inner {
     response_timeout: Duration,
     on_event: Option<EventFn>,
     health: Mutex<HealthState>,
+    /// Commands and scripts sent, each one round trip (blocking ones included).
+    round_trips: std::sync::atomic::AtomicU64,
 }
 
 /// The outage being reported, and when an answer last came (so that an attempt that started
@@ -257,6 +260,26 @@ impl Redis {
         }
     }
 
+    /// How many commands and scripts this connection (and the blocking connections made from
+    /// it) has sent so far, each one round trip; for measuring what a job costs.
+    ///
+    /// ```no_run
+    /// # async fn f(redis: inflight_redis::Redis, limit: inflight_redis::GlobalLimit) -> Result<(), inflight_redis::Error> {
+    /// let before = redis.round_trips();
+    /// limit.acquire().await?.release().await?;
+    /// println!("{} round trips", redis.round_trips() - before); // 2 without waiting
+    /// # Ok(()) }
+    /// ```
+    pub fn round_trips(&self) -> u64 {
+        self.inner.round_trips.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count_trip(&self) {
+        self.inner
+            .round_trips
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Runs a script, waiting out outages.
     pub(crate) async fn script<T: FromRedisValue>(
         &self,
@@ -296,6 +319,7 @@ impl Redis {
             invocation.arg(arg);
         }
         let sent = Instant::now();
+        self.count_trip();
         let result = invocation.invoke_async(&mut conn).await;
         self.settle(sent, result)
     }
@@ -307,6 +331,7 @@ impl Redis {
         loop {
             let mut conn = self.conn();
             let sent = Instant::now();
+            self.count_trip();
             match self.settle(sent, cmd.query_async(&mut conn).await) {
                 Ok(v) => return Ok(v),
                 Err(Attempt::Failed(e)) => return Err(e),
@@ -339,6 +364,7 @@ impl Redis {
         conn: &mut ConnectionManager,
         cmd: &redis::Cmd,
     ) -> Result<T, Attempt> {
+        self.count_trip();
         cmd.query_async(conn).await.map_err(|e| {
             if is_transient(&e) {
                 Attempt::Away(one_line(&e.to_string()))

@@ -167,6 +167,19 @@ fn evalsha_calls(server: &common::Server) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acquire_and_release_without_waiting_cost_two_round_trips() {
+    let Some(server) = common::server() else { return };
+    let redis = Redis::connect(&server.url()).await.unwrap();
+    let limit = GlobalLimit::with_options(&redis, "trips", 4, fast());
+    drop(limit.acquire().await.unwrap().release().await.unwrap()); // scripts loaded
+    let before = redis.round_trips();
+    for _ in 0..10 {
+        limit.acquire().await.unwrap().release().await.unwrap();
+    }
+    assert_eq!(redis.round_trips() - before, 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_holders_permits_come_back_within_one_lease() {
     let Some(server) = common::server() else {
         return;

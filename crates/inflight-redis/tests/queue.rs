@@ -110,6 +110,27 @@ async fn ten_thousand_inputs_through_three_workers_give_each_result_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_input_costs_two_round_trips_to_take_and_ack_and_batches_save_takes() {
+    let Some(server) = common::server() else { return };
+    let url = server.url();
+    for (batch, expected) in [(1, 2.0), (10, 1.1)] {
+        let name = format!("trips{batch}");
+        let redis = Redis::connect(&url).await.unwrap();
+        let q = Queue::with_options(&redis, &name, fast().read_batch(batch));
+        q.push((0..100).map(input)).await.unwrap();
+        let mut items = q.items();
+        let before = redis.round_trips();
+        for _ in 0..100 {
+            let item = items.next().await.unwrap().unwrap();
+            let record = json!({ "input": item.input() });
+            item.ack(true, &record).await.unwrap();
+        }
+        let per_input = (redis.round_trips() - before) as f64 / 100.0;
+        assert!((per_input - expected).abs() < 1e-9, "batch {batch}: {per_input} per input");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_workers_inputs_are_done_by_the_others_within_the_lease() {
     let Some(server) = common::server() else {
         return;

@@ -43,12 +43,14 @@ local function free_places(limit)
   return limit - redis.call('ZCARD', KEYS[1])
 end
 
--- Wakes the waiters that the free places would serve, through their client's wake list
--- (a token is "client:n"); a client blocks on its list with BLPOP instead of polling.
-local function wake(limit, wake_prefix, ttl_ms)
+-- Wakes the waiters at ranks from..free-1 (the ones the free places would serve) through
+-- their client's wake list (a token is "client:n"); a client blocks on its list with BLPOP
+-- instead of polling. `from` is 0 after anything that moves waiters up the queue; a release
+-- passes the rank of the one place it opened, since the waiters ahead were woken already.
+local function wake_from(from, limit, wake_prefix, ttl_ms)
   local free = free_places(limit)
-  if free <= 0 then return end
-  local first = redis.call('ZRANGE', KEYS[2], 0, free - 1)
+  if free <= from then return end
+  local first = redis.call('ZRANGE', KEYS[2], from, free - 1)
   for _, token in ipairs(first) do
     local client = string.match(token, '^([^:]+):')
     if client then
@@ -57,6 +59,10 @@ local function wake(limit, wake_prefix, ttl_ms)
       redis.call('PEXPIRE', list, ttl_ms)
     end
   end
+end
+
+local function wake(limit, wake_prefix, ttl_ms)
+  wake_from(0, limit, wake_prefix, ttl_ms)
 end
 
 -- An idle key's state goes at once; a busy one's lives `idle_ms` past its last use, so

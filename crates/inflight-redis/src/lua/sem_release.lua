@@ -8,10 +8,15 @@ local score = redis.call('ZSCORE', KEYS[1], token)
 local released = 0
 if score and tonumber(score) > now then released = 1 end
 redis.call('ZREM', KEYS[1], token)
-redis.call('ZREM', KEYS[2], token)
+local withdrawn = redis.call('ZREM', KEYS[2], token)
 redis.call('ZREM', KEYS[3], token)
 local limit = current_limit(ARGV[2])
-purge(now)
-wake(limit, ARGV[3], tonumber(ARGV[4]))
+local moved = purge(now) or withdrawn == 1
+if moved then
+  wake(limit, ARGV[3], tonumber(ARGV[4]))
+elseif released == 1 then
+  -- one place opened: wake the one waiter it serves
+  wake_from(free_places(limit) - 1, limit, ARGV[3], tonumber(ARGV[4]))
+end
 tidy(tonumber(ARGV[5]))
 return released
