@@ -19,7 +19,9 @@ use inflight_redis::{Queue, QueueItem, Redis};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let url = args.next().unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+    let url = args
+        .next()
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
     let what = args.next().unwrap_or_else(|| "work".into());
     let redis = Redis::builder(&url)
         .on_event(|event| eprintln!("queue_worker: {event:?}"))
@@ -30,7 +32,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "push" => {
             let report = queue.push((0..1000).map(|i| format!("job {i}"))).await?;
             queue.close().await?;
-            eprintln!("{} pushed, {} were in already", report.added, report.skipped);
+            eprintln!(
+                "{} pushed, {} were in already",
+                report.added, report.skipped
+            );
         }
         "work" => {
             let items = queue.items();
@@ -76,7 +81,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         "status" => println!("{:#?}", queue.status().await?),
-        other => return Err(format!("unknown command {other}: push, work, results or status").into()),
+        other => {
+            return Err(format!("unknown command {other}: push, work, results or status").into())
+        }
     }
     Ok(())
 }

@@ -23,7 +23,13 @@ async fn flush(redis_url: &str) {
 }
 
 /// `clients` clients × `tasks` tasks acquire and release `limit` permits for `per_task` jobs.
-async fn limit_run(url: &str, limit: u64, clients: usize, tasks: usize, per_task: usize) -> (f64, f64) {
+async fn limit_run(
+    url: &str,
+    limit: u64,
+    clients: usize,
+    tasks: usize,
+    per_task: usize,
+) -> (f64, f64) {
     flush(url).await;
     let started = Instant::now();
     let mut handles = Vec::new();
@@ -36,7 +42,7 @@ async fn limit_run(url: &str, limit: u64, clients: usize, tasks: usize, per_task
             let l = l.clone();
             handles.push(tokio::spawn(async move {
                 for _ in 0..per_task {
-                    let p = l.acquire().await.unwrap();
+                    let p = l.acquire(None).await.unwrap();
                     p.release().await.unwrap();
                 }
             }));
@@ -66,7 +72,7 @@ async fn rate_run(url: &str, clients: usize, tasks: usize, per_task: usize) -> (
             let r = r.clone();
             handles.push(tokio::spawn(async move {
                 for _ in 0..per_task {
-                    r.acquire().await.unwrap();
+                    r.acquire(None).await.unwrap();
                 }
             }));
         }
@@ -87,7 +93,10 @@ async fn queue_run(url: &str, n: u64, workers: usize, batch: usize) -> (f64, f64
     let redis = Redis::connect(url).await.unwrap();
     let queue = Queue::with_options(&redis, "bench", options);
     let before = redis.round_trips();
-    queue.push((0..n).map(|i| format!("https://example.invalid/{i}"))).await.unwrap();
+    queue
+        .push((0..n).map(|i| format!("https://example.invalid/{i}")))
+        .await
+        .unwrap();
     let push_trips = redis.round_trips() - before;
     queue.close().await.unwrap();
     let started = Instant::now();
@@ -115,12 +124,18 @@ async fn queue_run(url: &str, n: u64, workers: usize, batch: usize) -> (f64, f64
     }
     let secs = started.elapsed().as_secs_f64();
     let work_trips: u64 = conns.iter().map(|c| c.round_trips()).sum::<u64>() - workers as u64;
-    (n as f64 / secs, push_trips as f64 / n as f64, work_trips as f64 / n as f64)
+    (
+        n as f64 / secs,
+        push_trips as f64 / n as f64,
+        work_trips as f64 / n as f64,
+    )
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let url = std::env::args().nth(1).unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+    let url = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
     let url = Arc::new(url);
     println!("## Global limit (acquire + release, no job), 16 tasks per client\n");
     println!("| clients | limit | jobs/s | round trips per job |");
@@ -129,7 +144,11 @@ async fn main() {
         for limit in [1_000_000, 8] {
             let per_task = if limit > 1000 { 2000 } else { 400 } / clients;
             let (rate, per) = limit_run(&url, limit, clients, 16, per_task).await;
-            let shown = if limit > 1000 { "none reached".to_string() } else { limit.to_string() };
+            let shown = if limit > 1000 {
+                "none reached".to_string()
+            } else {
+                limit.to_string()
+            };
             println!("| {clients} | {shown} | {rate:.0} | {per:.2} |");
         }
     }

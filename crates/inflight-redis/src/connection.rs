@@ -266,12 +266,14 @@ impl Redis {
     /// ```no_run
     /// # async fn f(redis: inflight_redis::Redis, limit: inflight_redis::GlobalLimit) -> Result<(), inflight_redis::Error> {
     /// let before = redis.round_trips();
-    /// limit.acquire().await?.release().await?;
+    /// limit.acquire(None).await?.release().await?;
     /// println!("{} round trips", redis.round_trips() - before); // 2 without waiting
     /// # Ok(()) }
     /// ```
     pub fn round_trips(&self) -> u64 {
-        self.inner.round_trips.load(std::sync::atomic::Ordering::Relaxed)
+        self.inner
+            .round_trips
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn count_trip(&self) {

@@ -84,8 +84,8 @@
 //! let redis = Redis::connect("redis://127.0.0.1:6379").await?;
 //! let jobs = GlobalLimit::new(&redis, "api", 20);
 //! let rate = GlobalRate::new(&redis, "api", inflight::Rate::per_second(50));
-//! let permit = jobs.acquire().await?; // at most 20 at once over every process
-//! rate.acquire().await?; // at most 50 starts a second over every process
+//! let permit = jobs.acquire(None).await?; // at most 20 at once over every process
+//! rate.acquire(None).await?; // at most 50 starts a second over every process
 //! // run the job, then:
 //! drop(permit);
 //! # Ok(()) }

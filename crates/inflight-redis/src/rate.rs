@@ -28,7 +28,7 @@ use crate::scripts;
 /// use inflight_redis::{GlobalRate, Redis};
 /// let redis = Redis::connect("redis://127.0.0.1:6379").await?;
 /// let rate = GlobalRate::new(&redis, "api", Rate::per_second(50).burst(5));
-/// rate.acquire().await?; // now start the job
+/// rate.acquire(None).await?; // now start the job
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -89,14 +89,16 @@ impl GlobalRate {
         }
     }
 
-    /// Waits until a start is allowed, and takes it.
+    /// Waits until a start is allowed, and takes it. `key` is ignored (one rate for all keys;
+    /// the same signature as the limits').
     ///
     /// ```no_run
     /// # async fn f(rate: inflight_redis::GlobalRate) -> Result<(), inflight_redis::Error> {
-    /// let grant = rate.acquire().await?;
+    /// let grant = rate.acquire(None).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn acquire(&self) -> Result<RateGrant, Error> {
+    pub async fn acquire(&self, key: Option<&str>) -> Result<RateGrant, Error> {
+        let _ = key;
         let inner = &self.inner;
         let args = vec![
             micros(inner.default.interval()).to_string(),

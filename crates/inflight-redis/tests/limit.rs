@@ -52,7 +52,7 @@ async fn hammer(
             let gauge = gauge.clone();
             handles.push(tokio::spawn(async move {
                 for r in 0..rounds {
-                    let permit = limit.acquire().await.unwrap();
+                    let permit = limit.acquire(None).await.unwrap();
                     gauge.enter();
                     tokio::time::sleep(Duration::from_millis(2 + ((t + r) % 5) as u64)).await;
                     gauge.leave();
@@ -101,7 +101,7 @@ async fn waiters_are_served_in_arrival_order_across_clients() {
     let url = server.url();
     let redis = Redis::connect(&url).await.unwrap();
     let limit = GlobalLimit::with_options(&redis, "fifo", 1, fast());
-    let holder = limit.acquire().await.unwrap();
+    let holder = limit.acquire(None).await.unwrap();
     let order = Arc::new(Mutex::new(Vec::new()));
     let mut handles = Vec::new();
     for i in 0..6 {
@@ -110,7 +110,7 @@ async fn waiters_are_served_in_arrival_order_across_clients() {
         let mine = GlobalLimit::with_options(&redis, "fifo", 1, fast());
         let order = order.clone();
         handles.push(tokio::spawn(async move {
-            let permit = mine.acquire().await.unwrap();
+            let permit = mine.acquire(None).await.unwrap();
             order.lock().unwrap().push(i);
             tokio::time::sleep(Duration::from_millis(10)).await;
             permit.release().await.unwrap();
@@ -137,9 +137,9 @@ async fn a_release_wakes_the_next_waiter_without_waiting_for_its_poll() {
     let slow_poll = LimitOptions::default().poll(Duration::from_secs(10));
     let a = GlobalLimit::with_options(&Redis::connect(&url).await.unwrap(), "wake", 1, slow_poll);
     let b = GlobalLimit::with_options(&Redis::connect(&url).await.unwrap(), "wake", 1, slow_poll);
-    let held = a.acquire().await.unwrap();
+    let held = a.acquire(None).await.unwrap();
     let waiter = tokio::spawn(async move {
-        let p = b.acquire().await.unwrap();
+        let p = b.acquire(None).await.unwrap();
         (Instant::now(), p)
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -168,13 +168,15 @@ fn evalsha_calls(server: &common::Server) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acquire_and_release_without_waiting_cost_two_round_trips() {
-    let Some(server) = common::server() else { return };
+    let Some(server) = common::server() else {
+        return;
+    };
     let redis = Redis::connect(&server.url()).await.unwrap();
     let limit = GlobalLimit::with_options(&redis, "trips", 4, fast());
-    drop(limit.acquire().await.unwrap().release().await.unwrap()); // scripts loaded
+    limit.acquire(None).await.unwrap().release().await.unwrap(); // scripts loaded
     let before = redis.round_trips();
     for _ in 0..10 {
-        limit.acquire().await.unwrap().release().await.unwrap();
+        limit.acquire(None).await.unwrap().release().await.unwrap();
     }
     assert_eq!(redis.round_trips() - before, 20);
 }
@@ -194,7 +196,7 @@ async fn a_killed_holders_permits_come_back_within_one_lease() {
     common::kill9(&mut child);
     let mut permits = Vec::new();
     for _ in 0..3 {
-        permits.push(limit.acquire().await.unwrap());
+        permits.push(limit.acquire(None).await.unwrap());
     }
     let back = killed.elapsed();
     assert!(
@@ -211,7 +213,7 @@ async fn a_holder_that_lives_keeps_its_permits_past_many_leases() {
     let redis = Redis::connect(&server.url()).await.unwrap();
     let opts = LimitOptions::default().lease(Duration::from_millis(600));
     let limit = GlobalLimit::with_options(&redis, "renewed", 1, opts);
-    let permit = limit.acquire().await.unwrap();
+    let permit = limit.acquire(None).await.unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await; // over three leases
     assert!(limit.try_acquire().await.unwrap().is_none());
     assert!(!permit.is_lost());
@@ -225,7 +227,7 @@ async fn release_never_frees_someone_elses_permit_and_double_release_is_a_no_op(
     };
     let redis = Redis::connect(&server.url()).await.unwrap();
     let limit = GlobalLimit::with_options(&redis, "owners", 1, fast());
-    let a = limit.acquire().await.unwrap();
+    let a = limit.acquire(None).await.unwrap();
     let a_token = a.token().to_string();
     // a forged token, and a token that looks like ours but is not
     assert!(!limit.release_token("0123456789abcdef:0").await.unwrap());
@@ -234,7 +236,7 @@ async fn release_never_frees_someone_elses_permit_and_double_release_is_a_no_op(
     assert!(a.release().await.unwrap());
     // the same token again: nothing left to free
     assert!(!limit.release_token(&a_token).await.unwrap());
-    let b = limit.acquire().await.unwrap();
+    let b = limit.acquire(None).await.unwrap();
     // A's old token cannot free B's place
     assert!(!limit.release_token(&a_token).await.unwrap());
     assert_eq!(limit.state().await.unwrap().held, 1);
@@ -269,7 +271,7 @@ fn a_stalled_holder_loses_its_permit_to_a_waiter_and_is_told() {
                 .await
                 .unwrap();
             let limit = GlobalLimit::with_options(&redis, "stalled", 1, fast());
-            let permit = limit.acquire().await.unwrap();
+            let permit = limit.acquire(None).await.unwrap();
             tx_held.send(()).unwrap();
             // The stall: nothing on this runtime runs, the renewer included.
             std::thread::sleep(Duration::from_secs(3));
@@ -290,7 +292,7 @@ fn a_stalled_holder_loses_its_permit_to_a_waiter_and_is_told() {
         let redis = Redis::connect(&url).await.unwrap();
         let limit = GlobalLimit::with_options(&redis, "stalled", 1, fast());
         let started = Instant::now();
-        let mine = limit.acquire().await.unwrap();
+        let mine = limit.acquire(None).await.unwrap();
         assert!(started.elapsed() <= fast().lease_time() + Duration::from_secs(1));
         tx_go.send(()).unwrap();
         let (lost, released) = tokio::task::spawn_blocking(move || holder.join().unwrap())
@@ -320,10 +322,13 @@ async fn a_live_limit_change_applies_to_every_client() {
     let url = server.url();
     let a = GlobalLimit::with_options(&Redis::connect(&url).await.unwrap(), "live", 2, fast());
     let b = GlobalLimit::with_options(&Redis::connect(&url).await.unwrap(), "live", 2, fast());
-    let mut held = vec![a.acquire().await.unwrap(), a.acquire().await.unwrap()];
+    let mut held = vec![
+        a.acquire(None).await.unwrap(),
+        a.acquire(None).await.unwrap(),
+    ];
     let waiting = tokio::spawn({
         let a = a.clone();
-        async move { a.acquire().await.unwrap() }
+        async move { a.acquire(None).await.unwrap() }
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
     // raised from another client: the waiter is woken at once
@@ -331,7 +336,7 @@ async fn a_live_limit_change_applies_to_every_client() {
     b.set_limit(4).await.unwrap();
     held.push(waiting.await.unwrap());
     assert!(raised.elapsed() < Duration::from_millis(250));
-    held.push(b.acquire().await.unwrap());
+    held.push(b.acquire(None).await.unwrap());
     assert!(b.try_acquire().await.unwrap().is_none());
     assert_eq!(a.state().await.unwrap().limit, 4);
     // lowered: nothing is revoked, new ones wait until the holders are under the new limit
@@ -359,8 +364,8 @@ async fn a_cancelled_waiter_leaves_the_queue() {
     };
     let redis = Redis::connect(&server.url()).await.unwrap();
     let limit = GlobalLimit::with_options(&redis, "cancel", 1, fast());
-    let held = limit.acquire().await.unwrap();
-    let r = tokio::time::timeout(Duration::from_millis(200), limit.acquire()).await;
+    let held = limit.acquire(None).await.unwrap();
+    let r = tokio::time::timeout(Duration::from_millis(200), limit.acquire(None)).await;
     assert!(r.is_err());
     let cleared = async {
         while limit.state().await.unwrap().waiting > 0 {
@@ -372,7 +377,7 @@ async fn a_cancelled_waiter_leaves_the_queue() {
         .unwrap();
     // and its place in the queue does not hold up the next one
     held.release().await.unwrap();
-    let next = tokio::time::timeout(Duration::from_millis(500), limit.acquire()).await;
+    let next = tokio::time::timeout(Duration::from_millis(500), limit.acquire(None)).await;
     assert!(next.is_ok());
 }
 
@@ -391,7 +396,7 @@ fn child_entry() {
                 let limit = GlobalLimit::with_options(&redis, &args[0], n, fast());
                 let mut permits = Vec::new();
                 for _ in 0..n {
-                    permits.push(limit.acquire().await.unwrap());
+                    permits.push(limit.acquire(None).await.unwrap());
                 }
                 println!("READY");
                 tokio::time::sleep(Duration::from_secs(60)).await;

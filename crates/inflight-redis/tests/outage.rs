@@ -49,7 +49,7 @@ async fn run_through(
             handles.push(tokio::spawn(async move {
                 let end = Instant::now() + run;
                 while Instant::now() < end {
-                    let permit = limit.acquire().await.unwrap();
+                    let permit = limit.acquire(None).await.unwrap();
                     let n = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
                     gauge.peak.fetch_max(n, Ordering::SeqCst);
                     // long enough that jobs hold their permits across the restart
@@ -149,8 +149,8 @@ async fn after_losing_its_data_redis_gets_the_held_permits_back_before_granting_
     let url = server.url();
     let holder =
         GlobalLimit::with_options(&Redis::connect(&url).await.unwrap(), "relost", 2, fast());
-    let a = holder.acquire().await.unwrap();
-    let b = holder.acquire().await.unwrap();
+    let a = holder.acquire(None).await.unwrap();
+    let b = holder.acquire(None).await.unwrap();
     // Another process that has used the limit before the loss (so it knows its epoch).
     let other =
         GlobalLimit::with_options(&Redis::connect(&url).await.unwrap(), "relost", 2, fast());
@@ -163,7 +163,7 @@ async fn after_losing_its_data_redis_gets_the_held_permits_back_before_granting_
     .unwrap();
     // It asks at once, before the holder's renewer has run: it must wait for the holders
     // to re-register, then for one of them to finish.
-    let waiting = tokio::spawn(async move { other.acquire().await.unwrap() });
+    let waiting = tokio::spawn(async move { other.acquire(None).await.unwrap() });
     // the holder's renewer puts both permits back within a renewal period
     let back = common::eventually(Duration::from_secs(3), || {
         let held: Vec<String> =
@@ -199,10 +199,10 @@ async fn a_long_outage_becomes_an_error_after_the_outage_timeout() {
         .await
         .unwrap();
     let limit = GlobalLimit::with_options(&redis, "timeout", 1, fast());
-    drop(limit.acquire().await.unwrap());
+    drop(limit.acquire(None).await.unwrap());
     server.stop();
     let started = Instant::now();
-    let err = limit.acquire().await.unwrap_err();
+    let err = limit.acquire(None).await.unwrap_err();
     let took = started.elapsed();
     assert!(matches!(err, Error::Unreachable { .. }), "{err:?}");
     assert!(

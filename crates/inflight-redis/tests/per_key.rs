@@ -21,15 +21,15 @@ async fn a_full_key_does_not_hold_up_another() {
     };
     let redis = Redis::connect(&server.url()).await.unwrap();
     let hosts = GlobalPerKey::with_options(&redis, "hosts", 1, fast());
-    let a = hosts.acquire("a.example").await.unwrap();
+    let a = hosts.acquire(Some("a.example")).await.unwrap();
     let waiting = tokio::spawn({
         let hosts = hosts.clone();
-        async move { hosts.acquire("a.example").await.unwrap() }
+        async move { hosts.acquire(Some("a.example")).await.unwrap() }
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
     // b is free although a has a waiter
     let started = Instant::now();
-    let b = hosts.acquire("b.example").await.unwrap();
+    let b = hosts.acquire(Some("b.example")).await.unwrap();
     assert!(started.elapsed() < Duration::from_millis(100));
     assert_eq!(b.key(), Some("b.example"));
     assert!(!waiting.is_finished());
@@ -58,7 +58,7 @@ async fn each_key_is_limited_across_clients_and_forgotten_when_idle() {
             handles.push(tokio::spawn(async move {
                 for r in 0..6 {
                     let key = format!("host{}", (t + r) % 3);
-                    let permit = hosts.acquire(&key).await.unwrap();
+                    let permit = hosts.acquire(Some(&key)).await.unwrap();
                     {
                         let mut map = running.lock().unwrap();
                         let (now, peak) = map.entry(key.clone()).or_default();
@@ -98,7 +98,7 @@ async fn the_per_key_limit_changes_live() {
     };
     let redis = Redis::connect(&server.url()).await.unwrap();
     let hosts = GlobalPerKey::with_options(&redis, "live", 1, fast());
-    let a = hosts.acquire("k").await.unwrap();
+    let a = hosts.acquire(Some("k")).await.unwrap();
     assert!(hosts.try_acquire("k").await.unwrap().is_none());
     hosts.set_limit(2).await.unwrap();
     let b = hosts.try_acquire("k").await.unwrap().expect("raised to 2");

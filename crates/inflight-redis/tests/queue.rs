@@ -111,7 +111,9 @@ async fn ten_thousand_inputs_through_three_workers_give_each_result_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_input_costs_two_round_trips_to_take_and_ack_and_batches_save_takes() {
-    let Some(server) = common::server() else { return };
+    let Some(server) = common::server() else {
+        return;
+    };
     let url = server.url();
     for (batch, expected) in [(1, 2.0), (10, 1.1)] {
         let name = format!("trips{batch}");
@@ -126,7 +128,10 @@ async fn an_input_costs_two_round_trips_to_take_and_ack_and_batches_save_takes()
             item.ack(true, &record).await.unwrap();
         }
         let per_input = (redis.round_trips() - before) as f64 / 100.0;
-        assert!((per_input - expected).abs() < 1e-9, "batch {batch}: {per_input} per input");
+        assert!(
+            (per_input - expected).abs() < 1e-9,
+            "batch {batch}: {per_input} per input"
+        );
     }
 }
 

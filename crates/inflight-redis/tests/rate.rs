@@ -29,7 +29,7 @@ async fn starts(
             let all = all.clone();
             handles.push(tokio::spawn(async move {
                 while Instant::now() < end {
-                    let grant = limiter.acquire().await.unwrap();
+                    let grant = limiter.acquire(None).await.unwrap();
                     all.lock().unwrap().push((grant.start_us, Instant::now()));
                 }
             }));

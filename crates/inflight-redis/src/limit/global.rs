@@ -30,7 +30,7 @@ use crate::keys::FamilyKeys;
 /// use inflight_redis::{GlobalLimit, Redis};
 /// let redis = Redis::connect("redis://127.0.0.1:6379").await?;
 /// let api = GlobalLimit::new(&redis, "api", 20); // 20 at once over every process
-/// let permit = api.acquire().await?;
+/// let permit = api.acquire(None).await?;
 /// // call the API ...
 /// drop(permit);
 /// # Ok(()) }
@@ -92,12 +92,17 @@ impl GlobalLimit {
 
     /// Waits for a permit. Dropping the future withdraws from the queue.
     ///
+    /// `key` is ignored: a global limit counts every key together. It is there so that
+    /// [`GlobalLimit`], [`GlobalPerKey`](crate::GlobalPerKey) and
+    /// [`GlobalRate`](crate::GlobalRate) share one signature for the `Inflight` builder.
+    ///
     /// ```no_run
     /// # async fn f(limit: inflight_redis::GlobalLimit) -> Result<(), inflight_redis::Error> {
-    /// let permit = limit.acquire().await?;
+    /// let permit = limit.acquire(None).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn acquire(&self) -> Result<LimitPermit, Error> {
+    pub async fn acquire(&self, key: Option<&str>) -> Result<LimitPermit, Error> {
+        let _ = key;
         let permit = self.family.acquire(None, true).await?;
         Ok(permit.expect("a waiting acquire ends with a permit"))
     }

@@ -21,7 +21,7 @@ use crate::keys::FamilyKeys;
 /// use inflight_redis::{GlobalPerKey, Redis};
 /// let redis = Redis::connect("redis://127.0.0.1:6379").await?;
 /// let hosts = GlobalPerKey::new(&redis, "crawl-hosts", 2); // 2 per host over every process
-/// let permit = hosts.acquire("example.com").await?;
+/// let permit = hosts.acquire(Some("example.com")).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -77,14 +77,20 @@ impl GlobalPerKey {
         }
     }
 
-    /// Waits for a permit under `key`.
+    /// Waits for a permit under `key`; without a key, [`Error::Invalid`].
     ///
     /// ```no_run
     /// # async fn f(hosts: inflight_redis::GlobalPerKey) -> Result<(), inflight_redis::Error> {
-    /// let permit = hosts.acquire("example.com").await?;
+    /// let permit = hosts.acquire(Some("example.com")).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn acquire(&self, key: &str) -> Result<LimitPermit, Error> {
+    pub async fn acquire(&self, key: Option<&str>) -> Result<LimitPermit, Error> {
+        let key = key.ok_or_else(|| {
+            Error::Invalid(format!(
+                "the per-key limit {} needs a key",
+                self.family.name
+            ))
+        })?;
         let permit = self.family.acquire(Some(key), true).await?;
         Ok(permit.expect("a waiting acquire ends with a permit"))
     }

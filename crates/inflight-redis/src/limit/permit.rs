@@ -14,7 +14,7 @@ use crate::error::Error;
 ///
 /// ```no_run
 /// # async fn f(limit: inflight_redis::GlobalLimit) -> Result<(), inflight_redis::Error> {
-/// let permit = limit.acquire().await?;
+/// let permit = limit.acquire(None).await?;
 /// // ... the job runs ...
 /// assert!(!permit.is_lost());
 /// drop(permit); // the place goes back to the next waiter, in whichever process
@@ -54,7 +54,7 @@ impl LimitPermit {
     ///
     /// ```no_run
     /// # async fn f(limit: inflight_redis::GlobalLimit) -> Result<(), inflight_redis::Error> {
-    /// let permit = limit.acquire().await?;
+    /// let permit = limit.acquire(None).await?;
     /// assert!(permit.token().contains(':'));
     /// # Ok(()) }
     /// ```
@@ -66,7 +66,7 @@ impl LimitPermit {
     ///
     /// ```no_run
     /// # async fn f(hosts: inflight_redis::GlobalPerKey) -> Result<(), inflight_redis::Error> {
-    /// let permit = hosts.acquire("example.com").await?;
+    /// let permit = hosts.acquire(Some("example.com")).await?;
     /// assert_eq!(permit.key(), Some("example.com"));
     /// # Ok(()) }
     /// ```
@@ -78,7 +78,7 @@ impl LimitPermit {
     ///
     /// ```no_run
     /// # async fn f(limit: inflight_redis::GlobalLimit) -> Result<(), inflight_redis::Error> {
-    /// let permit = limit.acquire().await?;
+    /// let permit = limit.acquire(None).await?;
     /// assert!(permit.granted_at_ms() > 0);
     /// # Ok(()) }
     /// ```
@@ -93,7 +93,7 @@ impl LimitPermit {
     ///
     /// ```no_run
     /// # async fn f(limit: inflight_redis::GlobalLimit) -> Result<(), inflight_redis::Error> {
-    /// let permit = limit.acquire().await?;
+    /// let permit = limit.acquire(None).await?;
     /// if permit.is_lost() { eprintln!("ran over the limit"); }
     /// # Ok(()) }
     /// ```
@@ -106,7 +106,7 @@ impl LimitPermit {
     ///
     /// ```no_run
     /// # async fn f(limit: inflight_redis::GlobalLimit) -> Result<(), inflight_redis::Error> {
-    /// let permit = limit.acquire().await?;
+    /// let permit = limit.acquire(None).await?;
     /// assert!(permit.release().await?);
     /// # Ok(()) }
     /// ```
