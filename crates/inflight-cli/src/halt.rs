@@ -23,7 +23,7 @@ impl Halt {
         let s = s.trim();
         let first_failure = |mode| Halt {
             mode,
-            policy: ErrorPolicy::FailFast,
+            policy: ErrorPolicy::fail_fast(),
         };
         match s {
             "never" | "0" => return Ok(None),
@@ -57,7 +57,7 @@ impl Halt {
             }
         } else {
             match value.parse::<u64>() {
-                Ok(n) if n > 0 => ErrorPolicy::HaltAfterCount { counted, n },
+                Ok(n) if n > 0 => ErrorPolicy::HaltAfter { counted, n },
                 _ => return Err(format!("'{value}' is not a count of at least 1")),
             }
         };
@@ -77,7 +77,7 @@ mod tests {
         assert_eq!(h.mode, HaltMode::Now);
         assert_eq!(
             h.policy,
-            ErrorPolicy::HaltAfterCount {
+            ErrorPolicy::HaltAfter {
                 counted: Counted::Failed,
                 n: 1
             }
@@ -95,7 +95,7 @@ mod tests {
         let h = Halt::parse("soon,success=3").unwrap().unwrap();
         assert_eq!(
             h.policy,
-            ErrorPolicy::HaltAfterCount {
+            ErrorPolicy::HaltAfter {
                 counted: Counted::Succeeded,
                 n: 3
             }
@@ -112,7 +112,7 @@ mod tests {
             Halt::parse("2").unwrap().unwrap(),
             Halt {
                 mode: HaltMode::Now,
-                policy: ErrorPolicy::FailFast
+                policy: ErrorPolicy::fail_fast()
             }
         );
         assert_eq!(Halt::parse("1").unwrap().unwrap().mode, HaltMode::Soon);

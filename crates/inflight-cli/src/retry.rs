@@ -31,7 +31,8 @@ impl<E: Retryable> RetryIf<E> for JobRetry {
             && match failure {
                 Failure::Error(e) => e.retryable(),
                 Failure::TimedOut(_) => true,
-                Failure::Panicked(_) => false,
+                // Panics, and a shared limit that cannot be had.
+                _ => false,
             }
     }
 

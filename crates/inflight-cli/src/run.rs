@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use futures::stream::{Stream, StreamExt};
-use inflight::{Failure, HaltMode, Inflight, Outcome, Outcomes, Rate, Resizable, Retry};
+use futures::stream::{FusedStream, Stream, StreamExt};
+use inflight::{Failure, HaltMode, Inflight, Outcome, Outcomes, Rate, Retry};
 use tokio_util::sync::CancellationToken;
 
 use crate::exec::human;
@@ -60,6 +60,8 @@ pub fn policy_failure<E>(failure: &Failure<E>) -> Option<String> {
         Failure::Error(_) => None,
         Failure::TimedOut(limit) => Some(format!("timed out after {}", human(*limit))),
         Failure::Panicked(message) => Some(format!("panicked: {message}")),
+        Failure::Unavailable(message) => Some(format!("shared limit unavailable: {message}")),
+        _ => Some("failed without an error of its own".to_owned()),
     }
 }
 
@@ -160,11 +162,9 @@ where
     // Every attempt is spawned (`.spawned()`), so jobs progress on every core however busy the
     // output loop is; a timed-out or cancelled attempt is dropped, which kills exec's process
     // group (see exec.rs).
-    let mut builder = Inflight::new(settings.jobs)
-        .retry_policy(JobRetry {
-            stop: shared.stop.clone(),
-        })
-        .spawned();
+    let mut builder = Inflight::new(settings.jobs).retry_policy::<J::Error, _>(JobRetry {
+        stop: shared.stop.clone(),
+    });
     if let Some(interval) = settings.rate {
         builder = builder.rate(Rate::new(1, interval));
     }
@@ -203,19 +203,24 @@ where
         job: job.clone(),
         halt_mode,
     };
-    let keep_order = settings.keep_order;
-    match settings.per_host {
-        Some(per_host) => {
-            // A job holds its host's slot from its first attempt to its end, backoff included.
-            let builder = builder.per_key(per_host, move |input: &Input| job.key(input));
-            if keep_order {
-                out.drain(builder.stream_ordered(inputs, task)).await
-            } else {
-                out.drain(builder.stream(inputs, task)).await
+    // A job holds its host's slot from its first attempt to its end, backoff included.
+    let per_host = settings.per_host;
+    macro_rules! drain {
+        ($outcomes:expr) => {{
+            let outcomes = $outcomes.spawned();
+            match per_host {
+                Some(limit) => {
+                    out.drain(outcomes.per_key(limit, move |input| job.key(input)))
+                        .await
+                }
+                None => out.drain(outcomes).await,
             }
-        }
-        None if keep_order => out.drain(builder.stream_ordered(inputs, task)).await,
-        None => out.drain(builder.stream(inputs, task)).await,
+        }};
+    }
+    if settings.keep_order {
+        drain!(builder.stream_ordered(inputs, task))
+    } else {
+        drain!(builder.stream(inputs, task))
     }
     let killed = shared.tally.running();
     shared.progress.finish();
@@ -241,9 +246,10 @@ impl<J: Job> Output<J> {
     /// `-k` it waits for the jobs before it, like its output. Returns when the run is over, or
     /// at once on a kill: dropping the outcomes drops the attempts in flight, which kills their
     /// processes.
-    async fn drain<S>(&self, mut outcomes: Outcomes<S>)
+    async fn drain<S, Fut>(&self, mut outcomes: Outcomes<S, Input, Fut>)
     where
-        S: Stream<Item = Outcome<Input, Option<J::Output>, J::Error>> + Resizable + Unpin,
+        S: FusedStream<Item = Option<Outcome<Input, Option<J::Output>, J::Error>>> + Unpin,
+        Fut: std::future::Future,
     {
         let shared = &*self.shared;
         let stdout_tty = io::stdout().is_terminal();
@@ -255,18 +261,12 @@ impl<J: Job> Output<J> {
                 outcome = outcomes.next() => outcome,
             };
             let Some(outcome) = outcome else { break };
-            let result = match outcome.result {
-                Ok(Some(output)) => Ok(output),
-                Ok(None) => continue, // never started
-                Err(failure) => Err(failure),
-            };
-            let finished = self.job.finish(Outcome {
-                input: outcome.input,
-                index: outcome.index,
-                result,
-                attempts: outcome.attempts,
-                elapsed: outcome.elapsed,
-            });
+            if matches!(outcome.result, Ok(None)) {
+                continue; // never started
+            }
+            let finished = self.job.finish(
+                outcome.map_result(|result| result.map(|output| output.expect("checked above"))),
+            );
             shared.finish(&finished.record);
             if outcomes.halted() {
                 shared.halted(self.halt_mode);

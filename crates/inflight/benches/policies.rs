@@ -29,19 +29,27 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// Runs `TASKS` ready tasks through `builder` and checks the sum of their outputs.
-async fn run<R, M, KF>(builder: &Inflight<R, M, KF>) -> u64
-where
-    R: inflight::RetryIf<()> + Clone,
-    M: inflight::RunMode<std::future::Ready<Result<u64, ()>>> + Clone,
-    KF: inflight::KeyOf<u64> + Clone,
-{
-    let mut outcomes = builder.as_completed(0..TASKS, |&i| std::future::ready(Ok(i)));
-    let mut sum = 0;
-    while let Some(outcome) = outcomes.next().await {
-        sum += outcome.result.unwrap_or(0);
-    }
-    sum
+/// What the run itself adds, on top of the builder's policies.
+#[derive(Clone, Copy)]
+enum Run {
+    Plain,
+    PerKey,
+    Spawned,
+}
+
+/// Runs `TASKS` ready tasks through `builder` and returns the sum of their outputs.
+async fn run(builder: &Inflight, how: Run) -> u64 {
+    let outcomes = builder.as_completed(0..TASKS, |&i| std::future::ready(Ok::<_, ()>(i)));
+    let outcomes = match how {
+        Run::Plain => outcomes,
+        Run::PerKey => outcomes.per_key(LIMIT, |i| i % 16),
+        Run::Spawned => outcomes.spawned(),
+    };
+    outcomes
+        .fold(0, |sum, outcome| async move {
+            sum + outcome.result.unwrap_or(0)
+        })
+        .await
 }
 
 fn policies(c: &mut Criterion) {
@@ -62,9 +70,12 @@ fn policies(c: &mut Criterion) {
     });
     macro_rules! policy {
         ($name:literal, $builder:expr) => {
+            policy!($name, $builder, Run::Plain)
+        };
+        ($name:literal, $builder:expr, $how:expr) => {
             group.bench_function($name, |b| {
                 let builder = $builder;
-                b.iter(|| assert_eq!(rt.block_on(run(&builder)), expected))
+                b.iter(|| assert_eq!(rt.block_on(run(&builder, $how)), expected))
             });
         };
     }
@@ -80,14 +91,11 @@ fn policies(c: &mut Criterion) {
     policy!("retry", Inflight::new(LIMIT).retry(Retry::attempts(3)));
     policy!(
         "fail_fast",
-        Inflight::new(LIMIT).errors(ErrorPolicy::FailFast)
+        Inflight::new(LIMIT).errors(ErrorPolicy::fail_fast())
     );
-    policy!(
-        "per_key",
-        Inflight::new(LIMIT).per_key(LIMIT, |i: &u64| i % 16)
-    );
+    policy!("per_key", Inflight::new(LIMIT), Run::PerKey);
     policy!("progress", {
-        let mut builder = Inflight::new(LIMIT);
+        let builder = Inflight::new(LIMIT);
         let _progress = builder.progress();
         builder
     });
@@ -97,7 +105,7 @@ fn policies(c: &mut Criterion) {
             std::hint::black_box(event);
         })
     );
-    policy!("spawned", Inflight::new(LIMIT).spawned());
+    policy!("spawned", Inflight::new(LIMIT), Run::Spawned);
     group.finish();
 }
 

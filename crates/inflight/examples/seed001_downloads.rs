@@ -23,7 +23,7 @@ async fn download(code: usize) -> usize {
 #[tokio::main]
 async fn main() {
     let start = Instant::now();
-    let mut pool = inflight::Pool::new(3);
+    let pool = inflight::Pool::new(3);
     for code in 0..WAIT_SECS.len() {
         pool.spawn(download(code)).await;
     }

@@ -74,9 +74,8 @@ where
     St: Stream,
     St::Item: Future,
 {
-    #[track_caller]
+    /// The caller has checked `limit` (each entry point names itself in the panic).
     pub(crate) fn new(source: St, limit: usize) -> Self {
-        check_limit(limit, "in_flight: limit");
         AsCompleted {
             engine: Engine::new(source, limit),
             coop: Coop::default(),
@@ -116,21 +115,17 @@ where
         self.engine.limit()
     }
 
-    /// Changes the limit. A raised limit fills the new slots on the next poll; a lowered one
-    /// starts nothing new until the futures in flight have fallen below it (none is cancelled).
-    ///
-    /// # Panics
-    ///
-    /// If `limit` is 0.
+    /// Changes the limit. A raised limit fills the new slots on the next poll (and wakes the
+    /// task that polled it last); a lowered one starts nothing new until the futures in flight
+    /// have fallen below it (none is cancelled). A limit of 0 pauses: nothing new starts until
+    /// it is raised again (see the crate docs on [limits](crate#limits)).
     ///
     /// ```
     /// let mut stream = inflight::as_completed([async {}], 8);
     /// stream.set_limit(2);
     /// assert_eq!(stream.limit(), 2);
     /// ```
-    #[track_caller]
     pub fn set_limit(&mut self, limit: usize) {
-        check_limit(limit, "set_limit: limit");
         self.engine.set_limit(limit);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
 use pin_project_lite::pin_project;
@@ -18,6 +18,8 @@ pin_project! {
         source_done: bool,
         pulled: u64,
         slots: Slots<St::Item>,
+        // The consumer, while a limit of 0 keeps everything from starting: woken by a raise.
+        paused: Option<Waker>,
     }
 }
 
@@ -32,7 +34,18 @@ where
             source_done: false,
             pulled: 0,
             slots: Slots::new(limit),
+            paused: None,
         }
+    }
+
+    /// Records the position of each future whose poll panics, for [`Engine::take_lost`].
+    pub(crate) fn track_positions(&mut self, position_of: fn(&St::Item) -> u64) {
+        self.slots.track_positions(position_of);
+    }
+
+    /// A position whose future panicked and was dropped, if any is not yet taken.
+    pub(crate) fn take_lost(self: Pin<&mut Self>) -> Option<u64> {
+        self.project().slots.take_lost()
     }
 
     /// How many futures are in flight.
@@ -51,6 +64,11 @@ where
 
     pub(crate) fn set_limit(&mut self, limit: usize) {
         self.slots.set_limit(limit);
+        if limit > 0 {
+            if let Some(consumer) = self.paused.take() {
+                consumer.wake();
+            }
+        }
     }
 
     /// Whether the source is exhausted and nothing is in flight.
@@ -109,13 +127,16 @@ where
             }
         }
         if this.slots.running() == 0 {
-            // Nothing in flight: either the source is done, or it is pending and will wake us
-            // (a caller that passes `may_pull == false` has work in flight by contract).
-            return if *this.source_done {
-                Poll::Ready(None)
-            } else {
-                Poll::Pending
-            };
+            // Nothing in flight: either the source is done, or it is pending and will wake us,
+            // or a limit of 0 holds everything back until `set_limit` raises it (a caller that
+            // passes `may_pull == false` has work in flight by contract).
+            if *this.source_done {
+                return Poll::Ready(None);
+            }
+            if this.slots.limit() == 0 {
+                *this.paused = Some(cx.waker().clone());
+            }
+            return Poll::Pending;
         }
         match this.slots.poll_woken(cx, budget, true) {
             Woken::Output(output) => Poll::Ready(Some(output)),

@@ -5,7 +5,9 @@ use std::future::Future;
 use futures_core::Stream;
 
 use crate::as_completed::AsCompleted;
+use crate::limit::check_limit;
 use crate::ordered::Ordered;
+use crate::try_in_flight::TryInFlight;
 
 /// Runs the futures of a stream with a bounded number in flight.
 ///
@@ -57,6 +59,7 @@ where
     where
         Self: Sized,
     {
+        check_limit(limit, "in_flight: limit");
         AsCompleted::new(self, limit)
     }
 
@@ -85,7 +88,72 @@ where
     where
         Self: Sized,
     {
+        check_limit(limit, "in_flight_ordered: limit");
         Ordered::new(self, limit)
+    }
+
+    /// Like [`in_flight`](InflightExt::in_flight) for futures that return a `Result`: the `Ok`
+    /// outputs in completion order, then the first `Err`, after which every future in flight is
+    /// dropped, nothing more is pulled and the stream ends (futures' `try_buffer_unordered`,
+    /// stopping at the first error).
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use inflight::InflightExt;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let outputs: Vec<Result<u32, String>> = futures::stream::iter(1..=10)
+    ///     .map(|i| async move { if i == 3 { Err(format!("{i} is bad")) } else { Ok(i) } })
+    ///     .try_in_flight(1)
+    ///     .collect()
+    ///     .await;
+    /// assert_eq!(outputs, [Ok(1), Ok(2), Err("3 is bad".to_string())]);
+    /// # });
+    /// ```
+    #[track_caller]
+    fn try_in_flight<T, E>(self, limit: usize) -> TryInFlight<AsCompleted<Self>>
+    where
+        Self: Sized,
+        Self::Item: Future<Output = Result<T, E>>,
+    {
+        check_limit(limit, "try_in_flight: limit");
+        TryInFlight::new(AsCompleted::new(self, limit))
+    }
+
+    /// Like [`in_flight_ordered`](InflightExt::in_flight_ordered) for futures that return a
+    /// `Result`: the `Ok` outputs in input order, then the first `Err` in input order, then the
+    /// end (futures' `try_buffered`, stopping at the first error). An error waits for the
+    /// outputs before it, like any other output.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use inflight::InflightExt;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let outputs: Vec<Result<u32, u32>> = futures::stream::iter(0..10)
+    ///     .map(|i| async move { if i % 4 == 3 { Err(i) } else { Ok(i) } })
+    ///     .try_in_flight_ordered(4)
+    ///     .collect()
+    ///     .await;
+    /// assert_eq!(outputs, [Ok(0), Ok(1), Ok(2), Err(3)]);
+    /// # });
+    /// ```
+    #[track_caller]
+    fn try_in_flight_ordered<T, E>(self, limit: usize) -> TryInFlight<Ordered<Self>>
+    where
+        Self: Sized,
+        Self::Item: Future<Output = Result<T, E>>,
+    {
+        check_limit(limit, "try_in_flight_ordered: limit");
+        TryInFlight::new(Ordered::new(self, limit))
     }
 }
 

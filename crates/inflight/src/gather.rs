@@ -17,7 +17,11 @@ use crate::limit::check_limit;
 /// The seeds' `gather_with_concurrency`, without a semaphore and without making every future up
 /// front: the iterator is pulled as slots free up. Since every output is kept anyway, an early
 /// finisher never waits for a slow earlier one (no head-of-line blocking, unlike
-/// [`ordered`](crate::ordered)); outputs are put in place by position.
+/// [`ordered`](crate::ordered)); outputs are put in place by position. The `Vec` returned has
+/// exactly its length as capacity. To stop at the first error, see [`try_gather`](crate::try_gather).
+///
+/// If a future panics, the panic reaches the caller and the `Gather` cannot complete (it has
+/// no output for that future): polling it again panics, saying so.
 ///
 /// # Panics
 ///
@@ -52,6 +56,7 @@ where
     Gather {
         stream: AsCompleted::new(source, limit),
         outputs: Vec::with_capacity(expected),
+        polling: false,
     }
 }
 
@@ -66,6 +71,8 @@ pin_project! {
         #[pin]
         stream: AsCompleted<Indexed<IterSource<I>>>,
         outputs: Vec<Option<<I::Item as Future>::Output>>,
+        // Set during a poll: still set at the start of the next one means the last one panicked.
+        polling: bool,
     }
 }
 
@@ -78,28 +85,42 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        loop {
+        assert!(
+            !std::mem::replace(this.polling, true),
+            "gather polled again after one of its futures panicked: its output is missing"
+        );
+        let polled = loop {
             match this.stream.as_mut().poll_next(cx) {
-                Poll::Ready(Some((position, output))) => {
-                    let position = usize::try_from(position).expect("positions fit in memory");
-                    if this.outputs.len() <= position {
-                        this.outputs.resize_with(position + 1, || None);
-                    }
-                    this.outputs[position] = Some(output);
-                }
-                Poll::Ready(None) => {
-                    let outputs = std::mem::take(this.outputs);
-                    return Poll::Ready(
-                        outputs
-                            .into_iter()
-                            .map(|output| output.expect("every pulled future completes once"))
-                            .collect(),
-                    );
-                }
-                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some((position, output))) => place(this.outputs, position, output),
+                Poll::Ready(None) => break Poll::Ready(unwrap_all(std::mem::take(this.outputs))),
+                Poll::Pending => break Poll::Pending,
             }
-        }
+        };
+        *this.polling = false;
+        polled
     }
+}
+
+/// Puts `output` at `position`, growing the vector as needed.
+pub(crate) fn place<T>(outputs: &mut Vec<Option<T>>, position: u64, output: T) {
+    let position = usize::try_from(position).expect("positions fit in memory");
+    if outputs.len() <= position {
+        outputs.resize_with(position + 1, || None);
+    }
+    outputs[position] = Some(output);
+}
+
+/// The outputs without their `Option`s, in a vector whose capacity is its length. Collecting
+/// reuses the buffer of the options where it can (so the peak stays at one buffer), which for
+/// small outputs leaves it twice too large (a `u64` in a 16-byte `Option<u64>` slot): the
+/// shrink gives the rest back, in place.
+pub(crate) fn unwrap_all<T>(outputs: Vec<Option<T>>) -> Vec<T> {
+    let mut all: Vec<T> = outputs
+        .into_iter()
+        .map(|output| output.expect("every pulled future completes once"))
+        .collect();
+    all.shrink_to_fit();
+    all
 }
 
 impl<I> std::fmt::Debug for Gather<I>

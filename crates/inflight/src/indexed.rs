@@ -16,6 +16,19 @@ pin_project! {
     }
 }
 
+impl<F> IndexedFuture<F> {
+    pub(crate) fn new(index: u64, future: F) -> Self {
+        IndexedFuture { index, future }
+    }
+}
+
+impl<F: Future> crate::input_order::Positioned for IndexedFuture<F> {
+    type Value = F::Output;
+    fn position(&self) -> u64 {
+        self.index
+    }
+}
+
 impl<F: Future> Future for IndexedFuture<F> {
     type Output = (u64, F::Output);
 

@@ -12,13 +12,11 @@ use crate::budget::Budget;
 use crate::engine::Engine;
 use crate::reorder::ReorderBuffer;
 
-/// A future whose output is its input position (0, 1, 2... with no gaps) and a value.
+/// A future whose output is its input position (0, 1, 2... with no gaps) and a value, and whose
+/// position can be read before it finishes (to write it off if its poll panics).
 pub(crate) trait Positioned: Future<Output = (u64, <Self as Positioned>::Value)> {
     type Value;
-}
-
-impl<F: Future<Output = (u64, T)>, T> Positioned for F {
-    type Value = T;
+    fn position(&self) -> u64;
 }
 
 pin_project! {
@@ -40,8 +38,10 @@ where
     S::Item: Positioned,
 {
     pub(crate) fn new(source: S, limit: usize, capacity: usize) -> Self {
+        let mut engine = Engine::new(source, limit);
+        engine.track_positions(|future: &S::Item| future.position());
         InputOrder {
-            engine: Engine::new(source, limit),
+            engine,
             reorder: ReorderBuffer::new(),
             capacity,
         }
@@ -95,6 +95,11 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         let mut budget = Budget::new();
+        // Futures that panicked in an earlier call (which the consumer caught) will never hand
+        // their output back: the outputs after them must not wait for it.
+        while let Some(position) = this.engine.as_mut().take_lost() {
+            this.reorder.lose(position);
+        }
         loop {
             if let Some(output) = this.reorder.pop() {
                 return Poll::Ready(Some(output));

@@ -62,6 +62,71 @@
 //! assert_eq!(start.elapsed(), Duration::from_secs(10)); // 1000 rounds of 10 ms
 //! # }
 //! ```
+//!
+//! # Policies
+//!
+//! [`Inflight`] is one builder for what real jobs need beyond a limit: a start [`Rate`], a
+//! timeout per attempt, [`Retry`] with backoff, an [`ErrorPolicy`], [`Progress`], a live
+//! [`RunHandle`], and limits shared with other processes ([`SharedLimit`]). It is one type you
+//! can keep in a struct, and everything it holds is shared by all the runs made from it, so a
+//! stored builder limits the whole program. The task is a function of `&input` whose future
+//! owns what it needs: clone it out of the input and out of your shared state.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use inflight::{Failed, Inflight, Retry};
+//!
+//! struct Crawler {
+//!     policy: Inflight,          // one limit, rate and retry policy for every call
+//!     seen: Arc<std::sync::Mutex<Vec<String>>>, // state the tasks share
+//! }
+//!
+//! impl Crawler {
+//!     async fn sizes(&self, urls: Vec<String>) -> Result<Vec<usize>, Failed<String, String>> {
+//!         self.policy
+//!             .try_gather(urls, |url| {
+//!                 // The future may not borrow `url` or `self`: clone what it needs.
+//!                 let (url, seen) = (url.clone(), self.seen.clone());
+//!                 async move {
+//!                     seen.lock().unwrap().push(url.clone());
+//!                     if url.contains("missing") { Err(format!("404 {url}")) } else { Ok(url.len()) }
+//!                 }
+//!             })
+//!             // At most 2 at once per host: the key function's input type is the run's.
+//!             .per_key(2, |url| url.split('/').nth(2).unwrap_or("").to_owned())
+//!             .await // stops at the first input that fails, cancelling the rest
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! let crawler = Crawler {
+//!     policy: Inflight::new(100).timeout(Duration::from_secs(30)).retry(Retry::attempts(3)),
+//!     seen: Default::default(),
+//! };
+//! assert_eq!(crawler.sizes(vec!["https://a.example/x".into()]).await, Ok(vec![19]));
+//! let failed = crawler.sizes(vec!["https://a.example/missing".into()]).await.unwrap_err();
+//! assert_eq!((failed.index, failed.attempts), (0, 3));
+//! # }
+//! ```
+//!
+//! # Limits
+//!
+//! One rule for 0 everywhere: a limit given when something is made (`as_completed(f, 0)`,
+//! `Inflight::new(0)`, `Limiter::new(0)`, a `per_key` of 0) panics, naming it, since nothing
+//! could ever run; a limit changed while running (`set_limit(0)` on a stream, a [`Limiter`] or a
+//! [`RunHandle`]) pauses: nothing new starts until the limit is raised, and the raise starts
+//! work at once.
+//!
+//! # Panics in tasks
+//!
+//! A future that panics while the streams poll it is dropped and its slot freed before the
+//! panic reaches the consumer; a consumer that catches the panic and polls again finds the
+//! other futures going on (as `futures`' combinators do), and the panicked one is never polled
+//! again. In input order, its position is skipped. [`gather`] and [`try_gather`] cannot
+//! complete without its output: polling them again panics, saying so. In [`Pool`] and in runs
+//! made [`spawned`](Outcomes::spawned), a panic is caught per task and reported as a value.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
@@ -84,26 +149,35 @@ mod pool;
 mod reorder;
 mod slots;
 mod task_error;
+mod try_gather;
+mod try_in_flight;
 mod wake;
 
 pub use as_completed::{as_completed, AsCompleted};
 pub use drive::{drive, Driven};
 pub use ext::InflightExt;
 pub use gather::{gather, Gather};
-pub use iter_source::IterSource;
 pub use limiter::{Limiter, Permit};
 pub use ordered::{ordered, Ordered};
 pub use policy::builder::Inflight;
 pub use policy::event::Event;
+pub use policy::gathering::{Gathering, TryGathering};
 pub use policy::halt::{Counted, ErrorPolicy, HaltMode};
 pub use policy::handle::RunHandle;
 pub use policy::input_pool::InputPool;
-pub use policy::keys::{KeyFn, KeyGuard, KeyOf, NoKey};
-pub use policy::outcome::{Failure, Outcome};
-pub use policy::outcomes::{Outcomes, Resizable};
+pub use policy::outcome::{Failed, Failure, Outcome};
+pub use policy::outcomes::Outcomes;
 pub use policy::progress::{Progress, Snapshot};
 pub use policy::rate::Rate;
-pub use policy::retry::{AnyFailure, Retry, RetryIf, RetryWhen};
-pub use policy::run_mode::{Local, LocalAttempt, RunMode, Spawned, SpawnedAttempt};
+pub use policy::retry::{Retry, RetryIf};
+pub use policy::shared::{Acquiring, SharedLimit, SharedLimitError, SharedPermit};
 pub use pool::Pool;
 pub use task_error::TaskError;
+pub use try_gather::{try_gather, TryGather};
+pub use try_in_flight::TryInFlight;
+
+/// The source types that appear in the return types of [`as_completed`], [`ordered`],
+/// [`gather`] and [`try_gather`]: you name them only to store those streams in a struct.
+pub mod source {
+    pub use crate::iter_source::IterSource;
+}

@@ -41,6 +41,8 @@ pub struct Limiter {
 struct Shared {
     semaphore: Arc<Semaphore>,
     in_flight: AtomicUsize,
+    /// `resize.limit`, readable without the lock (the streams of a builder read it every poll).
+    limit: AtomicUsize,
     /// The limit and the permits still to be taken out of circulation after it was lowered.
     resize: Mutex<Resize>,
 }
@@ -89,6 +91,7 @@ impl Limiter {
             shared: Arc::new(Shared {
                 semaphore: Arc::new(Semaphore::new(limit)),
                 in_flight: AtomicUsize::new(0),
+                limit: AtomicUsize::new(limit),
                 resize: Mutex::new(Resize { limit, debt: 0 }),
             }),
         }
@@ -166,6 +169,13 @@ impl Limiter {
 
     /// Blocks the calling thread until a permit is free, for code that is not async.
     ///
+    /// # Panics
+    ///
+    /// When called from async code running on a tokio runtime, where blocking the thread could
+    /// deadlock (the permit may only come back through a task of that same thread): like
+    /// tokio's own blocking calls, it panics with tokio's message instead. Use
+    /// [`acquire`](Limiter::acquire) there, or call it from `spawn_blocking`.
+    ///
     /// ```
     /// let limiter = inflight::Limiter::new(1);
     /// let worker = {
@@ -178,6 +188,11 @@ impl Limiter {
     /// assert_eq!(worker.join().unwrap(), 7);
     /// ```
     pub fn acquire_blocking(&self) -> Permit {
+        // tokio knows whether this thread drives async tasks; its own blocking receive asks it
+        // (and panics with its clear message) before it would block, which this one never does.
+        let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
+        let _ = sender.send(());
+        let _ = receiver.blocking_recv();
         block_on(self.acquire())
     }
 
@@ -229,6 +244,7 @@ impl Limiter {
             resize.debt += lower - retired;
         }
         resize.limit = limit;
+        self.shared.limit.store(limit, Ordering::Release);
     }
 
     /// The current limit.
@@ -237,7 +253,28 @@ impl Limiter {
     /// assert_eq!(inflight::Limiter::new(5).limit(), 5);
     /// ```
     pub fn limit(&self) -> usize {
-        self.shared.lock_resize().limit
+        self.shared.limit.load(Ordering::Acquire)
+    }
+
+    /// A permit now if one is free, else waits for one through `waiting` (kept by the caller
+    /// between polls, so the place in the queue is kept too).
+    pub(crate) fn poll_acquire(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        waiting: &mut Option<std::pin::Pin<Box<dyn Future<Output = Permit> + Send>>>,
+    ) -> std::task::Poll<Permit> {
+        if waiting.is_none() {
+            if let Some(permit) = self.try_acquire() {
+                return std::task::Poll::Ready(permit);
+            }
+            let limiter = self.clone();
+            *waiting = Some(Box::pin(async move { limiter.acquire().await }));
+        }
+        let polled = waiting.as_mut().expect("set above").as_mut().poll(cx);
+        if polled.is_ready() {
+            *waiting = None;
+        }
+        polled
     }
 
     /// How many permits are held now (by weight).

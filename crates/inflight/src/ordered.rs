@@ -74,9 +74,8 @@ where
     St: Stream,
     St::Item: Future,
 {
-    #[track_caller]
+    /// The caller has checked `limit` (each entry point names itself in the panic).
     pub(crate) fn new(source: St, limit: usize) -> Self {
-        check_limit(limit, "in_flight_ordered: limit");
         Ordered {
             inner: InputOrder::new(Indexed::new(source), limit, limit),
             coop: Coop::default(),
@@ -143,20 +142,15 @@ where
         self.inner.limit()
     }
 
-    /// Changes the limit, as [`AsCompleted::set_limit`](crate::AsCompleted::set_limit) does.
-    ///
-    /// # Panics
-    ///
-    /// If `limit` is 0.
+    /// Changes the limit, as [`AsCompleted::set_limit`](crate::AsCompleted::set_limit) does
+    /// (0 pauses).
     ///
     /// ```
     /// let mut stream = inflight::ordered([async {}], 3);
     /// stream.set_limit(1);
     /// assert_eq!(stream.limit(), 1);
     /// ```
-    #[track_caller]
     pub fn set_limit(&mut self, limit: usize) {
-        check_limit(limit, "set_limit: limit");
         self.inner.set_limit(limit);
     }
 }

@@ -1,6 +1,8 @@
 //! [`Pool`]: push-style task pool whose `spawn` waits for a free slot.
 
 use std::future::Future;
+use std::sync::Mutex;
+use std::task::{Poll, Waker};
 
 use tokio::task::JoinSet;
 
@@ -11,12 +13,13 @@ use crate::task_error::TaskError;
 /// for a free slot: a producer that makes work faster than it is done is held back
 /// (backpressure) instead of piling tasks up in memory.
 ///
-/// Tasks run on the tokio runtime, so CPU work uses every core of a multi-threaded runtime. A
-/// task's output, or its panic as a [`TaskError`], stays in the pool until taken by
-/// [`join_next`](Pool::join_next) or [`join_all`](Pool::join_all): nothing is lost, and a panic
-/// never stops the pool. Take outputs as they come (as in the example) to keep memory
-/// proportional to the limit; outputs never taken accumulate. Dropping the pool aborts every
-/// task in it.
+/// Every method takes `&self`, so a producer and a consumer work side by side (under
+/// `tokio::join!`, or from tasks sharing an `Arc<Pool>`) without a lock of yours. Tasks run on
+/// the tokio runtime, so CPU work uses every core of a multi-threaded runtime. A task's output,
+/// or its panic as a [`TaskError`], stays in the pool until taken by
+/// [`join_next`](Pool::join_next): nothing is lost, and a panic never stops the pool. Take
+/// outputs as they come (as in the example) to keep memory proportional to the limit. Dropping
+/// the pool aborts every task in it.
 ///
 /// Must be used inside a tokio runtime.
 ///
@@ -27,27 +30,41 @@ use crate::task_error::TaskError;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
-/// let mut pool = inflight::Pool::new(3);
-/// let mut done = 0;
-/// for code in 0..9u64 {
-///     pool.spawn(async move {
-///         tokio::time::sleep(Duration::from_secs(1 + code % 3)).await;
-///         code
-///     })
-///     .await;
-///     // Take what has finished so far, so memory stays bounded.
-///     while let Some(result) = pool.try_join_next() {
+/// let pool = inflight::Pool::new(3);
+/// let producer = async {
+///     for code in 0..9u64 {
+///         pool.spawn(async move {
+///             tokio::time::sleep(Duration::from_secs(1 + code % 3)).await;
+///             code
+///         })
+///         .await;
+///     }
+///     pool.close(); // so the consumer knows when it has everything
+/// };
+/// let consumer = async {
+///     let mut done = 0;
+///     while let Some(result) = pool.join_next().await {
 ///         result.unwrap();
 ///         done += 1;
 ///     }
-/// }
-/// done += pool.join_all().await.len();
+///     done
+/// };
+/// let ((), done) = tokio::join!(producer, consumer);
 /// assert_eq!(done, 9);
 /// # }
 /// ```
 pub struct Pool<T> {
     limiter: Limiter,
+    state: Mutex<State<T>>,
+    /// Consumers take turns: the task set wakes only the last one that polled it.
+    consumers: tokio::sync::Mutex<()>,
+}
+
+struct State<T> {
     tasks: JoinSet<T>,
+    closed: bool,
+    /// A consumer waiting on an empty, open pool: woken by the next spawn or by `close`.
+    waiting: Option<Waker>,
 }
 
 impl<T: Send + 'static> Pool<T> {
@@ -66,7 +83,12 @@ impl<T: Send + 'static> Pool<T> {
         crate::limit::check_limit(limit, "Pool::new: limit");
         Pool {
             limiter: Limiter::new(limit),
-            tasks: JoinSet::new(),
+            state: Mutex::new(State {
+                tasks: JoinSet::new(),
+                closed: false,
+                waiting: None,
+            }),
+            consumers: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -74,44 +96,69 @@ impl<T: Send + 'static> Pool<T> {
     ///
     /// # Panics
     ///
-    /// Outside a tokio runtime.
+    /// Outside a tokio runtime, or once the pool is [closed](Pool::close).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let mut pool = inflight::Pool::new(1);
+    /// let pool = inflight::Pool::new(1);
     /// pool.spawn(async { 1 }).await;
     /// assert_eq!(pool.join_next().await.unwrap().unwrap(), 1);
     /// # }
     /// ```
-    pub async fn spawn<F>(&mut self, task: F)
+    pub async fn spawn<F>(&self, task: F)
     where
         F: Future<Output = T> + Send + 'static,
     {
         let permit = self.limiter.acquire().await;
-        self.tasks.spawn(async move {
+        let mut state = self.lock();
+        assert!(!state.closed, "Pool::spawn: the pool is closed");
+        state.tasks.spawn(async move {
             let output = task.await;
             // The slot frees when the task ends, not when its output is taken.
             drop(permit);
             output
         });
+        if let Some(consumer) = state.waiting.take() {
+            consumer.wake();
+        }
     }
 
-    /// Waits for the next task to finish and returns its output, or `None` when the pool holds
-    /// no task.
+    /// Spawns no more tasks: once the tasks in the pool are taken,
+    /// [`join_next`](Pool::join_next) returns `None`.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let mut pool = inflight::Pool::new(2);
-    /// pool.spawn(async { panic!("boom") }).await;
-    /// let error = pool.join_next().await.unwrap().unwrap_err();
-    /// assert_eq!(error.to_string(), "task panicked: boom");
+    /// let pool = inflight::Pool::<u8>::new(1);
+    /// pool.close();
     /// assert!(pool.join_next().await.is_none());
     /// # }
     /// ```
-    pub async fn join_next(&mut self) -> Option<Result<T, TaskError>> {
-        Some(self.tasks.join_next().await?.map_err(TaskError::from))
+    pub fn close(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        if let Some(consumer) = state.waiting.take() {
+            consumer.wake();
+        }
+    }
+
+    /// Waits for the next task to finish and returns its output (or its panic). Returns `None`
+    /// once the pool is closed and holds no task; while it is open and empty, waits for a spawn.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = inflight::Pool::new(2);
+    /// pool.spawn(async { panic!("boom") }).await;
+    /// let error = pool.join_next().await.unwrap().unwrap_err();
+    /// assert_eq!(error.to_string(), "task panicked: boom");
+    /// pool.close();
+    /// assert!(pool.join_next().await.is_none());
+    /// # }
+    /// ```
+    pub async fn join_next(&self) -> Option<Result<T, TaskError>> {
+        self.next(true).await
     }
 
     /// Returns the output of a task that has already finished, if any, without waiting.
@@ -119,20 +166,21 @@ impl<T: Send + 'static> Pool<T> {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let mut pool = inflight::Pool::<u8>::new(2);
+    /// let pool = inflight::Pool::<u8>::new(2);
     /// assert!(pool.try_join_next().is_none());
     /// # }
     /// ```
-    pub fn try_join_next(&mut self) -> Option<Result<T, TaskError>> {
-        Some(self.tasks.try_join_next()?.map_err(TaskError::from))
+    pub fn try_join_next(&self) -> Option<Result<T, TaskError>> {
+        Some(self.lock().tasks.try_join_next()?.map_err(TaskError::from))
     }
 
-    /// Waits for every task in the pool and returns their outputs in completion order.
+    /// Waits for every task in the pool now (running, or finished with an output not yet
+    /// taken) and returns their outputs in completion order. It does not close the pool.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let mut pool = inflight::Pool::new(2);
+    /// let pool = inflight::Pool::new(2);
     /// for i in 0..3 {
     ///     pool.spawn(async move { i }).await;
     /// }
@@ -141,12 +189,30 @@ impl<T: Send + 'static> Pool<T> {
     /// assert_eq!(outputs, [0, 1, 2]);
     /// # }
     /// ```
-    pub async fn join_all(&mut self) -> Vec<Result<T, TaskError>> {
-        let mut outputs = Vec::with_capacity(self.tasks.len());
-        while let Some(output) = self.join_next().await {
+    pub async fn join_all(&self) -> Vec<Result<T, TaskError>> {
+        let mut outputs = Vec::with_capacity(self.len());
+        while let Some(output) = self.next(false).await {
             outputs.push(output);
         }
         outputs
+    }
+
+    /// The next output; `None` when the pool is empty and, if `wait_open`, closed.
+    async fn next(&self, wait_open: bool) -> Option<Result<T, TaskError>> {
+        let _turn = self.consumers.lock().await;
+        std::future::poll_fn(|cx| {
+            let mut state = self.lock();
+            match state.tasks.poll_join_next(cx) {
+                Poll::Ready(Some(joined)) => Poll::Ready(Some(joined.map_err(TaskError::from))),
+                Poll::Ready(None) if !wait_open || state.closed => Poll::Ready(None),
+                Poll::Ready(None) => {
+                    state.waiting = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
     }
 
     /// How many tasks are running now.
@@ -161,10 +227,10 @@ impl<T: Send + 'static> Pool<T> {
     /// How many tasks are in the pool: running, or finished with an output not yet taken.
     ///
     /// ```
-    /// assert!(inflight::Pool::<()>::new(2).is_empty());
+    /// assert_eq!(inflight::Pool::<()>::new(2).len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.tasks.len()
+        self.lock().tasks.len()
     }
 
     /// Whether the pool holds no task.
@@ -173,7 +239,7 @@ impl<T: Send + 'static> Pool<T> {
     /// assert!(inflight::Pool::<()>::new(2).is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.tasks.is_empty()
+        self.lock().tasks.is_empty()
     }
 
     /// The pool's limiter, to read or change the limit while it runs.
@@ -186,13 +252,18 @@ impl<T: Send + 'static> Pool<T> {
     pub fn limiter(&self) -> &Limiter {
         &self.limiter
     }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
+        // A spawn or a join cannot panic while it holds the lock but through an allocation
+        // failure; the state stays valid, so poisoning is ignored.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl<T> std::fmt::Debug for Pool<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool")
             .field("limiter", &self.limiter)
-            .field("tasks", &self.tasks.len())
-            .finish()
+            .finish_non_exhaustive()
     }
 }

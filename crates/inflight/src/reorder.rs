@@ -8,11 +8,22 @@ use std::collections::VecDeque;
 /// flight runs ahead of the oldest, which the ordered stream bounds by `limit + capacity`.
 #[derive(Debug)]
 pub(crate) struct ReorderBuffer<T> {
-    ring: VecDeque<Option<T>>,
+    ring: VecDeque<Entry<T>>,
     /// The position of the next output to hand back.
     next: u64,
     /// How many outputs sit in the ring.
     held: usize,
+}
+
+/// One position of the ring.
+#[derive(Debug)]
+enum Entry<T> {
+    /// Still running (or not yet started).
+    Waiting,
+    /// Finished; waits for the positions before it.
+    Done(T),
+    /// Will never finish: its future panicked and was dropped. Skipped when its turn comes.
+    Lost,
 }
 
 impl<T> ReorderBuffer<T> {
@@ -35,23 +46,47 @@ impl<T> ReorderBuffer<T> {
         if position == self.next {
             self.ring.pop_front();
             self.next += 1;
+            self.skip_lost();
             return Some(output);
         }
-        let offset = usize::try_from(position - self.next).expect("reorder window fits memory");
-        if self.ring.len() <= offset {
-            self.ring.resize_with(offset + 1, || None);
-        }
-        self.ring[offset] = Some(output);
+        *self.entry(position) = Entry::Done(output);
         self.held += 1;
         None
     }
 
+    /// Writes `position` off: its output will never come, so the ones after it need not wait.
+    pub(crate) fn lose(&mut self, position: u64) {
+        debug_assert!(position >= self.next, "a lost position never completed");
+        *self.entry(position) = Entry::Lost;
+        self.skip_lost();
+    }
+
+    fn entry(&mut self, position: u64) -> &mut Entry<T> {
+        let offset = usize::try_from(position - self.next).expect("reorder window fits memory");
+        if self.ring.len() <= offset {
+            self.ring.resize_with(offset + 1, || Entry::Waiting);
+        }
+        &mut self.ring[offset]
+    }
+
+    fn skip_lost(&mut self) {
+        while let Some(Entry::Lost) = self.ring.front() {
+            self.ring.pop_front();
+            self.next += 1;
+        }
+    }
+
     /// Hands back the next output if it has finished.
     pub(crate) fn pop(&mut self) -> Option<T> {
-        let output = self.ring.front_mut()?.take()?;
-        self.ring.pop_front();
+        if !matches!(self.ring.front(), Some(Entry::Done(_))) {
+            return None;
+        }
+        let Some(Entry::Done(output)) = self.ring.pop_front() else {
+            unreachable!("checked above")
+        };
         self.next += 1;
         self.held -= 1;
+        self.skip_lost();
         Some(output)
     }
 }
@@ -73,5 +108,17 @@ mod tests {
         assert_eq!(buffer.pop(), None);
         assert_eq!(buffer.held(), 0);
         assert_eq!(buffer.complete(3, 'd'), Some('d'));
+    }
+
+    #[test]
+    fn a_lost_position_is_skipped_wherever_it_falls() {
+        let mut buffer = ReorderBuffer::new();
+        assert_eq!(buffer.complete(2, 'c'), None);
+        buffer.lose(1);
+        assert_eq!(buffer.complete(0, 'a'), Some('a'));
+        assert_eq!(buffer.pop(), Some('c'));
+        buffer.lose(3);
+        assert_eq!(buffer.complete(4, 'e'), Some('e'));
+        assert_eq!(buffer.held(), 0);
     }
 }

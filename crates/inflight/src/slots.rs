@@ -38,6 +38,10 @@ pub(crate) struct Slots<F> {
     /// Woken indices taken from the queue and not yet polled; `batch[next..]` remain.
     batch: Vec<usize>,
     next: usize,
+    /// For input order: reads a future's position, so one that panics can be written off.
+    position_of: Option<fn(&F) -> u64>,
+    /// Positions of futures dropped because their poll panicked, not yet seen by the caller.
+    lost: Vec<u64>,
 }
 
 impl<F: Future> Slots<F> {
@@ -50,7 +54,20 @@ impl<F: Future> Slots<F> {
             queue: Arc::new(ReadyQueue::default()),
             batch: Vec::new(),
             next: 0,
+            position_of: None,
+            lost: Vec::new(),
         }
+    }
+
+    /// Records the position of every future whose poll panics (see [`Slots::take_lost`]).
+    pub(crate) fn track_positions(&mut self, position_of: fn(&F) -> u64) {
+        self.position_of = Some(position_of);
+    }
+
+    /// The positions of futures that panicked since the last call (with
+    /// [`Slots::track_positions`]); their outputs will never come.
+    pub(crate) fn take_lost(&mut self) -> Option<u64> {
+        self.lost.pop()
     }
 
     /// How many futures are in flight.
@@ -85,15 +102,9 @@ impl<F: Future> Slots<F> {
             Some(index) => index,
             None => self.grow(),
         };
-        let slot = &mut self.slots[index];
-        slot.future.set(Some(future));
-        let polled = poll_slot(slot);
-        if polled.is_some() {
-            self.free.push(index);
-        } else {
-            self.running += 1;
-        }
-        polled
+        self.slots[index].future.set(Some(future));
+        self.running += 1;
+        self.poll_slot(index)
     }
 
     fn grow(&mut self) -> usize {
@@ -130,11 +141,8 @@ impl<F: Future> Slots<F> {
                 }
                 let index = self.batch[self.next];
                 self.next += 1;
-                let slot = &mut self.slots[index];
-                slot.handle.clear_queued();
-                if let Some(output) = poll_slot(slot) {
-                    self.free.push(index);
-                    self.running -= 1;
+                self.slots[index].handle.clear_queued();
+                if let Some(output) = self.poll_slot(index) {
                     return Woken::Output(output);
                 }
             }
@@ -152,15 +160,59 @@ impl<F: Future> Slots<F> {
     }
 }
 
-/// Polls the future in `slot`, if any, and empties the slot when it finishes.
-fn poll_slot<F: Future>(slot: &mut Slot<F>) -> Option<F::Output> {
-    // An empty slot is woken by a late wake-up of the future that finished in it: skip it.
-    let future = slot.future.as_mut().as_pin_mut()?;
-    match future.poll(&mut Context::from_waker(&slot.waker)) {
-        Poll::Ready(output) => {
-            slot.future.set(None);
-            Some(output)
+impl<F: Future> Slots<F> {
+    /// Polls the future in slot `index`, if any; when it finishes, empties the slot, frees it
+    /// and hands its output back.
+    ///
+    /// A poll that panics also frees the slot: the guard below drops the future while the
+    /// panic unwinds, so a consumer that catches the panic and polls again finds the others
+    /// going on (as `futures`' combinators do) instead of a slot held forever by a future that
+    /// can never be polled again.
+    #[inline(always)]
+    fn poll_slot(&mut self, index: usize) -> Option<F::Output> {
+        // An empty slot is woken by a late wake-up of the future that finished in it: skip it.
+        if self.slots[index].future.is_none() {
+            return None;
         }
-        Poll::Pending => None,
+        let guard = FreeOnUnwind { slots: self, index };
+        let Slot { future, waker, .. } = &mut guard.slots.slots[index];
+        let polled = future
+            .as_mut()
+            .as_pin_mut()
+            .map(|future| future.poll(&mut Context::from_waker(waker)));
+        // Not unwinding: nothing for the guard to do.
+        std::mem::forget(guard);
+        match polled {
+            Some(Poll::Ready(output)) => {
+                self.slots[index].future.set(None);
+                self.free.push(index);
+                self.running -= 1;
+                Some(output)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Frees a slot whose future's poll is unwinding; forgotten when the poll returns.
+struct FreeOnUnwind<'a, F: Future> {
+    slots: &'a mut Slots<F>,
+    index: usize,
+}
+
+impl<F: Future> Drop for FreeOnUnwind<'_, F> {
+    fn drop(&mut self) {
+        let slots = &mut *self.slots;
+        let slot = &mut slots.slots[self.index];
+        if let (Some(position_of), Some(future)) =
+            (slots.position_of, slot.future.as_ref().get_ref())
+        {
+            slots.lost.push(position_of(future));
+        }
+        // Dropping a future whose poll panicked is what `futures` does too; if its drop panics
+        // as well, the process aborts, as for any panic during unwinding.
+        slot.future.set(None);
+        slots.free.push(self.index);
+        slots.running -= 1;
     }
 }

@@ -108,43 +108,46 @@ impl<S: futures::Stream<Item = i32> + Unpin> PollHelper for Pin<&mut S> {
 /// other tasks of its runtime run now and then instead of holding the thread to the end.
 #[tokio::test(flavor = "current_thread")]
 async fn a_consumer_of_ready_outputs_yields_to_other_tasks() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+    common::deadline(async move {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
 
-    for ordered in [false, true] {
-        let neighbour_ran = Arc::new(AtomicBool::new(false));
-        tokio::spawn({
-            let neighbour_ran = neighbour_ran.clone();
-            async move { neighbour_ran.store(true, Ordering::SeqCst) }
-        });
-        let tasks = (0..100_000u32).map(|i| async move { i });
-        let mut seen_at = None;
-        let mut count = 0u32;
-        let mut check = |count: u32| {
-            if seen_at.is_none() && neighbour_ran.load(Ordering::SeqCst) {
-                seen_at = Some(count);
+        for ordered in [false, true] {
+            let neighbour_ran = Arc::new(AtomicBool::new(false));
+            tokio::spawn({
+                let neighbour_ran = neighbour_ran.clone();
+                async move { neighbour_ran.store(true, Ordering::SeqCst) }
+            });
+            let tasks = (0..100_000u32).map(|i| async move { i });
+            let mut seen_at = None;
+            let mut count = 0u32;
+            let mut check = |count: u32| {
+                if seen_at.is_none() && neighbour_ran.load(Ordering::SeqCst) {
+                    seen_at = Some(count);
+                }
+            };
+            if ordered {
+                let mut stream = inflight::ordered(tasks, 10);
+                while stream.next().await.is_some() {
+                    count += 1;
+                    check(count);
+                }
+            } else {
+                let mut stream = inflight::as_completed(tasks, 10);
+                while stream.next().await.is_some() {
+                    count += 1;
+                    check(count);
+                }
             }
-        };
-        if ordered {
-            let mut stream = inflight::ordered(tasks, 10);
-            while stream.next().await.is_some() {
-                count += 1;
-                check(count);
-            }
-        } else {
-            let mut stream = inflight::as_completed(tasks, 10);
-            while stream.next().await.is_some() {
-                count += 1;
-                check(count);
-            }
+            let seen_at = seen_at.expect("the neighbour ran before the end");
+            // Tokio's budget is 128 units, one spent per 8 outputs.
+            assert!(
+                seen_at <= 2 * 128 * 8,
+                "the neighbour waited for {seen_at} outputs"
+            );
         }
-        let seen_at = seen_at.expect("the neighbour ran before the end");
-        // Tokio's budget is 128 units, one spent per 8 outputs.
-        assert!(
-            seen_at <= 2 * 128 * 8,
-            "the neighbour waited for {seen_at} outputs"
-        );
-    }
+    })
+    .await
 }
 
 /// A future that spends one unit of tokio's budget per poll, as tokio's own resources do, and
@@ -175,12 +178,15 @@ impl Future for Spender {
 
 #[tokio::test(flavor = "current_thread")]
 async fn no_future_is_polled_once_the_task_has_spent_its_budget() {
-    let wasted = std::rc::Rc::new(Cell::new(0));
-    let tasks = (0..2_000).map(|_| Spender {
-        polls_left: 3,
-        polled_without_budget: wasted.clone(),
-    });
-    let finished = inflight::as_completed(tasks, 1_000).count().await;
-    assert_eq!(finished, 2_000);
-    assert_eq!(wasted.get(), 0, "futures polled with no budget left");
+    common::deadline(async move {
+        let wasted = std::rc::Rc::new(Cell::new(0));
+        let tasks = (0..2_000).map(|_| Spender {
+            polls_left: 3,
+            polled_without_budget: wasted.clone(),
+        });
+        let finished = inflight::as_completed(tasks, 1_000).count().await;
+        assert_eq!(finished, 2_000);
+        assert_eq!(wasted.get(), 0, "futures polled with no budget left");
+    })
+    .await
 }

@@ -1,5 +1,7 @@
 //! Limiter: FIFO service, hand-off, cancelled waiters, resizing, weights, threads.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -16,26 +18,29 @@ fn poll_once<F: std::future::Future + Unpin>(future: &mut F) -> Poll<F::Output> 
 
 #[tokio::test(start_paused = true)]
 async fn waiters_are_served_in_arrival_order() {
-    let limiter = Limiter::new(1);
-    let order = Arc::new(Mutex::new(Vec::new()));
-    let held = limiter.acquire().await;
-    let mut waiters = Vec::new();
-    for i in 0..10 {
-        let limiter = limiter.clone();
-        let order = order.clone();
-        waiters.push(tokio::spawn(async move {
-            let _permit = limiter.acquire().await;
-            order.lock().unwrap().push(i);
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }));
-        // Let waiter i queue up before waiter i + 1 exists.
-        tokio::task::yield_now().await;
-    }
-    drop(held);
-    for waiter in waiters {
-        waiter.await.unwrap();
-    }
-    assert_eq!(*order.lock().unwrap(), (0..10).collect::<Vec<_>>());
+    common::deadline(async move {
+        let limiter = Limiter::new(1);
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let held = limiter.acquire().await;
+        let mut waiters = Vec::new();
+        for i in 0..10 {
+            let limiter = limiter.clone();
+            let order = order.clone();
+            waiters.push(tokio::spawn(async move {
+                let _permit = limiter.acquire().await;
+                order.lock().unwrap().push(i);
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }));
+            // Let waiter i queue up before waiter i + 1 exists.
+            tokio::task::yield_now().await;
+        }
+        drop(held);
+        for waiter in waiters {
+            waiter.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), (0..10).collect::<Vec<_>>());
+    })
+    .await
 }
 
 #[test]
@@ -197,19 +202,22 @@ fn works_on_another_executor_and_across_runtimes() {
 
 #[tokio::test(start_paused = true)]
 async fn run_limits_concurrency_of_wrapped_calls() {
-    let limiter = Limiter::new(3);
-    let start = tokio::time::Instant::now();
-    let calls = (0..9).map(|_| {
-        let limiter = limiter.clone();
-        tokio::spawn(async move {
-            // The sleep is made inside, so its deadline starts with the permit.
-            limiter
-                .run(async { tokio::time::sleep(Duration::from_secs(1)).await })
-                .await
-        })
-    });
-    for call in calls.collect::<Vec<_>>() {
-        call.await.unwrap();
-    }
-    assert_eq!(start.elapsed(), Duration::from_secs(3));
+    common::deadline(async move {
+        let limiter = Limiter::new(3);
+        let start = tokio::time::Instant::now();
+        let calls = (0..9).map(|_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                // The sleep is made inside, so its deadline starts with the permit.
+                limiter
+                    .run(async { tokio::time::sleep(Duration::from_secs(1)).await })
+                    .await
+            })
+        });
+        for call in calls.collect::<Vec<_>>() {
+            call.await.unwrap();
+        }
+        assert_eq!(start.elapsed(), Duration::from_secs(3));
+    })
+    .await
 }

@@ -1,6 +1,8 @@
 //! Wake-ups from other threads lose nothing: tens of thousands of tasks whose wakers are called
 //! from tokio worker threads and plain threads.
 
+mod common;
+
 use std::collections::HashSet;
 
 use futures::StreamExt;
@@ -11,7 +13,7 @@ use tokio::sync::oneshot;
 async fn remote(i: u64) -> u64 {
     let (tx, rx) = oneshot::channel();
     tokio::spawn(async move {
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             tokio::task::yield_now().await;
         }
         let _ = tx.send(i);
@@ -23,30 +25,39 @@ const N: u64 = 40_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn completion_order_loses_no_wakeup() {
-    let outputs: Vec<u64> = inflight::as_completed((0..N).map(remote), 64)
-        .collect()
-        .await;
-    let unique: HashSet<u64> = outputs.iter().copied().collect();
-    assert_eq!(outputs.len() as u64, N);
-    assert_eq!(unique.len() as u64, N);
+    common::deadline(async move {
+        let outputs: Vec<u64> = inflight::as_completed((0..N).map(remote), 64)
+            .collect()
+            .await;
+        let unique: HashSet<u64> = outputs.iter().copied().collect();
+        assert_eq!(outputs.len() as u64, N);
+        assert_eq!(unique.len() as u64, N);
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn input_order_loses_no_wakeup() {
-    let outputs: Vec<u64> = futures::stream::iter(0..N)
-        .map(remote)
-        .in_flight_ordered(64)
-        .collect()
-        .await;
-    assert_eq!(outputs, (0..N).collect::<Vec<_>>());
+    common::deadline(async move {
+        let outputs: Vec<u64> = futures::stream::iter(0..N)
+            .map(remote)
+            .in_flight_ordered(64)
+            .collect()
+            .await;
+        assert_eq!(outputs, (0..N).collect::<Vec<_>>());
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn driven_stream_on_another_worker_loses_no_wakeup() {
-    let driven = inflight::drive(inflight::as_completed((0..N).map(remote), 64), 16);
-    let outputs: Vec<u64> = driven.collect().await;
-    let unique: HashSet<u64> = outputs.iter().copied().collect();
-    assert_eq!(unique.len() as u64, N);
+    common::deadline(async move {
+        let driven = inflight::drive(inflight::as_completed((0..N).map(remote), 64), 16);
+        let outputs: Vec<u64> = driven.collect().await;
+        let unique: HashSet<u64> = outputs.iter().copied().collect();
+        assert_eq!(unique.len() as u64, N);
+    })
+    .await
 }
 
 #[test]

@@ -1,11 +1,11 @@
 //! Property tests over combinations of policies: whatever mix of limit, per-key limit, rate,
-//! timeout, retries and failures, the limits hold and every input gets exactly one outcome.
+//! timeout, retries, failures and spawn mode, the limits hold and every input gets exactly one
+//! outcome.
 
 mod common;
 
-use std::cell::RefCell;
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::paused_runtime;
@@ -22,6 +22,8 @@ struct Case {
     timeout_ms: Option<u64>,
     attempts: u32,
     ordered: bool,
+    /// Each attempt a tokio task of its own.
+    spawned: bool,
     /// Per input: how long each attempt takes, and whether it fails.
     tasks: Vec<(u64, bool)>,
 }
@@ -34,16 +36,18 @@ fn cases() -> impl Strategy<Value = Case> {
         prop::option::of(5u64..40),
         1u32..4,
         any::<bool>(),
+        any::<bool>(),
         prop::collection::vec((1u64..50, prop::bool::weighted(0.2)), 0..40),
     )
         .prop_map(
-            |(limit, keys, rate, timeout_ms, attempts, ordered, tasks)| Case {
+            |(limit, keys, rate, timeout_ms, attempts, ordered, spawned, tasks)| Case {
                 limit,
                 keys,
                 rate,
                 timeout_ms,
                 attempts,
                 ordered,
+                spawned,
                 tasks,
             },
         )
@@ -72,7 +76,7 @@ proptest! {
 }
 
 async fn run_case(case: Case) {
-    let log = Rc::new(RefCell::new(Log::default()));
+    let log = Arc::new(Mutex::new(Log::default()));
     let t0 = Instant::now();
     let key_count = case.keys.map_or(1, |(k, _)| k);
     let mut builder = Inflight::new(case.limit).retry(
@@ -88,7 +92,7 @@ async fn run_case(case: Case) {
         let log = log.clone();
         let key = i as u64 % key_count;
         {
-            let mut log = log.borrow_mut();
+            let mut log = log.lock().unwrap();
             log.starts.push(t0.elapsed());
             log.running += 1;
             log.peak = log.peak.max(log.running);
@@ -100,10 +104,10 @@ async fn run_case(case: Case) {
             log.peak_by_key = log.peak_by_key.max(now);
         }
         // Counted out on drop, so a timed-out attempt is counted out when it is dropped.
-        struct Out(Rc<RefCell<Log>>, u64);
+        struct Out(Arc<Mutex<Log>>, u64);
         impl Drop for Out {
             fn drop(&mut self) {
-                let mut log = self.0.borrow_mut();
+                let mut log = self.0.lock().unwrap();
                 log.running -= 1;
                 *log.by_key.get_mut(&self.1).unwrap() -= 1;
             }
@@ -120,19 +124,28 @@ async fn run_case(case: Case) {
         }
     };
     let inputs: Vec<(usize, (u64, bool))> = case.tasks.iter().copied().enumerate().collect();
-    let outcomes: Vec<CaseOutcome> = match case.keys {
-        Some((_, per_key)) => {
-            let builder = builder.per_key(per_key, move |&(i, _): &(usize, (u64, bool))| {
-                i as u64 % key_count
-            });
-            if case.ordered {
-                builder.ordered(inputs, task).collect().await
+    // Each entry point under each mix of what the run itself says (keys, spawn mode).
+    macro_rules! run {
+        ($outcomes:expr) => {{
+            let outcomes = $outcomes;
+            let outcomes = match case.keys {
+                Some((_, per_key)) => {
+                    outcomes.per_key(per_key, move |&(i, _)| i as u64 % key_count)
+                }
+                None => outcomes,
+            };
+            let outcomes = if case.spawned {
+                outcomes.spawned()
             } else {
-                builder.as_completed(inputs, task).collect().await
-            }
-        }
-        None if case.ordered => builder.ordered(inputs, task).collect().await,
-        None => builder.as_completed(inputs, task).collect().await,
+                outcomes
+            };
+            outcomes.collect::<Vec<CaseOutcome>>().await
+        }};
+    }
+    let outcomes: Vec<CaseOutcome> = if case.ordered {
+        run!(builder.ordered(inputs, task))
+    } else {
+        run!(builder.as_completed(inputs, task))
     };
 
     // Every input exactly once, in input order when asked.
@@ -145,17 +158,22 @@ async fn run_case(case: Case) {
     // Each outcome is what its task and the policies make of it.
     for outcome in &outcomes {
         let (ms, fails) = case.tasks[outcome.index as usize];
-        let times_out = case.timeout_ms.is_some_and(|t| ms > t);
+        // An attempt that takes exactly the timeout may go either way when it is spawned: its
+        // end and the deadline come at the same instant, and which is seen first depends on
+        // the scheduler.
+        let tie = case.spawned && case.timeout_ms == Some(ms);
+        let times_out = case.timeout_ms.is_some_and(|t| ms > t)
+            || (tie && matches!(outcome.result, Err(Failure::TimedOut(_))));
         match &outcome.result {
             Ok(i) => assert!(!fails && !times_out && *i == outcome.index as usize),
             Err(Failure::Error(_)) => assert!(fails && !times_out),
             Err(Failure::TimedOut(_)) => assert!(times_out),
-            Err(Failure::Panicked(p)) => panic!("unexpected panic {p}"),
+            Err(other) => panic!("unexpected failure {other:?}"),
         }
         let expected_attempts = if fails || times_out { case.attempts } else { 1 };
         assert_eq!(outcome.attempts, expected_attempts);
     }
-    let log = log.borrow();
+    let log = log.lock().unwrap();
     assert_eq!(log.running, 0);
     assert!(
         log.peak <= case.limit,

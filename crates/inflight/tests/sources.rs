@@ -1,5 +1,7 @@
 //! Invariant 6: a pending source does not hold back tasks in flight; sizes and fused ends.
 
+mod common;
+
 use std::time::Duration;
 
 use futures::stream::FusedStream;
@@ -27,39 +29,45 @@ fn channel_of_sleeps() -> (
 
 #[tokio::test(start_paused = true)]
 async fn tasks_finish_and_come_back_while_the_source_is_pending() {
-    let (tx, sleeps) = channel_of_sleeps();
-    let start = Instant::now();
-    let outputs = sleeps.in_flight(4);
-    // `unfold` is not `Unpin`, so neither is the stream over it.
-    let mut outputs = std::pin::pin!(outputs);
-    tx.send(1).await.unwrap();
-    tx.send(2).await.unwrap();
-    // The source has nothing more and stays open, yet both tasks finish on time.
-    assert_eq!(outputs.next().await, Some(1));
-    assert_eq!(start.elapsed(), Duration::from_secs(1));
-    assert_eq!(outputs.next().await, Some(2));
-    assert_eq!(start.elapsed(), Duration::from_secs(2));
-    // More input later is picked up; closing the source ends the stream.
-    tx.send(3).await.unwrap();
-    drop(tx);
-    assert_eq!(outputs.next().await, Some(3));
-    assert_eq!(outputs.next().await, None);
-    assert!(outputs.is_terminated());
+    common::deadline(async move {
+        let (tx, sleeps) = channel_of_sleeps();
+        let start = Instant::now();
+        let outputs = sleeps.in_flight(4);
+        // `unfold` is not `Unpin`, so neither is the stream over it.
+        let mut outputs = std::pin::pin!(outputs);
+        tx.send(1).await.unwrap();
+        tx.send(2).await.unwrap();
+        // The source has nothing more and stays open, yet both tasks finish on time.
+        assert_eq!(outputs.next().await, Some(1));
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+        assert_eq!(outputs.next().await, Some(2));
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        // More input later is picked up; closing the source ends the stream.
+        tx.send(3).await.unwrap();
+        drop(tx);
+        assert_eq!(outputs.next().await, Some(3));
+        assert_eq!(outputs.next().await, None);
+        assert!(outputs.is_terminated());
+    })
+    .await
 }
 
 #[tokio::test(start_paused = true)]
 async fn ordered_tasks_progress_while_the_source_is_pending() {
-    let (tx, sleeps) = channel_of_sleeps();
-    let start = Instant::now();
-    let outputs = sleeps.in_flight_ordered(4);
-    let mut outputs = std::pin::pin!(outputs);
-    tx.send(2).await.unwrap();
-    tx.send(1).await.unwrap();
-    assert_eq!(outputs.next().await, Some(2));
-    assert_eq!(outputs.next().await, Some(1));
-    assert_eq!(start.elapsed(), Duration::from_secs(2));
-    drop(tx);
-    assert_eq!(outputs.next().await, None);
+    common::deadline(async move {
+        let (tx, sleeps) = channel_of_sleeps();
+        let start = Instant::now();
+        let outputs = sleeps.in_flight_ordered(4);
+        let mut outputs = std::pin::pin!(outputs);
+        tx.send(2).await.unwrap();
+        tx.send(1).await.unwrap();
+        assert_eq!(outputs.next().await, Some(2));
+        assert_eq!(outputs.next().await, Some(1));
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        drop(tx);
+        assert_eq!(outputs.next().await, None);
+    })
+    .await
 }
 
 #[test]

@@ -100,7 +100,7 @@ where
     I: Iterator<Item = F>,
     F: Future<Output = u64> + Send + 'static,
 {
-    let mut pool = inflight::Pool::new(limit);
+    let pool = inflight::Pool::new(limit);
     let mut sum = 0;
     for task in tasks {
         pool.spawn(task).await;

@@ -9,6 +9,7 @@ use std::time::Duration;
 /// assert_eq!(event, inflight::Event::Started { index: 0 });
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// Input `index` started its first attempt.
     Started {

@@ -1,5 +1,5 @@
-//! The gate between a source of inputs and the engine: numbers inputs, holds back inputs whose
-//! key is at its limit, paces starts, and stops when the run halts.
+//! The gate between a source of inputs and the engine: takes a slot of the builder's limit,
+//! numbers inputs, holds back inputs whose key is at its limit, and stops when the run halts.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -9,122 +9,108 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use pin_project_lite::pin_project;
-use tokio::time::{Instant, Sleep};
 
-use super::keys::{KeyGuard, KeyOf, KeyTable};
+use super::cells::KeyCell;
+use super::keys::{Key, KeyGuard, KeyTable, Keying};
 use super::progress::Progress;
-use super::rate::Pacer;
+use crate::limiter::{Limiter, Permit};
 
-/// An input let through the gate: it starts now.
-pub(crate) struct Admitted<I, K: std::hash::Hash + Eq + Clone> {
+/// An input let through the gate, with the slot it holds until its task ends.
+pub(crate) struct Admitted<I> {
     pub(crate) input: I,
     pub(crate) index: u64,
-    pub(crate) guard: Option<KeyGuard<K>>,
+    /// A permit of the builder's limit, shared by all its runs.
+    pub(crate) slot: Permit,
+    pub(crate) key: Option<KeyGuard>,
 }
 
-pub(crate) struct GateConfig<KF> {
-    pub(crate) pacer: Pacer,
-    pub(crate) keys: KF,
-    pub(crate) per_key: usize,
+pub(crate) struct GateConfig<I> {
+    pub(crate) limiter: Limiter,
+    pub(crate) keys: Arc<KeyCell<I>>,
     pub(crate) max_parked: usize,
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) progress: Option<Progress>,
 }
 
-/// Numbering and per-key bookkeeping: everything but the source and the pacer.
-struct Chooser<I, KF: KeyOf<I>> {
+/// Yields an input only when it may start: a slot of the builder's limit is free and its key
+/// has room. The engine polls it only when a slot of its own is free.
+pub(crate) struct Gate<St: Stream> {
+    // Boxed, so any stream will do (`unfold` and `async-stream` ones are not `Unpin`).
+    source: Pin<Box<St>>,
+    chooser: Chooser<St::Item>,
+    limiter: Limiter,
+    /// Waiting for a slot that other runs of the same builder hold.
+    acquiring: Option<Pin<Box<dyn Future<Output = Permit> + Send>>>,
+    stop: Arc<AtomicBool>,
+}
+
+/// Numbering and per-key bookkeeping.
+struct Chooser<I> {
     source_done: bool,
     next_index: u64,
-    keys: KF,
-    per_key: usize,
+    cell: Arc<KeyCell<I>>,
+    /// Read from the cell when the first input is pulled.
+    keying: Option<Option<Keying<I>>>,
     max_parked: usize,
-    table: Arc<Mutex<KeyTable<KF::Key>>>,
-    parked: HashMap<KF::Key, VecDeque<(u64, I)>>,
+    table: Arc<Mutex<KeyTable>>,
+    parked: HashMap<Key, VecDeque<(u64, I)>>,
     parked_count: usize,
     progress: Option<Progress>,
 }
 
-pin_project! {
-    /// Yields an input only when it may start. The engine polls it only when a slot is free,
-    /// so every item it yields is a start.
-    pub(crate) struct Gate<St: Stream, KF: KeyOf<St::Item>> {
-        #[pin]
-        source: St,
-        chooser: Chooser<St::Item, KF>,
-        pacer: Pacer,
-        // The input chosen to start next, waiting for the pacer.
-        ready: Option<Admitted<St::Item, KF::Key>>,
-        sleep: Option<Pin<Box<Sleep>>>,
-        stop: Arc<AtomicBool>,
-    }
-}
-
-impl<St: Stream, KF: KeyOf<St::Item>> Gate<St, KF> {
-    pub(crate) fn new(source: St, config: GateConfig<KF>) -> Self {
+impl<St: Stream> Gate<St> {
+    pub(crate) fn new(source: St, config: GateConfig<St::Item>) -> Self {
         Gate {
-            source,
+            source: Box::pin(source),
             chooser: Chooser {
                 source_done: false,
                 next_index: 0,
-                keys: config.keys,
-                per_key: config.per_key,
+                cell: config.keys,
+                keying: None,
                 max_parked: config.max_parked,
                 table: KeyTable::new(),
                 parked: HashMap::new(),
                 parked_count: 0,
                 progress: config.progress,
             },
-            pacer: config.pacer,
-            ready: None,
-            sleep: None,
+            limiter: config.limiter,
+            acquiring: None,
             stop: config.stop,
         }
     }
 }
 
-impl<St: Stream, KF: KeyOf<St::Item>> Stream for Gate<St, KF> {
-    type Item = Admitted<St::Item, KF::Key>;
+// Inputs are moved in and out of the parking area, never pinned, and the source is boxed:
+// nothing in a gate is pinned in place.
+impl<St: Stream> Unpin for Gate<St> {}
+
+impl<St: Stream> Stream for Gate<St> {
+    type Item = Admitted<St::Item>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let mut this = self.project();
+        let this = self.get_mut();
         if this.stop.load(Ordering::Acquire) {
-            *this.ready = None;
             return Poll::Ready(None);
         }
-        if this.ready.is_none() {
-            match this.chooser.choose(this.source.as_mut(), cx) {
-                Poll::Ready(Some(admitted)) => *this.ready = Some(admitted),
-                other => return other,
-            }
-        }
-        // Pacing comes after choosing, so an exhausted source never waits for the rate; the
-        // chosen input is the one the free slot will take, so laziness holds.
-        {
-            let pacer = &*this.pacer;
-            loop {
-                if let Some(sleep) = this.sleep.as_mut() {
-                    if sleep.as_mut().poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                }
-                match pacer.try_start(Instant::now()) {
-                    Ok(()) => {
-                        *this.sleep = None;
-                        break;
-                    }
-                    Err(at) => match this.sleep.as_mut() {
-                        Some(sleep) => sleep.as_mut().reset(at),
-                        None => *this.sleep = Some(Box::pin(tokio::time::sleep_until(at))),
-                    },
-                }
-            }
-        }
-        Poll::Ready(this.ready.take())
+        // A slot first, so an input is pulled only when it can start (laziness).
+        let Poll::Ready(slot) = this.limiter.poll_acquire(cx, &mut this.acquiring) else {
+            return Poll::Pending;
+        };
+        // Without an input to start, the slot goes back at once: other runs may need it.
+        this.chooser.choose(this.source.as_mut(), cx).map(|chosen| {
+            chosen.map(|(input, index, key)| Admitted {
+                input,
+                index,
+                slot,
+                key,
+            })
+        })
     }
 }
 
-impl<I, KF: KeyOf<I>> Chooser<I, KF> {
+type Chosen<I> = (I, u64, Option<KeyGuard>);
+
+impl<I> Chooser<I> {
     fn pulled(&mut self) -> u64 {
         let index = self.next_index;
         self.next_index += 1;
@@ -134,67 +120,71 @@ impl<I, KF: KeyOf<I>> Chooser<I, KF> {
         index
     }
 
+    /// The keys of this run, fixed when its first input is pulled.
+    fn keying(&mut self) -> Option<&Keying<I>> {
+        self.keying
+            .get_or_insert_with(|| self.cell.start())
+            .as_ref()
+    }
+
     /// Picks the next input that may start: a parked one whose key has room, else a new one.
     fn choose<St: Stream<Item = I>>(
         &mut self,
         mut source: Pin<&mut St>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Admitted<I, KF::Key>>> {
-        if !KF::ENABLED {
+    ) -> Poll<Option<Chosen<I>>> {
+        if matches!(self.keying, Some(None)) {
+            // No keys: every input starts as it comes.
             return match source.poll_next(cx) {
-                Poll::Ready(Some(input)) => {
-                    let index = self.pulled();
-                    Poll::Ready(Some(Admitted {
-                        input,
-                        index,
-                        guard: None,
-                    }))
-                }
+                Poll::Ready(Some(input)) => Poll::Ready(Some((input, self.pulled(), None))),
                 Poll::Ready(None) => Poll::Ready(None),
                 Poll::Pending => Poll::Pending,
             };
         }
         let table_arc = self.table.clone();
         let mut table = table_arc.lock().unwrap_or_else(|e| e.into_inner());
-        // Parked inputs whose key has freed a slot go first, in the order the keys freed. A key
-        // stays at the front while it has room and parked inputs, since one freed slot may
-        // follow a lowered count of several (or a key with several free slots).
-        while let Some(key) = table.freed.pop_front() {
-            if table.running(&key) >= self.per_key {
-                continue;
+        if let Some(limit) = self
+            .keying
+            .as_ref()
+            .and_then(|k| k.as_ref())
+            .map(|k| k.limit)
+        {
+            // Parked inputs whose key has freed a slot go first, in the order the keys freed.
+            // A key stays at the front while it has room and parked inputs, since one freed slot
+            // may follow a lowered count of several.
+            while let Some(key) = table.freed.pop_front() {
+                if table.running(&key) >= limit {
+                    continue;
+                }
+                let Some(queue) = self.parked.get_mut(&key) else {
+                    continue;
+                };
+                let (index, input) = queue.pop_front().expect("parked queues are never empty");
+                let more = !queue.is_empty();
+                if !more {
+                    self.parked.remove(&key);
+                }
+                self.parked_count -= 1;
+                if more && table.running(&key) + 1 < limit {
+                    table.freed.push_front(key.clone());
+                }
+                let guard = table.admit(&table_arc, key);
+                return Poll::Ready(Some((input, index, Some(guard))));
             }
-            let Some(queue) = self.parked.get_mut(&key) else {
-                continue;
-            };
-            let (index, input) = queue.pop_front().expect("parked queues are never empty");
-            let more = !queue.is_empty();
-            if !more {
-                self.parked.remove(&key);
-            }
-            self.parked_count -= 1;
-            if more && table.running(&key) + 1 < self.per_key {
-                table.freed.push_front(key.clone());
-            }
-            let guard = table.admit(&table_arc, key);
-            return Poll::Ready(Some(Admitted {
-                input,
-                index,
-                guard: Some(guard),
-            }));
         }
         // New inputs: one whose key has room starts; the others park, up to the cap.
         while !self.source_done && self.parked_count < self.max_parked {
             match source.as_mut().poll_next(cx) {
                 Poll::Ready(Some(input)) => {
                     let index = self.pulled();
-                    let key = self.keys.key_of(&input);
-                    if table.running(&key) < self.per_key && !self.parked.contains_key(&key) {
+                    let Some(keying) = self.keying() else {
+                        // The first input, and the run has no keys.
+                        return Poll::Ready(Some((input, index, None)));
+                    };
+                    let (limit, key) = (keying.limit, (keying.key_of)(&input));
+                    if table.running(&key) < limit && !self.parked.contains_key(&key) {
                         let guard = table.admit(&table_arc, key);
-                        return Poll::Ready(Some(Admitted {
-                            input,
-                            index,
-                            guard: Some(guard),
-                        }));
+                        return Poll::Ready(Some((input, index, Some(guard))));
                     }
                     self.parked
                         .entry(key)

@@ -7,60 +7,92 @@ use std::sync::Arc;
 /// succeed or finish). Whatever the policy, every outcome handed back says which input it came
 /// from; how a halted run ends is its [`HaltMode`].
 ///
+/// Three variants, one per kind of rule, and constructors for the common cases:
+///
+/// | you want | write | GNU parallel |
+/// | --- | --- | --- |
+/// | every outcome | `ErrorPolicy::Collect` (the default) | `--halt never` |
+/// | stop at the first failure | [`ErrorPolicy::fail_fast()`] | `--halt now,fail=1` |
+/// | stop at the n-th failure | [`ErrorPolicy::halt_after_failures(n)`](ErrorPolicy::halt_after_failures) | `--halt now,fail=n` |
+/// | stop when failures reach a share | [`ErrorPolicy::halt_at_failure_percent(p, min_done)`](ErrorPolicy::halt_at_failure_percent) | `--halt now,fail=p%` |
+/// | stop after n successes (or n done) | `ErrorPolicy::HaltAfter { counted: Counted::Succeeded, n }` | `--halt now,success=n` |
+///
 /// ```
-/// let policy = inflight::ErrorPolicy::HaltAfter(3);
-/// assert_ne!(policy, inflight::ErrorPolicy::Collect);
+/// use inflight::{Counted, ErrorPolicy};
+/// assert_eq!(ErrorPolicy::fail_fast(), ErrorPolicy::HaltAfter { counted: Counted::Failed, n: 1 });
+/// assert_ne!(ErrorPolicy::fail_fast(), ErrorPolicy::Collect);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[non_exhaustive]
 pub enum ErrorPolicy {
     /// Hand back every outcome and go on (the default).
     #[default]
     Collect,
-    /// Stop at the first failure: pull no more input, cancel the tasks in flight, and end the
-    /// stream with the failed outcome (in input order: once the outcomes before it are out).
-    /// [`HaltMode::Soon`] lets the tasks in flight finish instead.
-    FailFast,
-    /// Like `FailFast`, at the n-th failure (GNU parallel's `--halt now,fail=n`).
-    HaltAfter(u64),
-    /// Like `FailFast`, once failures reach `percent` of finished inputs, counted only after
-    /// `min_done` have finished (GNU parallel's `--halt now,fail=X%`).
-    HaltAtPercent {
-        /// The share of failures, 0 to 100, that stops the run.
-        percent: f64,
-        /// How many inputs must have finished before the share is judged.
-        min_done: u64,
-    },
-    /// Halts once `n` inputs of the kind `counted` have finished: GNU parallel's
-    /// `--halt now,success=n` and `done=n` (with [`Counted::Failed`], the same as `HaltAfter`).
-    ///
-    /// ```
-    /// use inflight::{Counted, ErrorPolicy};
-    /// let first_success_wins = ErrorPolicy::HaltAfterCount { counted: Counted::Succeeded, n: 1 };
-    /// # drop(first_success_wins);
-    /// ```
-    HaltAfterCount {
+    /// Halt once `n` finished inputs of the kind `counted` have been seen: pull no more input,
+    /// make no more attempts, and end the stream with the outcome that crossed the line (in
+    /// input order: once the outcomes before it are out). An `n` of 0 counts as 1.
+    HaltAfter {
         /// Which finished inputs count.
         counted: Counted,
-        /// How many of them stop the run.
+        /// How many of them halt the run.
         n: u64,
     },
-    /// Halts once inputs of the kind `counted` reach `percent` of finished inputs, judged only
-    /// after `min_done` have finished: GNU parallel's `--halt now,success=X%` (with
-    /// [`Counted::Failed`], the same as `HaltAtPercent`).
-    ///
-    /// ```
-    /// use inflight::{Counted, ErrorPolicy};
-    /// let mostly_fine = ErrorPolicy::HaltAtShare { counted: Counted::Succeeded, percent: 90.0, min_done: 10 };
-    /// # drop(mostly_fine);
-    /// ```
+    /// Halt once inputs of the kind `counted` reach `percent` of the finished inputs, judged
+    /// only after `min_done` have finished (at least 1).
     HaltAtShare {
         /// Which finished inputs count.
         counted: Counted,
-        /// Their share, 0 to 100, of the finished inputs that stops the run.
+        /// Their share, 0 to 100, of the finished inputs that halts the run.
         percent: f64,
         /// How many inputs must have finished before the share is judged.
         min_done: u64,
     },
+}
+
+impl ErrorPolicy {
+    /// Halt at the first failure.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let outcomes = inflight::Inflight::new(1)
+    ///     .errors(inflight::ErrorPolicy::fail_fast())
+    ///     .gather(0..10, |&i| async move { if i == 2 { Err("bad") } else { Ok(i) } })
+    ///     .await;
+    /// assert_eq!(outcomes.len(), 3); // 0, 1 and the failure; nothing after it ran
+    /// # }
+    /// ```
+    pub fn fail_fast() -> ErrorPolicy {
+        ErrorPolicy::halt_after_failures(1)
+    }
+
+    /// Halt at the `n`-th failure.
+    ///
+    /// ```
+    /// let policy = inflight::ErrorPolicy::halt_after_failures(3);
+    /// # drop(policy);
+    /// ```
+    pub fn halt_after_failures(n: u64) -> ErrorPolicy {
+        ErrorPolicy::HaltAfter {
+            counted: Counted::Failed,
+            n,
+        }
+    }
+
+    /// Halt once failures reach `percent` of the finished inputs, judged after `min_done` have
+    /// finished.
+    ///
+    /// ```
+    /// let policy = inflight::ErrorPolicy::halt_at_failure_percent(10.0, 100);
+    /// # drop(policy);
+    /// ```
+    pub fn halt_at_failure_percent(percent: f64, min_done: u64) -> ErrorPolicy {
+        ErrorPolicy::HaltAtShare {
+            counted: Counted::Failed,
+            percent,
+            min_done,
+        }
+    }
 }
 
 /// Which finished inputs a halting [`ErrorPolicy`] counts.
@@ -87,7 +119,7 @@ pub enum Counted {
 /// use std::time::Duration;
 /// use inflight::{ErrorPolicy, HaltMode, Inflight};
 /// let outcomes = Inflight::new(2)
-///     .errors(ErrorPolicy::FailFast)
+///     .errors(ErrorPolicy::fail_fast())
 ///     .halt_mode(HaltMode::Soon)
 ///     .gather(0..10, |&i| async move {
 ///         tokio::time::sleep(Duration::from_secs(if i == 0 { 1 } else { 2 })).await;
@@ -162,14 +194,7 @@ impl Halt {
         };
         let halts = match self.policy {
             ErrorPolicy::Collect => false,
-            ErrorPolicy::FailFast => !ok,
-            ErrorPolicy::HaltAfter(n) => !ok && failed >= n.max(1),
-            ErrorPolicy::HaltAtPercent { percent, min_done } => {
-                !ok && share(Counted::Failed, percent, min_done)
-            }
-            ErrorPolicy::HaltAfterCount { counted, n } => {
-                counts(counted) && count(counted) >= n.max(1)
-            }
+            ErrorPolicy::HaltAfter { counted, n } => counts(counted) && count(counted) >= n.max(1),
             ErrorPolicy::HaltAtShare {
                 counted,
                 percent,
@@ -181,6 +206,12 @@ impl Halt {
             return true;
         }
         false
+    }
+
+    /// Stops the run without an outcome to blame: nothing more is pulled or started, and what
+    /// runs finishes (a shared limit that cannot be had).
+    pub(crate) fn stop_soon(&self) {
+        self.stop.store(true, Ordering::Release);
     }
 
     /// Whether the run has halted (or is halting).

@@ -1,14 +1,16 @@
-//! [`RunHandle`]: change the limit and the rate of a run while it goes on.
+//! [`RunHandle`] and the state it reaches: what a builder shares with its clones and its runs.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Waker;
 
+use super::progress::Progress;
 use super::rate::{Pacer, Rate};
-use crate::limit::check_limit;
+use crate::limiter::Limiter;
 
-/// Changes the limit and rate of the runs of an [`Inflight`](crate::Inflight) while they go on.
-/// Got from [`Inflight::handle`](crate::Inflight::handle); cloneable and `Send`.
+/// Changes the limit and the rate of an [`Inflight`](crate::Inflight) builder while its runs go
+/// on: every run made from it (and from its clones) follows at once. Got from
+/// [`Inflight::handle`](crate::Inflight::handle); cloneable, `Send` and `Sync`.
 ///
 /// ```
 /// let builder = inflight::Inflight::new(4);
@@ -19,34 +21,88 @@ use crate::limit::check_limit;
 /// ```
 #[derive(Debug, Clone)]
 pub struct RunHandle {
-    pub(crate) shared: Arc<Control>,
+    pub(crate) control: Arc<Control>,
 }
 
+/// What a builder shares with its clones and its runs.
 #[derive(Debug)]
 pub(crate) struct Control {
-    pub(crate) limit: AtomicUsize,
+    /// The limit: a slot of it is held by every input in flight, in every run.
+    pub(crate) limiter: Limiter,
     pub(crate) pacer: Pacer,
-    /// The consumers of runs, woken so a raised limit fills new slots at once.
-    pub(crate) wakers: Mutex<Vec<Waker>>,
+    pub(crate) progress: OnceLock<Progress>,
+    /// The consumers of live runs, one entry per run, woken when the limit is raised so the
+    /// new slots fill at once (a run at its limit polls nothing that the raise would wake).
+    runs: Mutex<Runs>,
+}
+
+#[derive(Debug, Default)]
+struct Runs {
+    next_id: u64,
+    waiting: HashMap<u64, Waker>,
+}
+
+impl Control {
+    pub(crate) fn new(limit: usize) -> Arc<Control> {
+        Arc::new(Control {
+            limiter: Limiter::new(limit),
+            pacer: Pacer::new(None),
+            progress: OnceLock::new(),
+            runs: Mutex::default(),
+        })
+    }
+
+    /// A number for a new run, under which it registers its consumer.
+    pub(crate) fn run_id(&self) -> u64 {
+        let mut runs = self.lock();
+        runs.next_id += 1;
+        runs.next_id
+    }
+
+    /// Registers (or replaces) the consumer of run `id`, to be woken by a raise.
+    pub(crate) fn register(&self, id: u64, waker: &Waker) {
+        let mut runs = self.lock();
+        match runs.waiting.get_mut(&id) {
+            Some(registered) if registered.will_wake(waker) => {}
+            Some(registered) => registered.clone_from(waker),
+            None => {
+                runs.waiting.insert(id, waker.clone());
+            }
+        }
+    }
+
+    /// Forgets run `id` (it ended, or was dropped).
+    pub(crate) fn forget(&self, id: u64) {
+        self.lock().waiting.remove(&id);
+    }
+
+    fn wake_runs(&self) {
+        let wakers: Vec<Waker> = self.lock().waiting.drain().map(|(_, w)| w).collect();
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Runs> {
+        self.runs.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl RunHandle {
-    /// Sets the limit: a raise fills the new slots at once; a cut lets running tasks finish.
-    ///
-    /// # Panics
-    ///
-    /// If `limit` is 0.
+    /// Sets the limit of every run of the builder together: a raise fills the new slots at
+    /// once; a cut lets running tasks finish (none is cancelled) and starts nothing new until
+    /// fewer than the new limit run. A limit of 0 pauses: nothing new starts until it is raised.
     ///
     /// ```
     /// let handle = inflight::Inflight::new(1).handle();
     /// handle.set_limit(3);
     /// assert_eq!(handle.limit(), 3);
+    /// handle.set_limit(0); // pause
+    /// assert_eq!(handle.limit(), 0);
     /// ```
-    #[track_caller]
     pub fn set_limit(&self, limit: usize) {
-        check_limit(limit, "RunHandle::set_limit: limit");
-        self.shared.limit.store(limit, Ordering::Release);
-        self.wake();
+        self.control.limiter.set_limit(limit);
+        self.control.wake_runs();
     }
 
     /// The limit now.
@@ -55,10 +111,21 @@ impl RunHandle {
     /// assert_eq!(inflight::Inflight::new(7).handle().limit(), 7);
     /// ```
     pub fn limit(&self) -> usize {
-        self.shared.limit.load(Ordering::Acquire)
+        self.control.limiter.limit()
     }
 
-    /// Sets the rate of starts, or lifts it with `None`.
+    /// How many inputs hold a slot of the limit now, in all the builder's runs together
+    /// (started, or waiting for a shared limit or the rate).
+    ///
+    /// ```
+    /// assert_eq!(inflight::Inflight::new(7).handle().in_flight(), 0);
+    /// ```
+    pub fn in_flight(&self) -> usize {
+        self.control.limiter.in_flight()
+    }
+
+    /// Sets the rate of starts, or lifts it with `None`. Takes effect at once, for starts and
+    /// retries that are already waiting too.
     ///
     /// ```
     /// let handle = inflight::Inflight::new(1).handle();
@@ -66,8 +133,7 @@ impl RunHandle {
     /// assert_eq!(handle.rate(), None);
     /// ```
     pub fn set_rate(&self, rate: Option<Rate>) {
-        self.shared.pacer.set_rate(rate);
-        self.wake();
+        self.control.pacer.set_rate(rate);
     }
 
     /// The rate now.
@@ -77,14 +143,6 @@ impl RunHandle {
     /// assert_eq!(inflight::Inflight::new(1).rate(rate).handle().rate(), Some(rate));
     /// ```
     pub fn rate(&self) -> Option<Rate> {
-        self.shared.pacer.rate()
-    }
-
-    fn wake(&self) {
-        let wakers =
-            std::mem::take(&mut *self.shared.wakers.lock().unwrap_or_else(|e| e.into_inner()));
-        for waker in wakers {
-            waker.wake();
-        }
+        self.control.pacer.rate()
     }
 }

@@ -1,9 +1,12 @@
-//! Policies on top of the core streams: the [`Inflight`](builder::Inflight) builder and what it
-//! is made of.
+//! Policies on top of the core streams: the [`Inflight`](builder::Inflight) builder, its runs,
+//! and what they are made of.
 
+pub(crate) mod attempt;
 pub(crate) mod builder;
+pub(crate) mod cells;
 pub(crate) mod event;
 pub(crate) mod gate;
+pub(crate) mod gathering;
 pub(crate) mod halt;
 pub(crate) mod handle;
 pub(crate) mod input_pool;
@@ -13,5 +16,6 @@ pub(crate) mod outcomes;
 pub(crate) mod progress;
 pub(crate) mod rate;
 pub(crate) mod retry;
-pub(crate) mod run_mode;
+pub(crate) mod runs;
+pub(crate) mod shared;
 pub(crate) mod task;

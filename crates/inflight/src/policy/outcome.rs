@@ -1,5 +1,6 @@
-//! [`Outcome`] and [`Failure`]: what a run under policies hands back for each input.
+//! [`Outcome`], [`Failure`] and [`Failed`]: what a run under policies hands back for each input.
 
+use std::error::Error;
 use std::fmt;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use std::time::Duration;
 /// # }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Outcome<I, T, E> {
     /// The input, as pulled from the source.
     pub input: I,
@@ -24,31 +26,78 @@ pub struct Outcome<I, T, E> {
     pub index: u64,
     /// The output, or why there is none.
     pub result: Result<T, Failure<E>>,
-    /// How many attempts were made (1 without retries).
+    /// How many attempts were made (1 without retries; 0 if it never started).
     pub attempts: u32,
     /// Time from the first attempt's start to the end of the last.
     pub elapsed: Duration,
 }
 
 impl<I, T, E> Outcome<I, T, E> {
+    pub(crate) fn new(
+        input: I,
+        index: u64,
+        result: Result<T, Failure<E>>,
+        attempts: u32,
+        elapsed: Duration,
+    ) -> Self {
+        Outcome {
+            input,
+            index,
+            result,
+            attempts,
+            elapsed,
+        }
+    }
+
     /// Whether the input succeeded.
     ///
     /// ```
-    /// # let outcome = inflight::Outcome::<(), (), ()> { input: (), index: 0, result: Ok(()), attempts: 1, elapsed: Default::default() };
-    /// assert!(outcome.is_ok());
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let outcomes = inflight::Inflight::new(1).gather([1], |&n| async move { Ok::<_, ()>(n) }).await;
+    /// assert!(outcomes[0].is_ok());
+    /// # }
     /// ```
     pub fn is_ok(&self) -> bool {
         self.result.is_ok()
+    }
+
+    /// The same outcome with its result changed by `f` (to unwrap an output, or convert an
+    /// error), input, position, attempts and time kept.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let outcomes = inflight::Inflight::new(1).gather([2], |&n| async move { Ok::<_, ()>(n) }).await;
+    /// let doubled = outcomes.into_iter().next().unwrap().map_result(|r| r.map(|n| n * 2));
+    /// assert_eq!(doubled.result, Ok(4));
+    /// # }
+    /// ```
+    pub fn map_result<U, F>(
+        self,
+        f: impl FnOnce(Result<T, Failure<E>>) -> Result<U, Failure<F>>,
+    ) -> Outcome<I, U, F> {
+        Outcome {
+            input: self.input,
+            index: self.index,
+            result: f(self.result),
+            attempts: self.attempts,
+            elapsed: self.elapsed,
+        }
     }
 }
 
 /// Why an input has no output.
 ///
+/// As an error it is transparent: it shows the task's own error as it is and forwards
+/// [`source`](Error::source) to it, so error reporters (anyhow, eyre) print the whole chain.
+///
 /// ```
-/// let timeout: inflight::Failure<String> = inflight::Failure::TimedOut(std::time::Duration::from_secs(1));
+/// let timeout: inflight::Failure<std::io::Error> = inflight::Failure::TimedOut(std::time::Duration::from_secs(1));
 /// assert_eq!(timeout.to_string(), "timed out after 1s");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Failure<E> {
     /// The task returned this error (on its last attempt).
     Error(E),
@@ -56,6 +105,9 @@ pub enum Failure<E> {
     TimedOut(Duration),
     /// The task panicked (in spawn mode, where panics are caught per task).
     Panicked(String),
+    /// A [shared limit](crate::SharedLimit) could not be acquired (its server is away, say): the
+    /// task never started, and the run starts nothing more.
+    Unavailable(String),
 }
 
 impl<E> Failure<E> {
@@ -70,6 +122,33 @@ impl<E> Failure<E> {
             _ => None,
         }
     }
+
+    /// The task's own error, owned, if that is what happened.
+    ///
+    /// ```
+    /// assert_eq!(inflight::Failure::Error(3).into_error(), Some(3));
+    /// ```
+    pub fn into_error(self) -> Option<E> {
+        match self {
+            Failure::Error(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The same failure with the task's error converted by `f`.
+    ///
+    /// ```
+    /// let failure = inflight::Failure::Error(404u16).map_error(|status| format!("HTTP {status}"));
+    /// assert_eq!(failure, inflight::Failure::Error("HTTP 404".to_string()));
+    /// ```
+    pub fn map_error<F>(self, f: impl FnOnce(E) -> F) -> Failure<F> {
+        match self {
+            Failure::Error(e) => Failure::Error(f(e)),
+            Failure::TimedOut(after) => Failure::TimedOut(after),
+            Failure::Panicked(message) => Failure::Panicked(message),
+            Failure::Unavailable(message) => Failure::Unavailable(message),
+        }
+    }
 }
 
 impl<E: fmt::Display> fmt::Display for Failure<E> {
@@ -78,8 +157,89 @@ impl<E: fmt::Display> fmt::Display for Failure<E> {
             Failure::Error(e) => write!(f, "{e}"),
             Failure::TimedOut(after) => write!(f, "timed out after {after:?}"),
             Failure::Panicked(message) => write!(f, "panicked: {message}"),
+            Failure::Unavailable(message) => write!(f, "shared limit unavailable: {message}"),
         }
     }
 }
 
-impl<E: fmt::Debug + fmt::Display> std::error::Error for Failure<E> {}
+/// Transparent over the task's error: `source` is that error's source.
+///
+/// ```
+/// use std::error::Error;
+///
+/// #[derive(Debug)]
+/// struct SaveFailed(std::io::Error);
+/// impl std::fmt::Display for SaveFailed {
+///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+///         f.write_str("cannot save the page")
+///     }
+/// }
+/// impl Error for SaveFailed {
+///     fn source(&self) -> Option<&(dyn Error + 'static)> {
+///         Some(&self.0)
+///     }
+/// }
+///
+/// let failure = inflight::Failure::Error(SaveFailed(std::io::Error::other("disk full")));
+/// assert_eq!(failure.to_string(), "cannot save the page");
+/// assert_eq!(failure.source().unwrap().to_string(), "disk full");
+/// ```
+impl<E: Error + 'static> Error for Failure<E> {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            Failure::Error(e) => e.source(),
+            _ => None,
+        }
+    }
+}
+
+/// The input that stopped a [`try_gather`](crate::Inflight::try_gather): which one it was, and
+/// why it failed.
+///
+/// As an error it says which input failed, and its [`source`](Error::source) is the
+/// [`Failure`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let failed = inflight::Inflight::new(2)
+///     .try_gather(["a", "b", "c"], |&name| async move {
+///         if name == "b" { Err(format!("{name} is missing")) } else { Ok(name.len()) }
+///     })
+///     .await
+///     .unwrap_err();
+/// assert_eq!((failed.input, failed.index), ("b", 1));
+/// assert_eq!(failed.failure, inflight::Failure::Error("b is missing".to_string()));
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Failed<I, E> {
+    /// The input that failed.
+    pub input: I,
+    /// Its position in the source, from 0.
+    pub index: u64,
+    /// Why.
+    pub failure: Failure<E>,
+    /// How many attempts were made.
+    pub attempts: u32,
+    /// Time from its first attempt's start to the end of its last.
+    pub elapsed: Duration,
+}
+
+impl<I, E> fmt::Display for Failed<I, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = if self.attempts == 1 { "" } else { "s" };
+        write!(
+            f,
+            "input {} failed after {} attempt{plural}",
+            self.index, self.attempts
+        )
+    }
+}
+
+impl<I: fmt::Debug, E: Error + 'static> Error for Failed<I, E> {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.failure)
+    }
+}

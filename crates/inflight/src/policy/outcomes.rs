@@ -1,80 +1,73 @@
 //! [`Outcomes`]: the stream a run under policies hands back.
 
+use std::fmt;
+use std::future::Future;
+use std::hash::Hash;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use futures_core::stream::FusedStream;
 use futures_core::Stream;
 
+use super::cells::RunCells;
 use super::halt::{Halt, HaltMode};
 use super::handle::Control;
 use super::outcome::Outcome;
-use crate::as_completed::AsCompleted;
-use crate::input_order::{InputOrder, Positioned};
-
-/// A stream whose limit can be changed from a [`RunHandle`](crate::RunHandle).
-pub trait Resizable {
-    /// Sets the most tasks in flight.
-    fn resize(&mut self, limit: usize);
-    /// The most tasks in flight now.
-    fn limit(&self) -> usize;
-}
-
-impl<St> Resizable for AsCompleted<St>
-where
-    St: Stream,
-    St::Item: std::future::Future,
-{
-    fn resize(&mut self, limit: usize) {
-        self.set_limit(limit);
-    }
-    fn limit(&self) -> usize {
-        self.limit()
-    }
-}
-
-impl<S> Resizable for InputOrder<S>
-where
-    S: Stream,
-    S::Item: Positioned,
-{
-    fn resize(&mut self, limit: usize) {
-        self.set_limit(limit);
-    }
-    fn limit(&self) -> usize {
-        self.limit()
-    }
-}
 
 /// The outcomes of a run made by [`Inflight`](crate::Inflight), one per input, in the order the
 /// entry point names; it ends early if the [`ErrorPolicy`](crate::ErrorPolicy) halts the run,
 /// and dropping it cancels every task in flight.
+///
+/// Before it is first polled, two things about the run can still be said:
+/// [`per_key`](Outcomes::per_key) (a limit per key of its inputs) and
+/// [`spawned`](Outcomes::spawned) (run each attempt as a tokio task). Its type names the input
+/// `I` and the task's future `Fut`; store it as `impl Stream<Item = Outcome<I, T, E>>`.
 #[must_use = "streams do nothing unless polled"]
-pub struct Outcomes<S> {
+pub struct Outcomes<S, I, Fut: Future> {
     /// `None` once the run has halted: dropping it cancelled what was in flight.
     inner: Option<S>,
     halt: Arc<Halt>,
-    control: Option<Arc<Control>>,
+    control: Arc<Control>,
+    run_id: u64,
+    cells: RunCells<I, Fut>,
 }
 
-impl<S> Outcomes<S> {
-    pub(crate) fn new(inner: S, halt: Arc<Halt>, control: Option<Arc<Control>>) -> Self {
+impl<S, I, Fut: Future> Outcomes<S, I, Fut> {
+    pub(crate) fn new(
+        inner: S,
+        halt: Arc<Halt>,
+        control: Arc<Control>,
+        cells: RunCells<I, Fut>,
+    ) -> Self {
+        let run_id = control.run_id();
         Outcomes {
             inner: Some(inner),
             halt,
             control,
+            run_id,
+            cells,
         }
     }
 
-    /// Whether the error policy stopped the run before its input ran out.
+    pub(crate) fn key_cell(&self) -> Arc<super::cells::KeyCell<I>> {
+        self.cells.keys.clone()
+    }
+
+    pub(crate) fn spawn_cell(&self) -> Arc<super::attempt::SpawnCell<Fut>> {
+        self.cells.spawn.clone()
+    }
+
+    /// Whether the run was stopped before its input ran out: by the error policy, or because a
+    /// shared limit could not be had.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// use futures::StreamExt;
     /// let mut run = inflight::Inflight::new(1)
-    ///     .errors(inflight::ErrorPolicy::FailFast)
+    ///     .errors(inflight::ErrorPolicy::fail_fast())
     ///     .as_completed(0..10, |&i| async move { if i == 2 { Err("bad") } else { Ok(i) } });
     /// while let Some(_) = run.next().await {}
     /// assert!(run.halted());
@@ -83,54 +76,148 @@ impl<S> Outcomes<S> {
     pub fn halted(&self) -> bool {
         self.halt.stop.load(Ordering::Acquire)
     }
+
+    /// At most `limit` inputs of one key (say, one host) in flight in this run, under the
+    /// builder's limit; `key_of` gives an input's key (its type is the run's input type, so it
+    /// needs no annotation). A builder's [shared per-key limit](crate::Inflight::shared_per_key)
+    /// applies to these keys too, named by their `Display`.
+    ///
+    /// An input whose key is full waits in a parking area while inputs of other keys go ahead,
+    /// so one busy key does not block the rest. The area holds at most
+    /// [`max_parked`](crate::Inflight::max_parked) inputs (default: 4 × the limit); when it is
+    /// full, no more input is pulled until a parked one starts. Memory stays bounded by the
+    /// limit plus that cap.
+    ///
+    /// # Panics
+    ///
+    /// If `limit` is 0, if the run already has keys, or once it has pulled its first input.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futures::StreamExt;
+    /// fn host_of(url: &str) -> &str {
+    ///     url.split('/').nth(2).unwrap_or("")
+    /// }
+    /// let urls = vec!["https://a.example/1".to_string(), "https://b.example/2".to_string()];
+    /// let outcomes: Vec<_> = inflight::Inflight::new(100)
+    ///     .as_completed(urls, |url| { let url = url.clone(); async move { Ok::<_, ()>(url.len()) } })
+    ///     .per_key(8, |url| host_of(url).to_owned())
+    ///     .collect()
+    ///     .await;
+    /// assert_eq!(outcomes.len(), 2);
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn per_key<K, KF>(self, limit: usize, key_of: KF) -> Self
+    where
+        KF: Fn(&I) -> K + Send + Sync + 'static,
+        K: Hash + Eq + fmt::Display + Send + Sync + 'static,
+    {
+        self.cells.keys.set(limit, key_of);
+        self
+    }
+
+    /// Runs each attempt of this run as a tokio task, so CPU-heavy work uses every core and a
+    /// panic becomes a [`Failure::Panicked`](crate::Failure::Panicked) outcome instead of
+    /// unwinding into the consumer. The limit still counts them; dropping the stream aborts
+    /// them; an attempt that times out is aborted and waited for before its slot is reused (so
+    /// a CPU-bound or blocking attempt holds its slot until it really ends).
+    ///
+    /// Call it before the first poll (attempts already started stay where they are). Needs a
+    /// tokio runtime and `Send + 'static` futures.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use futures::StreamExt;
+    /// let mut outcomes = inflight::Inflight::new(4)
+    ///     .as_completed([1u64, 0], |&n| async move {
+    ///         if n == 0 { panic!("zero") }
+    ///         Ok::<_, ()>(10 / n)
+    ///     })
+    ///     .spawned();
+    /// let mut panicked = 0;
+    /// while let Some(outcome) = outcomes.next().await {
+    ///     panicked += matches!(outcome.result, Err(inflight::Failure::Panicked(_))) as usize;
+    /// }
+    /// assert_eq!(panicked, 1);
+    /// # }
+    /// ```
+    pub fn spawned(self) -> Self
+    where
+        Fut: Send + 'static,
+        Fut::Output: Send + 'static,
+    {
+        self.cells.spawn.enable();
+        self
+    }
 }
 
-impl<S, I, T, E> Stream for Outcomes<S>
+impl<S, I, T, E, Fut> Stream for Outcomes<S, I, Fut>
 where
-    S: Stream<Item = Outcome<I, T, E>> + Resizable + Unpin,
+    S: Stream<Item = Option<Outcome<I, T, E>>> + FusedStream + Unpin,
+    Fut: Future,
 {
     type Item = Outcome<I, T, E>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        let Some(inner) = this.inner.as_mut() else {
-            return Poll::Ready(None);
-        };
-        if let Some(control) = &this.control {
-            let limit = control.limit.load(Ordering::Acquire);
-            if limit != inner.limit() {
-                inner.resize(limit);
-            }
-        }
-        let Poll::Ready(outcome) = Pin::new(&mut *inner).poll_next(cx) else {
-            // Waiting: a raised limit must wake this consumer to fill the new slots. The limit
-            // is read again after registering, so a change in between is not missed.
-            if let Some(control) = &this.control {
-                {
-                    let mut wakers = control.wakers.lock().unwrap_or_else(|e| e.into_inner());
-                    if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                        wakers.push(cx.waker().clone());
+        loop {
+            let Some(inner) = this.inner.as_mut() else {
+                return Poll::Ready(None);
+            };
+            // The inner stream follows the limit as it polls; this is the value it saw.
+            let limit = this.control.limiter.limit();
+            match Pin::new(&mut *inner).poll_next(cx) {
+                // Pulled, but the run halted before it started: nothing to hand back.
+                Poll::Ready(Some(None)) => continue,
+                Poll::Ready(Some(Some(outcome))) => {
+                    // `Soon` lets the inner stream drain: the gate pulls nothing more.
+                    if this.halt.mode == HaltMode::Now && this.halt.trigger() == Some(outcome.index)
+                    {
+                        this.inner = None; // cancels the tasks in flight
+                        this.control.forget(this.run_id);
                     }
+                    return Poll::Ready(Some(outcome));
                 }
-                let limit = control.limit.load(Ordering::Acquire);
-                if limit != inner.limit() {
-                    cx.waker().wake_by_ref();
+                Poll::Ready(None) => {
+                    this.inner = None;
+                    this.control.forget(this.run_id);
+                    return Poll::Ready(None);
                 }
-            }
-            return Poll::Pending;
-        };
-        if let Some(outcome) = &outcome {
-            // `Soon` lets the inner stream drain: the gate pulls nothing more once halted.
-            if this.halt.mode == HaltMode::Now && this.halt.trigger() == Some(outcome.index) {
-                this.inner = None; // cancels the tasks in flight
+                Poll::Pending => {
+                    // A raised limit must wake this consumer to fill the new slots. The limit
+                    // is read again after registering, so a change in between is not missed.
+                    this.control.register(this.run_id, cx.waker());
+                    if this.control.limiter.limit() != limit {
+                        cx.waker().wake_by_ref();
+                    }
+                    return Poll::Pending;
+                }
             }
         }
-        Poll::Ready(outcome)
     }
 }
 
-impl<S> std::fmt::Debug for Outcomes<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<S, I, T, E, Fut> FusedStream for Outcomes<S, I, Fut>
+where
+    S: Stream<Item = Option<Outcome<I, T, E>>> + FusedStream + Unpin,
+    Fut: Future,
+{
+    fn is_terminated(&self) -> bool {
+        self.inner.as_ref().is_none_or(FusedStream::is_terminated)
+    }
+}
+
+impl<S, I, Fut: Future> Drop for Outcomes<S, I, Fut> {
+    fn drop(&mut self) {
+        self.control.forget(self.run_id);
+    }
+}
+
+impl<S, I, Fut: Future> fmt::Debug for Outcomes<S, I, Fut> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Outcomes")
             .field("halted", &self.halted())
             .finish_non_exhaustive()

@@ -12,7 +12,7 @@ use std::time::Duration;
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let mut builder = inflight::Inflight::new(4);
+/// let builder = inflight::Inflight::new(4);
 /// let progress = builder.progress();
 /// let _ = builder.gather(0..10, |&i| async move { Ok::<_, ()>(i) }).await;
 /// let now = progress.snapshot();
@@ -30,6 +30,8 @@ const BUCKETS: usize = 64 * SUB_BUCKETS;
 #[derive(Debug)]
 struct Counters {
     pulled: AtomicU64,
+    started: AtomicU64,
+    ended: AtomicU64,
     done: AtomicU64,
     failed: AtomicU64,
     retried: AtomicU64,
@@ -40,6 +42,8 @@ impl Default for Counters {
     fn default() -> Self {
         Counters {
             pulled: AtomicU64::new(0),
+            started: AtomicU64::new(0),
+            ended: AtomicU64::new(0),
             done: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             retried: AtomicU64::new(0),
@@ -50,10 +54,12 @@ impl Default for Counters {
 
 /// The counters at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Snapshot {
-    /// Inputs pulled from the source.
+    /// Inputs pulled from the source (some may wait for a shared limit or the rate).
     pub pulled: u64,
-    /// Inputs started and not yet finished.
+    /// Inputs that started their first attempt and have not ended (finished, or cancelled
+    /// with their run); those waiting to retry count too, as they keep their slot.
     pub in_flight: u64,
     /// Inputs finished, successes and failures both.
     pub done: u64,
@@ -77,12 +83,13 @@ impl Progress {
     /// ```
     pub fn snapshot(&self) -> Snapshot {
         let c = &self.shared;
-        let pulled = c.pulled.load(Ordering::Relaxed);
-        let done = c.done.load(Ordering::Relaxed);
+        // Ended before started, so a task that ends in between is not counted twice.
+        let ended = c.ended.load(Ordering::Acquire);
+        let started = c.started.load(Ordering::Acquire);
         Snapshot {
-            pulled,
-            in_flight: pulled.saturating_sub(done),
-            done,
+            pulled: c.pulled.load(Ordering::Relaxed),
+            in_flight: started.saturating_sub(ended),
+            done: c.done.load(Ordering::Acquire),
             failed: c.failed.load(Ordering::Relaxed),
             retried: c.retried.load(Ordering::Relaxed),
             p50: self.percentile(0.50),
@@ -122,6 +129,13 @@ impl Progress {
         self.shared.pulled.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a task in as started; the guard counts it out when dropped (finished or
+    /// cancelled).
+    pub(crate) fn started(&self) -> Running {
+        self.shared.started.fetch_add(1, Ordering::AcqRel);
+        Running(self.clone())
+    }
+
     pub(crate) fn retried(&self) {
         self.shared.retried.fetch_add(1, Ordering::Relaxed);
     }
@@ -135,6 +149,16 @@ impl Progress {
         }
         // Last, so a reader that sees `done` also sees the rest.
         c.done.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// Counts one task as in flight while it lives.
+#[derive(Debug)]
+pub(crate) struct Running(Progress);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.shared.ended.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -177,7 +201,9 @@ mod tests {
         let progress = Progress::default();
         for ms in 1..=100u64 {
             progress.pulled();
+            let running = progress.started();
             progress.finished(ms != 100, Duration::from_millis(ms));
+            drop(running);
         }
         let now = progress.snapshot();
         assert_eq!((now.done, now.failed, now.in_flight), (100, 1, 0));

@@ -1,9 +1,12 @@
 //! [`Rate`]: a start-rate limit by GCRA, shared by every task of a run and changeable live.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// At most `burst + count * t / per` starts in any window of length `t`.
@@ -103,6 +106,11 @@ struct PacerShared {
     /// and no lock, while a handle can still set a rate at any time.
     limited: AtomicBool,
     state: Mutex<PacerState>,
+    /// Waiters take turns in arrival order: only the one at the head sleeps on the clock, so a
+    /// start wakes one task, not every task that waits.
+    turn: tokio::sync::Mutex<()>,
+    /// Wakes the waiter at the head when the rate changes, so a raise takes effect at once.
+    changed: Notify,
 }
 
 #[derive(Debug)]
@@ -122,14 +130,31 @@ impl Pacer {
                     rate,
                     next_due: None,
                 }),
+                turn: tokio::sync::Mutex::new(()),
+                changed: Notify::new(),
             }),
         }
     }
 
+    /// Changes the rate. The starts already owed under the old rate keep their number but are
+    /// spaced by the new interval, so a raise (or a lift) lets the next start go at once or
+    /// sooner, and a cut spaces them out; the waiter at the head is woken to see it.
     pub(crate) fn set_rate(&self, rate: Option<Rate>) {
-        let mut state = self.lock();
-        state.rate = rate;
-        self.shared.limited.store(rate.is_some(), Ordering::Release);
+        {
+            let mut state = self.lock();
+            let now = Instant::now();
+            state.next_due = match (state.rate, rate, state.next_due) {
+                (Some(old), Some(new), Some(due)) if due > now => {
+                    let owed = (due - now).as_secs_f64() / old.interval.as_secs_f64();
+                    Some(now + new.interval.mul_f64(owed))
+                }
+                (_, Some(_), due) => due,
+                (_, None, _) => None,
+            };
+            state.rate = rate;
+            self.shared.limited.store(rate.is_some(), Ordering::Release);
+        }
+        self.shared.changed.notify_waiters();
     }
 
     pub(crate) fn rate(&self) -> Option<Rate> {
@@ -156,14 +181,40 @@ impl Pacer {
         Ok(())
     }
 
-    /// Waits until a start is allowed, then takes it.
+    /// Waits until a start is allowed, then takes it. Waiters are served in arrival order.
     pub(crate) async fn start(&self) {
-        // Looping, not one wait: the rate may change while this waits.
+        if self.try_start_alone() {
+            return;
+        }
+        let _turn = self.shared.turn.lock().await;
         loop {
-            match self.try_start(Instant::now()) {
+            // Registered before the check, so a change between the two is not missed.
+            let changed = self.shared.changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            changed.as_mut().enable();
+            let at = match self.try_start(Instant::now()) {
                 Ok(()) => return,
-                Err(at) => tokio::time::sleep_until(at).await,
-            }
+                Err(at) => at,
+            };
+            let mut sleep = std::pin::pin!(tokio::time::sleep_until(at));
+            std::future::poll_fn(|cx| {
+                if sleep.as_mut().poll(cx).is_ready() || changed.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+                Poll::Pending
+            })
+            .await;
+        }
+    }
+
+    /// The fast path: no rate, or a start free now and nobody waiting before us.
+    fn try_start_alone(&self) -> bool {
+        if !self.shared.limited.load(Ordering::Acquire) {
+            return true;
+        }
+        match self.shared.turn.try_lock() {
+            Ok(_turn) => self.try_start(Instant::now()).is_ok(),
+            Err(_) => false,
         }
     }
 
@@ -186,5 +237,31 @@ mod tests {
             times.push(start.elapsed().as_millis());
         }
         assert_eq!(times, [0, 0, 0, 100, 200, 300]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_raised_rate_wakes_the_waiter_and_rescales_what_is_owed() {
+        let pacer = Pacer::new(Some(Rate::new(1, Duration::from_secs(60))));
+        let start = Instant::now();
+        pacer.start().await; // at 0; the next is due at 60 s
+        let waiter = tokio::spawn({
+            let pacer = pacer.clone();
+            async move {
+                pacer.start().await;
+                start.elapsed()
+            }
+        });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        pacer.set_rate(Some(Rate::per_second(10)));
+        // 59 s owed at one a minute is just under one start owed: 100 ms at ten a second.
+        let waited = waiter.await.unwrap();
+        assert!(waited > Duration::from_secs(1), "{waited:?}");
+        assert!(waited <= Duration::from_millis(1100), "{waited:?}");
+        pacer.set_rate(None);
+        let before = start.elapsed();
+        for _ in 0..100 {
+            pacer.start().await;
+        }
+        assert_eq!(start.elapsed(), before, "a lifted rate holds nothing back");
     }
 }

@@ -1,6 +1,9 @@
 //! [`Retry`]: how many attempts, how long between them, and which failures are worth another.
 
+use std::any::Any;
+use std::fmt;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::outcome::Failure;
@@ -124,7 +127,6 @@ fn random_fraction() -> f64 {
 /// /// An HTTP status and the server's `Retry-After`, if it sent one.
 /// struct HttpError { status: u16, retry_after: Option<Duration> }
 ///
-/// #[derive(Clone)]
 /// struct Polite;
 ///
 /// impl RetryIf<HttpError> for Polite {
@@ -165,8 +167,7 @@ pub trait RetryIf<E> {
 }
 
 /// Retries every failure: the default.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AnyFailure;
+struct AnyFailure;
 
 impl<E> RetryIf<E> for AnyFailure {
     fn should_retry(&self, _failure: &Failure<E>) -> bool {
@@ -174,12 +175,64 @@ impl<E> RetryIf<E> for AnyFailure {
     }
 }
 
-/// Retries the failures a function accepts; made by [`Inflight::retry_if`](crate::Inflight::retry_if).
-#[derive(Debug, Clone, Copy)]
-pub struct RetryWhen<F>(pub(crate) F);
+/// Retries the failures a function accepts: what [`Inflight::retry_if`](crate::Inflight::retry_if)
+/// stores.
+pub(crate) struct RetryWhen<F>(pub(crate) F);
 
 impl<E, F: Fn(&Failure<E>) -> bool> RetryIf<E> for RetryWhen<F> {
     fn should_retry(&self, failure: &Failure<E>) -> bool {
         (self.0)(failure)
+    }
+}
+
+/// A retry policy with its error type erased, so the builder that holds it has one type; a run
+/// takes it back out for its own error type.
+#[derive(Clone)]
+pub(crate) struct ErasedRetryIf {
+    /// An `Arc<dyn RetryIf<E> + Send + Sync>` for the `E` named below.
+    policy: Arc<dyn Any + Send + Sync>,
+    error_type: &'static str,
+}
+
+impl ErasedRetryIf {
+    pub(crate) fn new<E: 'static>(policy: impl RetryIf<E> + Send + Sync + 'static) -> Self {
+        let typed: Arc<dyn RetryIf<E> + Send + Sync> = Arc::new(policy);
+        ErasedRetryIf {
+            policy: Arc::new(typed),
+            error_type: std::any::type_name::<E>(),
+        }
+    }
+
+    /// The policy for a run whose task fails with `E`: the one stored, or "retry everything"
+    /// when none is.
+    ///
+    /// # Panics
+    ///
+    /// If the stored policy was written for another error type.
+    #[track_caller]
+    pub(crate) fn for_errors<E: 'static>(
+        stored: Option<&ErasedRetryIf>,
+    ) -> Arc<dyn RetryIf<E> + Send + Sync> {
+        let Some(stored) = stored else {
+            return Arc::new(AnyFailure);
+        };
+        match stored
+            .policy
+            .downcast_ref::<Arc<dyn RetryIf<E> + Send + Sync>>()
+        {
+            Some(policy) => policy.clone(),
+            None => panic!(
+                "Inflight::retry_if: the builder's retry policy takes failures of `{}`, but this \
+                 run's task fails with `{}`",
+                stored.error_type,
+                std::any::type_name::<E>()
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for ErasedRetryIf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RetryIf<{}>", self.error_type)
     }
 }

@@ -1,4 +1,5 @@
-//! One input's whole life under the policies: attempts, timeouts, backoff, counting.
+//! One input's whole life under the policies: shared limits, pacing, attempts, timeouts,
+//! backoff, counting.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -6,6 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::attempt::SpawnCell;
 use super::event::Event;
 use super::gate::Admitted;
 use super::halt::Halt;
@@ -13,64 +15,113 @@ use super::outcome::{Failure, Outcome};
 use super::progress::Progress;
 use super::rate::Pacer;
 use super::retry::{Retry, RetryIf};
-use super::run_mode::RunMode;
+use super::shared::{SharedLimitError, SharedLimits, SharedPermit};
 
 /// A hook that sees every event of a run.
 pub(crate) type Hook = Arc<dyn Fn(&Event) + Send + Sync>;
 
 /// What every task of one run shares.
-pub(crate) struct RunShared<F, R, M> {
+pub(crate) struct RunShared<F, E, Fut: Future> {
     pub(crate) task: F,
     pub(crate) timeout: Option<Duration>,
     pub(crate) retry: Option<Retry>,
-    pub(crate) retry_if: R,
-    pub(crate) mode: M,
+    pub(crate) retry_if: Arc<dyn RetryIf<E> + Send + Sync>,
+    pub(crate) spawn: Arc<SpawnCell<Fut>>,
     pub(crate) pacer: Pacer,
+    pub(crate) shared: SharedLimits,
     pub(crate) progress: Option<Progress>,
     pub(crate) hook: Option<Hook>,
     pub(crate) halt: Arc<Halt>,
 }
 
-/// Runs one admitted input to its outcome. The key guard lives as long as this future, so the
-/// input's key slot frees when it ends or is cancelled.
-pub(crate) async fn run_input<I, K, T, E, F, Fut, R, M>(
-    admitted: Admitted<I, K>,
-    shared: Arc<RunShared<F, R, M>>,
-) -> Outcome<I, T, E>
+/// Runs one admitted input to its outcome; `None` if the run halted before it could start (it
+/// was pulled, but never ran: nothing to hand back). The input's slot and key slot live as long
+/// as this future, so they free when it ends or is cancelled.
+pub(crate) async fn run_input<I, T, E, F, Fut>(
+    admitted: Admitted<I>,
+    shared: Arc<RunShared<F, E, Fut>>,
+) -> Option<Outcome<I, T, E>>
 where
-    K: std::hash::Hash + Eq + Clone,
     F: Fn(&I) -> Fut,
     Fut: Future<Output = Result<T, E>>,
-    R: RetryIf<E>,
-    M: RunMode<Fut>,
 {
     let Admitted {
         input,
         index,
-        guard: _key_slot,
+        slot: _slot,
+        key,
     } = admitted;
-    if let Some(hook) = &shared.hook {
-        hook(&Event::Started { index });
+    let (input, result, attempts, elapsed) =
+        match take_shared_places(&shared.shared, key.as_ref().map(|k| k.key())).await {
+            Ok(_held) => attempts(&shared, input, index).await?,
+            Err(error) => {
+                // Never fail open: without the shared limit, nothing more starts.
+                shared.halt.stop_soon();
+                let failure = Failure::Unavailable(error.to_string());
+                (input, Err(failure), 0, Duration::ZERO)
+            }
+        };
+    let ok = result.is_ok();
+    if let Some(progress) = &shared.progress {
+        progress.finished(ok, elapsed);
     }
-    let started = Instant::now();
-    let max_attempts = shared.retry.map_or(1, |r| r.max_attempts());
+    if let Some(hook) = &shared.hook {
+        hook(&Event::Finished {
+            index,
+            ok,
+            attempts,
+            elapsed,
+        });
+    }
+    shared.halt.record(index, ok);
+    Some(Outcome::new(input, index, result, attempts, elapsed))
+}
+
+/// The result of one input (its attempts, retries included), how many attempts it took and how
+/// long from the first start, with the input handed back; `None` if the run halted before the
+/// first start. The input is owned, not borrowed, across the awaits, so it need not be `Sync`
+/// for the run to be `Send`.
+async fn attempts<I, T, E, F, Fut>(
+    shared: &RunShared<F, E, Fut>,
+    input: I,
+    index: u64,
+) -> Option<(I, Result<T, Failure<E>>, u32, Duration)>
+where
+    F: Fn(&I) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
     let mut attempts = 0;
+    let mut started = None;
+    let mut _running = None;
     let result = loop {
-        attempts += 1;
-        if attempts > 1 {
-            shared.pacer.start().await; // a retry is a start too
+        // The rate counts starts, retries included, taken just before the start itself.
+        shared.pacer.start().await;
+        if let Err(error) = take_rate(&shared.shared).await {
+            shared.halt.stop_soon();
+            break Err(Failure::Unavailable(error.to_string()));
         }
+        if attempts == 0 {
+            if shared.halt.stopped() {
+                return None;
+            }
+            started = Some(Instant::now());
+            _running = shared.progress.as_ref().map(Progress::started);
+            if let Some(hook) = &shared.hook {
+                hook(&Event::Started { index });
+            }
+        }
+        attempts += 1;
         // The attempt is made before awaiting, so no borrow of the input is held across an
         // await (which would make the input need `Sync` in spawn mode and in pools).
-        let running = shared.mode.start((shared.task)(&input));
-        let failure = match attempt(shared.timeout, running).await {
+        let attempt = shared.spawn.start((shared.task)(&input));
+        let failure = match attempt_once(shared.timeout, attempt).await {
             Ok(output) => break Ok(output),
             Err(failure) => failure,
         };
         // A halted run makes no new attempts: the failure is handed back as it is.
         let retry = match shared.retry {
             Some(retry)
-                if attempts < max_attempts
+                if attempts < retry.max_attempts()
                     && !shared.halt.stopped()
                     && shared.retry_if.should_retry(&failure) =>
             {
@@ -94,40 +145,60 @@ where
         }
         tokio::time::sleep(delay).await;
     };
-    let elapsed = started.elapsed();
-    let ok = result.is_ok();
-    if let Some(progress) = &shared.progress {
-        progress.finished(ok, elapsed);
-    }
-    if let Some(hook) = &shared.hook {
-        hook(&Event::Finished {
-            index,
-            ok,
-            attempts,
-            elapsed,
-        });
-    }
-    shared.halt.record(index, ok);
-    Outcome {
-        input,
-        index,
-        result,
-        attempts,
-        elapsed,
-    }
+    let elapsed = started.map_or(Duration::ZERO, |at| at.elapsed());
+    Some((input, result, attempts, elapsed))
 }
 
-/// One attempt, under the timeout.
-async fn attempt<T, E, A>(timeout: Option<Duration>, running: A) -> Result<T, Failure<E>>
+/// The places an input holds under the shared limits for its whole life: its key's first, then
+/// the concurrency limits, so a busy key never holds a place of the shared concurrency limit.
+async fn take_shared_places(
+    limits: &SharedLimits,
+    key: Option<&super::keys::Key>,
+) -> Result<Vec<SharedPermit>, SharedLimitError> {
+    let mut held = Vec::new();
+    if !limits.per_key.is_empty() {
+        let key = key.map(ToString::to_string).unwrap_or_else(|| {
+            panic!(
+                "Inflight::shared_per_key: this run has no keys; give it some with .per_key(limit, key_of)"
+            )
+        });
+        for limit in &limits.per_key {
+            held.push(limit.acquire(Some(&key)).await?);
+        }
+    }
+    for limit in &limits.concurrency {
+        held.push(limit.acquire(None).await?);
+    }
+    Ok(held)
+}
+
+/// One start under each shared rate.
+async fn take_rate(limits: &SharedLimits) -> Result<(), SharedLimitError> {
+    for limit in &limits.rate {
+        drop(limit.acquire(None).await?);
+    }
+    Ok(())
+}
+
+/// One attempt, under the timeout. A spawned attempt that times out is stopped and waited for,
+/// so it never runs on beside the task that takes its slot.
+async fn attempt_once<T, E, Fut>(
+    timeout: Option<Duration>,
+    attempt: super::attempt::Attempt<Fut>,
+) -> Result<T, Failure<E>>
 where
-    A: Future<Output = Result<Result<T, E>, String>>,
+    Fut: Future<Output = Result<T, E>>,
 {
+    let mut attempt = std::pin::pin!(attempt);
     let finished = match timeout {
-        Some(limit) => match tokio::time::timeout(limit, running).await {
+        Some(limit) => match tokio::time::timeout(limit, attempt.as_mut()).await {
             Ok(finished) => finished,
-            Err(_) => return Err(Failure::TimedOut(limit)),
+            Err(_) => {
+                attempt.as_mut().stop().await;
+                return Err(Failure::TimedOut(limit));
+            }
         },
-        None => running.await,
+        None => attempt.await,
     };
     match finished {
         Ok(Ok(output)) => Ok(output),

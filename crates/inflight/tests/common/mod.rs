@@ -130,3 +130,24 @@ pub fn paused_runtime() -> tokio::runtime::Runtime {
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
+
+/// Runs a test's body under a deadline, so a lost wake-up fails the test instead of hanging
+/// it. On a paused clock the deadline is virtual (it fires as soon as nothing else can happen,
+/// which is what a lost wake-up looks like); on a real clock it is a minute.
+pub async fn deadline<F: std::future::Future>(body: F) -> F::Output {
+    let limit = if paused() {
+        Duration::from_secs(24 * 3600)
+    } else {
+        Duration::from_secs(60)
+    };
+    tokio::time::timeout(limit, body)
+        .await
+        .expect("the test stopped making progress: a lost wake-up?")
+}
+
+/// Whether the runtime's clock is paused (it does not move while this thread sleeps).
+fn paused() -> bool {
+    let before = tokio::time::Instant::now();
+    std::thread::sleep(Duration::from_millis(2));
+    before.elapsed() < Duration::from_millis(1)
+}
