@@ -16,6 +16,21 @@ use std::time::Instant;
 use futures::StreamExt;
 use inflight_redis::{GlobalLimit, GlobalRate, Queue, QueueOptions, Redis};
 
+/// Redis's `used_memory`, in bytes.
+async fn used_memory(redis_url: &str) -> u64 {
+    let client = redis::Client::open(redis_url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("used_memory:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
 async fn flush(redis_url: &str) {
     let client = redis::Client::open(redis_url).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
@@ -89,6 +104,7 @@ async fn rate_run(url: &str, clients: usize, tasks: usize, per_task: usize) -> (
 /// Pushes `n` inputs, then `workers` workers run them (no-op jobs, 16 at once each).
 async fn queue_run(url: &str, n: u64, workers: usize, batch: usize) -> (f64, f64, f64) {
     flush(url).await;
+    let empty = used_memory(url).await;
     let options = QueueOptions::default().read_batch(batch).push_batch(500);
     let redis = Redis::connect(url).await.unwrap();
     let queue = Queue::with_options(&redis, "bench", options);
@@ -124,6 +140,12 @@ async fn queue_run(url: &str, n: u64, workers: usize, batch: usize) -> (f64, f64
     }
     let secs = started.elapsed().as_secs_f64();
     let work_trips: u64 = conns.iter().map(|c| c.round_trips()).sum::<u64>() - workers as u64;
+    let kept = used_memory(url).await.saturating_sub(empty);
+    eprintln!(
+        "after {n} results: used_memory +{} bytes ({} per result)",
+        kept,
+        kept / n
+    );
     (
         n as f64 / secs,
         push_trips as f64 / n as f64,

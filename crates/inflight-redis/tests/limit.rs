@@ -335,7 +335,11 @@ async fn a_live_limit_change_applies_to_every_client() {
     let raised = Instant::now();
     b.set_limit(4).await.unwrap();
     held.push(waiting.await.unwrap());
-    assert!(raised.elapsed() < Duration::from_millis(250));
+    assert!(
+        raised.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        raised.elapsed()
+    );
     held.push(b.acquire(None).await.unwrap());
     assert!(b.try_acquire().await.unwrap().is_none());
     assert_eq!(a.state().await.unwrap().limit, 4);
