@@ -1,0 +1,151 @@
+//! [`Error`]: what can go wrong talking to Redis, each said in one line.
+
+use std::fmt;
+use std::time::Duration;
+
+use redis::{ErrorKind, RedisError, ServerErrorKind};
+
+/// An error of this crate. Its `Display` is one line, fit for a command line's stderr.
+///
+/// ```
+/// let e = inflight_redis::Error::BadUrl { url: "reddis://x".into(), reason: "unknown scheme".into() };
+/// assert_eq!(e.to_string(), "invalid Redis URL reddis://x: unknown scheme");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The URL could not be parsed (the password in it, if any, is masked).
+    BadUrl {
+        /// The URL as given, password masked.
+        url: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// Redis refused the user name or password.
+    Auth {
+        /// The server's URL, password masked.
+        url: String,
+        /// Redis's own words.
+        reason: String,
+    },
+    /// The server is older than the commands the scripts use.
+    TooOld {
+        /// The server's URL, password masked.
+        url: String,
+        /// The `redis_version` the server reported.
+        version: String,
+    },
+    /// Redis stayed unreachable for longer than the outage timeout.
+    Unreachable {
+        /// The server's URL, password masked.
+        url: String,
+        /// How long this operation waited.
+        waited: Duration,
+        /// The last error seen.
+        reason: String,
+    },
+    /// Any other error from Redis (a script error, a wrong type under one of our keys, ...).
+    Redis {
+        /// The server's URL, password masked.
+        url: String,
+        /// Redis's own words.
+        reason: String,
+    },
+    /// An argument this crate cannot use (a record that does not serialise, say).
+    Invalid(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::BadUrl { url, reason } => write!(f, "invalid Redis URL {url}: {reason}"),
+            Error::Auth { url, reason } => {
+                write!(f, "Redis at {url} refused the credentials: {reason}")
+            }
+            Error::TooOld { url, version } => write!(
+                f,
+                "Redis at {url} is version {version}; inflight needs 6.2 or newer (XAUTOCLAIM, XPENDING IDLE)"
+            ),
+            Error::Unreachable {
+                url,
+                waited,
+                reason,
+            } => write!(
+                f,
+                "Redis at {url} unreachable for {:.1}s, giving up: {reason}",
+                waited.as_secs_f64()
+            ),
+            Error::Redis { url, reason } => write!(f, "Redis at {url}: {reason}"),
+            Error::Invalid(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Whether an error means "Redis is away for now": the operation waits and tries again rather
+/// than failing, so that an outage never turns into running past a limit.
+pub(crate) fn is_transient(e: &RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || matches!(
+            e.kind(),
+            ErrorKind::Server(
+                ServerErrorKind::BusyLoading
+                    | ServerErrorKind::TryAgain
+                    | ServerErrorKind::MasterDown
+                    | ServerErrorKind::ClusterDown
+            )
+        )
+}
+
+/// A non-transient Redis error as one of ours.
+pub(crate) fn classify(e: &RedisError, url: &str) -> Error {
+    let reason = one_line(&e.to_string());
+    let auth = e.kind() == ErrorKind::AuthenticationFailed
+        || matches!(e.code(), Some("WRONGPASS" | "NOAUTH" | "NOPERM"));
+    if auth {
+        Error::Auth {
+            url: url.to_string(),
+            reason,
+        }
+    } else {
+        Error::Redis {
+            url: url.to_string(),
+            reason,
+        }
+    }
+}
+
+/// Collapses whitespace so that a multi-line server message stays on one line.
+pub(crate) fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The URL with its password (if any) replaced by `***`, for messages.
+///
+/// ```
+/// # use inflight_redis::masked_url;
+/// assert_eq!(masked_url("redis://user:secret@host:6379/0"), "redis://user:***@host:6379/0");
+/// assert_eq!(masked_url("redis://:secret@host"), "redis://:***@host");
+/// assert_eq!(masked_url("redis://host:6379"), "redis://host:6379");
+/// ```
+pub fn masked_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let userinfo = &authority[..at];
+    let masked = match userinfo.find(':') {
+        Some(colon) => format!("{}:***", &userinfo[..colon]),
+        None => "***".to_string(),
+    };
+    format!("{}{}{}", &url[..scheme_end + 3], masked, &rest[at..])
+}

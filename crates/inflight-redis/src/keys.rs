@@ -1,0 +1,137 @@
+//! The key layout in Redis, in one place. Every key of one limit or queue shares a hash tag
+//! (`{name}`), so that they all live in one slot should the server be a cluster.
+//!
+//! | key | type | what |
+//! | --- | --- | --- |
+//! | `inflight:limit:{N}:holders` | zset | token → lease end (ms, Redis clock) |
+//! | `inflight:limit:{N}:queue` | zset | waiting token → arrival number (FIFO) |
+//! | `inflight:limit:{N}:alive` | zset | waiting token → when it must have asked again |
+//! | `inflight:limit:{N}:seq` | string | arrival counter |
+//! | `inflight:limit:{N}:limit` | string | the live limit, when set |
+//! | `inflight:limit:{N}:epoch` | string | random id; gone means Redis lost its data |
+//! | `inflight:limit:{N}:grace` | string, TTL | no grants while it exists (after a data loss) |
+//! | `inflight:limit:{N}:wake:<client>` | list | wake-ups for one client's waiters (BLPOP) |
+//! | `inflight:perkey:{N}:key:<K>:holders` (`queue`, `alive`, `seq`) | | per key K, as above |
+//! | `inflight:perkey:{N}:limit`, `epoch`, `grace`, `wake:<client>` | | shared by all keys |
+//! | `inflight:rate:{N}:tat` | string, TTL | GCRA: the next start's due time (µs) |
+//! | `inflight:rate:{N}:conf` | hash | the live rate: `interval_us`, `burst` |
+//! | `inflight:queue:{Q}:inputs` | stream | untaken and running inputs: `pos`, `input`; group `workers` |
+//! | `inflight:queue:{Q}:meta` | hash | `pushed`, `closed`, `done`, `failed`, `dead` |
+//! | `inflight:queue:{Q}:done` | bitmap | bit `pos` set once the input has its result (or died) |
+//! | `inflight:queue:{Q}:results` | stream | one entry per input: `pos`, `input`, `worker`, `ok`, `record` |
+//! | `inflight:queue:{Q}:dead` | stream | dead letters: `pos`, `input`, `deliveries` |
+//! | `inflight:queue:{Q}:workers` | hash | worker name → last heartbeat (ms, Redis clock) |
+//! | `inflight:queue:{Q}:returned` | list | ids of inputs given back, served before all |
+
+/// The keys shared by every key of a limit family.
+#[derive(Debug, Clone)]
+pub(crate) struct FamilyKeys {
+    base: String,
+    per_key: bool,
+}
+
+impl FamilyKeys {
+    /// The global concurrency limit `name`.
+    pub(crate) fn limit(name: &str) -> FamilyKeys {
+        FamilyKeys {
+            base: format!("inflight:limit:{{{name}}}:"),
+            per_key: false,
+        }
+    }
+
+    /// The global per-key limit family `name`.
+    pub(crate) fn per_key(name: &str) -> FamilyKeys {
+        FamilyKeys {
+            base: format!("inflight:perkey:{{{name}}}:"),
+            per_key: true,
+        }
+    }
+
+    /// The prefix of the wake lists; the client id follows.
+    pub(crate) fn wake_prefix(&self) -> String {
+        format!("{}wake:", self.base)
+    }
+
+    /// KEYS of the limit scripts for one key (`None` for the global limit).
+    pub(crate) fn script_keys(&self, key: Option<&str>) -> Vec<String> {
+        let state = match (self.per_key, key) {
+            (true, Some(k)) => format!("{}key:{k}:", self.base),
+            _ => self.base.clone(),
+        };
+        vec![
+            format!("{state}holders"),
+            format!("{state}queue"),
+            format!("{state}alive"),
+            format!("{state}seq"),
+            format!("{}limit", self.base),
+            format!("{}epoch", self.base),
+            format!("{}grace", self.base),
+        ]
+    }
+}
+
+/// The keys of a global rate.
+pub(crate) fn rate_keys(name: &str) -> Vec<String> {
+    vec![
+        format!("inflight:rate:{{{name}}}:tat"),
+        format!("inflight:rate:{{{name}}}:conf"),
+    ]
+}
+
+/// The keys of a queue.
+#[derive(Debug, Clone)]
+pub(crate) struct QueueKeys {
+    pub(crate) inputs: String,
+    pub(crate) meta: String,
+    pub(crate) done: String,
+    pub(crate) results: String,
+    pub(crate) dead: String,
+    pub(crate) workers: String,
+    pub(crate) returned: String,
+}
+
+/// The consumer group of a queue's workers.
+pub(crate) const GROUP: &str = "workers";
+
+impl QueueKeys {
+    pub(crate) fn new(name: &str) -> QueueKeys {
+        let key = |what: &str| format!("inflight:queue:{{{name}}}:{what}");
+        QueueKeys {
+            inputs: key("inputs"),
+            meta: key("meta"),
+            done: key("done"),
+            results: key("results"),
+            dead: key("dead"),
+            workers: key("workers"),
+            returned: key("returned"),
+        }
+    }
+
+    pub(crate) fn all(&self) -> Vec<String> {
+        vec![
+            self.inputs.clone(),
+            self.meta.clone(),
+            self.done.clone(),
+            self.results.clone(),
+            self.dead.clone(),
+            self.workers.clone(),
+            self.returned.clone(),
+        ]
+    }
+}
+
+/// A random id of 16 hex digits (owner tokens, client and worker ids): unguessable, so that
+/// no process can name another's permit by accident.
+pub(crate) fn random_id() -> String {
+    let mut bytes = [0u8; 8];
+    // The OS's generator failing is a broken machine; fall back to time and address noise
+    // rather than panic inside a limiter.
+    if getrandom::fill(&mut bytes).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        bytes = (t ^ (&bytes as *const _ as u64)).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

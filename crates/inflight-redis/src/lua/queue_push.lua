@@ -1,0 +1,32 @@
+-- Adds a batch of inputs at positions ARGV[3].. onwards, skipping those already pushed (a rerun
+-- after a kill resends them) and stopping when the queue holds max_pending untaken inputs.
+-- KEYS: 1 inputs (stream), 2 meta (hash).
+-- ARGV: 1 group, 2 max_pending, 3 position of the first input, 4.. the inputs.
+-- Returns {inputs pushed in all, room left}. Atomic: a kill mid-push leaves no half batch.
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
+end
+local pushed = tonumber(redis.call('HGET', KEYS[2], 'pushed') or '0')
+local first = tonumber(ARGV[3])
+local count = #ARGV - 3
+if first > pushed then
+  return redis.error_reply('ERR inflight: the queue holds ' .. pushed ..
+    ' inputs, a push cannot start at input ' .. first)
+end
+local skip = pushed - first
+if skip < count and redis.call('HGET', KEYS[2], 'closed') == '1' then
+  return redis.error_reply('ERR inflight: the queue is closed')
+end
+-- Untaken = entries in the stream not delivered to any worker (acked ones are deleted).
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1])[1]
+local room = tonumber(ARGV[2]) - (redis.call('XLEN', KEYS[1]) - pending)
+local i = skip
+while i < count and room > 0 do
+  redis.call('XADD', KEYS[1], '*', 'pos', string.format('%.0f', first + i), 'input', ARGV[4 + i])
+  i = i + 1
+  room = room - 1
+end
+if i > skip then
+  redis.call('HSET', KEYS[2], 'pushed', string.format('%.0f', first + i))
+end
+return {math.max(pushed, first + i), room}

@@ -1,0 +1,240 @@
+//! [`QueueItem`]: one input in a worker's hands, and its acknowledgement with its result.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::worker::WorkerShared;
+use crate::error::Error;
+use crate::keys::GROUP;
+use crate::scripts;
+
+/// An input taken from a [`Queue`](crate::Queue), with what is needed to acknowledge it.
+///
+/// Finish it with [`QueueItem::ack`] (its result record and the acknowledgement, in one
+/// atomic step) or [`QueueItem::give_back`]. Dropped without either, it is given back in the
+/// background, so another worker can take it at once.
+///
+/// ```no_run
+/// # async fn f(item: inflight_redis::QueueItem) -> Result<(), inflight_redis::Error> {
+/// println!("input {} (delivery {}): {}", item.position(), item.deliveries(), item.input());
+/// item.ack(true, &serde_json::json!({ "status": 0 })).await?;
+/// # Ok(()) }
+/// ```
+pub struct QueueItem {
+    worker: Arc<WorkerShared>,
+    id: String,
+    position: u64,
+    input: String,
+    deliveries: u32,
+    lost: Arc<AtomicBool>,
+    settled: bool,
+}
+
+/// What became of an acknowledgement's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acked {
+    /// The result is recorded: the input's one result.
+    Recorded,
+    /// The input already had a result (it ran twice: another worker claimed it after this
+    /// one's lease ran out, and finished first; or it went to the dead letters), so this one
+    /// was dropped. Also what a retried acknowledgement whose first reply was lost sees.
+    Duplicate,
+}
+
+impl QueueItem {
+    pub(crate) fn new(
+        worker: Arc<WorkerShared>,
+        id: String,
+        position: u64,
+        input: String,
+        deliveries: u32,
+    ) -> QueueItem {
+        let lost = Arc::new(AtomicBool::new(false));
+        worker
+            .lock_held()
+            .insert(id.clone(), (position, lost.clone()));
+        QueueItem {
+            worker,
+            id,
+            position,
+            input,
+            deliveries,
+            lost,
+            settled: false,
+        }
+    }
+
+    /// The input, as pushed.
+    ///
+    /// ```no_run
+    /// # fn f(item: inflight_redis::QueueItem) {
+    /// let url: &str = item.input();
+    /// # }
+    /// ```
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// Its position in the pushed inputs, from 0.
+    ///
+    /// ```no_run
+    /// # fn f(item: inflight_redis::QueueItem) {
+    /// let seq = item.position() + 1; // 1-based, like the CLI's {#}
+    /// # }
+    /// ```
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// How many times it has been handed out, this time included (more than 1: a worker
+    /// died or stalled with it).
+    ///
+    /// ```no_run
+    /// # fn f(item: inflight_redis::QueueItem) {
+    /// if item.deliveries() > 1 { eprintln!("retrying {}", item.input()); }
+    /// # }
+    /// ```
+    pub fn deliveries(&self) -> u32 {
+        self.deliveries
+    }
+
+    /// The worker that holds it.
+    ///
+    /// ```no_run
+    /// # fn f(item: inflight_redis::QueueItem) {
+    /// println!("{}", item.worker());
+    /// # }
+    /// ```
+    pub fn worker(&self) -> &str {
+        &self.worker.name
+    }
+
+    /// Whether another worker has claimed it (this one stalled past its lease): its ack will
+    /// most likely be a [`Acked::Duplicate`].
+    ///
+    /// ```no_run
+    /// # fn f(item: inflight_redis::QueueItem) {
+    /// if item.is_lost() { eprintln!("someone else runs {} too", item.input()); }
+    /// # }
+    /// ```
+    pub fn is_lost(&self) -> bool {
+        self.lost.load(Ordering::Acquire)
+    }
+
+    /// Records its result and acknowledges it, in one atomic step. `ok` counts it as done or
+    /// failed; `record` (any serde value, the CLI's log record, say) is stored as JSON.
+    ///
+    /// ```no_run
+    /// # async fn f(item: inflight_redis::QueueItem) -> Result<(), inflight_redis::Error> {
+    /// let acked = item.ack(false, &serde_json::json!({ "error": "exit 1" })).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn ack<R: Serialize + ?Sized>(
+        mut self,
+        ok: bool,
+        record: &R,
+    ) -> Result<Acked, Error> {
+        let record = serde_json::to_string(record).map_err(|e| {
+            Error::Invalid(format!("result record of input {}: {e}", self.position))
+        })?;
+        self.settled = true;
+        self.worker.lock_held().remove(&self.id);
+        let q = &self.worker.queue;
+        let keys = vec![
+            q.keys.inputs.clone(),
+            q.keys.meta.clone(),
+            q.keys.done.clone(),
+            q.keys.results.clone(),
+            q.keys.workers.clone(),
+        ];
+        let args = vec![
+            GROUP.to_string(),
+            self.worker.name.clone(),
+            self.id.clone(),
+            self.position.to_string(),
+            if ok { "1" } else { "0" }.to_string(),
+            record,
+            std::mem::take(&mut self.input),
+        ];
+        let first: u8 = q.redis.script(&scripts::ACK, &keys, &args).await?;
+        Ok(if first == 1 {
+            Acked::Recorded
+        } else {
+            Acked::Duplicate
+        })
+    }
+
+    /// Gives it back to the queue unrun, at once (a worker stopping): the next take of any
+    /// worker gets it, and this delivery does not count against `max_deliveries`.
+    ///
+    /// ```no_run
+    /// # async fn f(item: inflight_redis::QueueItem) -> Result<(), inflight_redis::Error> {
+    /// item.give_back().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn give_back(mut self) -> Result<(), Error> {
+        self.settled = true;
+        give_back(&self.worker, &self.id, self.deliveries).await
+    }
+}
+
+async fn give_back(worker: &WorkerShared, id: &str, deliveries: u32) -> Result<(), Error> {
+    worker.lock_held().remove(id);
+    let q = &worker.queue;
+    let args = vec![
+        GROUP.to_string(),
+        worker.name.clone(),
+        id.to_string(),
+        (q.options.lease.as_millis() + 1000).to_string(),
+        deliveries.saturating_sub(1).to_string(),
+    ];
+    let _: u8 = q
+        .redis
+        .script(
+            &scripts::GIVE_BACK,
+            &[q.keys.inputs.clone(), q.keys.returned.clone()],
+            &args,
+        )
+        .await?;
+    Ok(())
+}
+
+impl Drop for QueueItem {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        self.worker.lock_held().remove(&self.id);
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // no runtime: the lease gives it back
+        };
+        let worker = self.worker.clone();
+        let id = std::mem::take(&mut self.id);
+        let deliveries = self.deliveries;
+        let lease = worker.queue.options.lease;
+        runtime.spawn(async move {
+            let _ = tokio::time::timeout(lease, give_back(&worker, &id, deliveries)).await;
+        });
+    }
+}
+
+impl fmt::Display for QueueItem {
+    /// The input, so that a per-key function can format it like a plain input.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.input)
+    }
+}
+
+impl fmt::Debug for QueueItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueueItem")
+            .field("position", &self.position)
+            .field("input", &self.input)
+            .field("deliveries", &self.deliveries)
+            .field("worker", &self.worker.name)
+            .finish()
+    }
+}

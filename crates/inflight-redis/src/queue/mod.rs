@@ -1,0 +1,12 @@
+//! The work queue on Redis Streams: [`Queue`](queue::Queue) to push, read status and results;
+//! [`Items`](worker::Items), the stream of inputs a worker runs; [`QueueItem`](item::QueueItem)
+//! with its acknowledgement.
+
+pub(crate) mod item;
+pub(crate) mod options;
+pub(crate) mod push;
+#[allow(clippy::module_inception)]
+pub(crate) mod queue;
+pub(crate) mod results;
+pub(crate) mod status;
+pub(crate) mod worker;

@@ -1,0 +1,98 @@
+//! [`Queue::push`]: adding inputs with backpressure, resumable after a kill.
+
+use std::time::Duration;
+
+use super::queue::Queue;
+use crate::error::Error;
+use crate::keys::GROUP;
+use crate::scripts;
+
+/// What a push did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PushReport {
+    /// Inputs skipped because an earlier push (killed, say) had added them already.
+    pub skipped: u64,
+    /// Inputs this push added.
+    pub added: u64,
+}
+
+impl Queue {
+    /// Adds `inputs` in order, the first at position 0, waiting while the queue holds
+    /// `max_pending` untaken inputs. Inputs the queue holds already (from an earlier push of
+    /// the same inputs that was killed) are skipped, so a rerun continues where the last one
+    /// stopped: nothing twice, nothing missing. Each batch is added by one atomic script.
+    ///
+    /// Push the same inputs in the same order each time; one pusher per queue.
+    ///
+    /// ```no_run
+    /// # async fn f(queue: inflight_redis::Queue) -> Result<(), inflight_redis::Error> {
+    /// let report = queue.push(["a", "b", "c"]).await?;
+    /// println!("{} added, {} were in already", report.added, report.skipped);
+    /// # Ok(()) }
+    /// ```
+    pub async fn push<I, S>(&self, inputs: I) -> Result<PushReport, Error>
+    where
+        I: IntoIterator<Item = S>,
+        I::IntoIter: Send,
+        S: Into<String>,
+    {
+        let inner = &self.inner;
+        let mut inputs = inputs.into_iter();
+        let already = self.pushed().await?;
+        let mut report = PushReport::default();
+        while report.skipped < already {
+            if inputs.next().is_none() {
+                return Ok(report);
+            }
+            report.skipped += 1;
+        }
+        let keys = vec![inner.keys.inputs.clone(), inner.keys.meta.clone()];
+        let mut position = already;
+        let mut batch: Vec<String> = Vec::with_capacity(inner.options.push_batch);
+        let mut backoff = Duration::from_millis(10);
+        loop {
+            while batch.len() < inner.options.push_batch {
+                match inputs.next() {
+                    Some(input) => batch.push(input.into()),
+                    None => break,
+                }
+            }
+            if batch.is_empty() {
+                return Ok(report);
+            }
+            let mut args = Vec::with_capacity(batch.len() + 3);
+            args.push(GROUP.to_string());
+            args.push(inner.options.max_pending.to_string());
+            args.push(position.to_string());
+            args.extend(batch.iter().cloned());
+            let (total, _room): (u64, i64) =
+                inner.redis.script(&scripts::PUSH, &keys, &args).await?;
+            let taken = (total - position) as usize;
+            batch.drain(..taken);
+            report.added += taken as u64;
+            position = total;
+            if batch.is_empty() {
+                backoff = Duration::from_millis(10);
+            } else {
+                // Full: wait for workers to take some. Short polls, since the workers free
+                // room at their own pace and one pusher asking is cheap.
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(inner.options.poll / 4);
+            }
+        }
+    }
+
+    /// How many inputs have been pushed so far (the position the next push starts at).
+    ///
+    /// ```no_run
+    /// # async fn f(queue: inflight_redis::Queue) -> Result<(), inflight_redis::Error> {
+    /// let n = queue.pushed().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn pushed(&self) -> Result<u64, Error> {
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(&self.inner.keys.meta).arg("pushed");
+        let n: Option<u64> = self.inner.redis.cmd(&cmd).await?;
+        Ok(n.unwrap_or(0))
+    }
+}

@@ -1,0 +1,591 @@
+//! The work queue against a real redis-server.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use inflight_redis::{Acked, Queue, QueueOptions, QueueResult, Redis};
+use serde_json::json;
+
+fn input(i: u64) -> String {
+    format!("input-{i}")
+}
+
+fn fast() -> QueueOptions {
+    QueueOptions::default()
+        .lease(Duration::from_secs(1))
+        .poll(Duration::from_millis(200))
+}
+
+async fn queue(url: &str, name: &str, options: QueueOptions) -> Queue {
+    Queue::with_options(&Redis::connect(url).await.unwrap(), name, options)
+}
+
+/// Runs a worker to the end: acks every item with a record of the input, its worker and its
+/// delivery count, `concurrency` at a time.
+async fn work(queue: Queue, concurrency: usize) -> Vec<u64> {
+    let items = queue.items();
+    let mut positions = Vec::new();
+    let mut acks = items
+        .map(|item| async move {
+            let item = item.unwrap();
+            let position = item.position();
+            let record = json!({ "input": item.input(), "deliveries": item.deliveries() });
+            let acked = item.ack(true, &record).await.unwrap();
+            (position, acked)
+        })
+        .buffer_unordered(concurrency);
+    while let Some((position, acked)) = acks.next().await {
+        if acked == Acked::Recorded {
+            positions.push(position);
+        }
+    }
+    positions
+}
+
+async fn all_results(queue: &Queue) -> Vec<QueueResult> {
+    queue.results(false).map(|r| r.unwrap()).collect().await
+}
+
+/// Every position 0..n exactly once, each with its own input.
+fn assert_once_each(results: &[QueueResult], n: u64) {
+    let mut seen = HashSet::new();
+    for r in results {
+        assert!(
+            seen.insert(r.position),
+            "input {} has two results",
+            r.position
+        );
+        assert_eq!(r.input, input(r.position));
+        assert_eq!(r.record["input"], input(r.position));
+    }
+    assert_eq!(seen.len() as u64, n, "results missing");
+    assert!(seen.iter().all(|p| *p < n));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_inputs_through_three_workers_give_each_result_once() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let n = 10_000;
+    let q = queue(&url, "big", fast().push_batch(500)).await;
+    let report = q.push((0..n).map(input)).await.unwrap();
+    assert_eq!((report.added, report.skipped), (n, 0));
+    q.close().await.unwrap();
+    let mut workers = Vec::new();
+    for w in 0..3u64 {
+        let url = url.clone();
+        workers.push(tokio::spawn(async move {
+            // started at different times
+            tokio::time::sleep(Duration::from_millis(50 * w)).await;
+            work(queue(&url, "big", fast().read_batch(8)).await, 8).await
+        }));
+    }
+    let mut union = Vec::new();
+    for w in workers {
+        let done = w.await.unwrap();
+        assert!(!done.is_empty(), "every worker took a share");
+        union.extend(done);
+    }
+    union.sort();
+    assert_eq!(union, (0..n).collect::<Vec<_>>());
+    assert_once_each(&all_results(&q).await, n);
+    let status = q.status().await.unwrap();
+    assert_eq!(
+        (status.pushed, status.done, status.waiting, status.in_flight),
+        (n, n, 0, 0)
+    );
+    assert!(status.is_finished());
+    // The inputs stream is empty: acknowledged inputs are deleted, so memory stays bounded.
+    assert_eq!(
+        server.query::<u64>(&["XLEN", "inflight:queue:{big}:inputs"]),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_input_costs_two_round_trips_to_take_and_ack_and_batches_save_takes() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    for (batch, expected) in [(1, 2.0), (10, 1.1)] {
+        let name = format!("trips{batch}");
+        let redis = Redis::connect(&url).await.unwrap();
+        let q = Queue::with_options(&redis, &name, fast().read_batch(batch));
+        q.push((0..100).map(input)).await.unwrap();
+        let mut items = q.items();
+        let before = redis.round_trips();
+        for _ in 0..100 {
+            let item = items.next().await.unwrap().unwrap();
+            let record = json!({ "input": item.input() });
+            item.ack(true, &record).await.unwrap();
+        }
+        let per_input = (redis.round_trips() - before) as f64 / 100.0;
+        assert!(
+            (per_input - expected).abs() < 1e-9,
+            "batch {batch}: {per_input} per input"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_workers_inputs_are_done_by_the_others_within_the_lease() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let q = queue(&url, "dies", fast()).await;
+    q.push((0..20).map(input)).await.unwrap();
+    q.close().await.unwrap();
+    let (mut child, mut out) = common::child("take", &url, &["dies", "5"]);
+    let line = common::wait_line(&mut out, "READY");
+    let taken: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(taken.len(), 5);
+    common::kill9(&mut child);
+    let killed = Instant::now();
+    let done = work(queue(&url, "dies", fast()).await, 4).await;
+    let took = killed.elapsed();
+    assert!(
+        took <= Duration::from_secs(1) + Duration::from_millis(1500),
+        "took {took:?}"
+    );
+    assert_eq!(done.len(), 20);
+    let results = all_results(&q).await;
+    assert_once_each(&results, 20);
+    for r in results {
+        let expected = if taken.contains(&r.position) { 2 } else { 1 };
+        assert_eq!(r.record["deliveries"], expected, "input {}", r.position);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_killed_midway_and_run_again_pushes_nothing_twice_and_misses_nothing() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let n = 6_000u64;
+    // The child pushes against a slow trickle of workers, so it is killed mid-way.
+    let (mut child, mut out) = common::child("push", &url, &["pushed", &n.to_string(), "3000"]);
+    common::wait_line(&mut out, "READY");
+    let q = queue(&url, "pushed", fast().max_pending(3000)).await;
+    let mut items = q.items();
+    let mut held = Vec::new();
+    while q.pushed().await.unwrap() < 3000 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for _ in 0..500 {
+        held.push(items.next().await.unwrap().unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    common::kill9(&mut child);
+    let before = q.pushed().await.unwrap();
+    assert!(
+        before > 3000 && before < n,
+        "killed mid-way: {before} pushed"
+    );
+    let pusher = {
+        let q = q.clone();
+        tokio::spawn(async move {
+            let r = q.push((0..n).map(input)).await.unwrap();
+            q.close().await.unwrap();
+            r
+        })
+    };
+    for item in held {
+        let record = json!({ "input": input(item.position()) });
+        item.ack(true, &record).await.unwrap();
+    }
+    drop(items);
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                work(queue(&url, "pushed", fast().read_batch(16)).await, 16).await
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let report = pusher.await.unwrap();
+    assert_eq!(report.skipped, before);
+    assert_eq!(report.skipped + report.added, n);
+    assert_once_each(&all_results(&q).await, n);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_never_holds_more_than_max_pending_untaken_inputs() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let n = 3000;
+    let options = fast().max_pending(100).push_batch(64);
+    let q = queue(&url, "bounded", options).await;
+    let pusher = {
+        let q = q.clone();
+        tokio::spawn(async move {
+            q.push((0..n).map(input)).await.unwrap();
+            q.close().await.unwrap();
+        })
+    };
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { work(queue(&url, "bounded", fast()).await, 4).await })
+        })
+        .collect();
+    let (mut peak, mut samples) = (0, 0);
+    while !pusher.is_finished() {
+        let s = q.status().await.unwrap();
+        peak = peak.max(s.waiting);
+        samples += 1;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    assert!(samples > 20, "only {samples} samples");
+    assert!(peak <= 100, "{peak} untaken inputs, bound 100");
+    assert!(
+        peak >= 50,
+        "the bound was never approached ({peak}): push did not run ahead"
+    );
+    assert_once_each(&all_results(&q).await, n);
+}
+
+/// A worker that dies holding the poison input: it runs on its own runtime, which is dropped
+/// (its renewer with it) after it forgets the poison item.
+fn crash_on_poison(url: String) -> bool {
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let q = queue(&url, "poison", fast()).await;
+            let mut items = q.items();
+            while let Some(item) = items.next().await {
+                let item = item.unwrap();
+                if item.input() == "poison" {
+                    std::mem::forget(item);
+                    return true;
+                }
+                let record = json!({ "input": item.input() });
+                item.ack(true, &record).await.unwrap();
+            }
+            false
+        })
+    })
+    .join()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_input_goes_to_the_dead_letters_after_max_deliveries() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let q = queue(&url, "poison", fast()).await;
+    let inputs: Vec<String> = (0..10)
+        .map(|i| if i == 3 { "poison".into() } else { input(i) })
+        .collect();
+    q.push(inputs).await.unwrap();
+    q.close().await.unwrap();
+    let mut crashes = 0;
+    let started = Instant::now();
+    while tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || crash_on_poison(url)
+    })
+    .await
+    .unwrap()
+    {
+        crashes += 1;
+        assert!(crashes <= 3, "delivered more than 3 times");
+    }
+    assert_eq!(crashes, 3);
+    assert!(started.elapsed() < Duration::from_secs(8));
+    let dead = q.dead_letters(10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0].position, dead[0].input.as_str(), dead[0].deliveries),
+        (3, "poison", 3)
+    );
+    let status = q.status().await.unwrap();
+    assert_eq!(
+        (status.done, status.dead, status.in_flight, status.waiting),
+        (9, 1, 0, 0)
+    );
+    assert!(status.is_finished());
+    assert_eq!(all_results(&q).await.len(), 9);
+}
+
+/// The stalled-worker case: A takes an input and stalls (its runtime's thread blocked) past
+/// the lease; B claims it, runs it and records its result; A wakes, finishes and acks: its
+/// result is dropped as a duplicate. One result per input, although it ran twice.
+#[test]
+fn an_input_that_ran_twice_has_one_result() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let rt = common::runtime();
+    let q = rt.block_on(async {
+        let q = queue(&url, "twice", fast()).await;
+        q.push([input(0)]).await.unwrap();
+        q.close().await.unwrap();
+        q
+    });
+    let (tx_taken, rx_taken) = std::sync::mpsc::channel();
+    let a_url = url.clone();
+    let a = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let q = queue(&a_url, "twice", fast()).await;
+            let mut items = q.items_as("A");
+            let item = items.next().await.unwrap().unwrap();
+            tx_taken.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(2500)); // the stall
+            item.ack(true, &json!({ "input": input(0), "by": "A" }))
+                .await
+                .unwrap()
+        })
+    });
+    rx_taken.recv().unwrap();
+    let b_acked = rt.block_on(async {
+        let q = queue(&url, "twice", fast()).await;
+        let mut items = q.items_as("B");
+        let item = items.next().await.unwrap().unwrap();
+        assert_eq!(item.deliveries(), 2);
+        item.ack(true, &json!({ "input": input(0), "by": "B" }))
+            .await
+            .unwrap()
+    });
+    assert_eq!(b_acked, Acked::Recorded);
+    assert_eq!(a.join().unwrap(), Acked::Duplicate);
+    rt.block_on(async {
+        let results = all_results(&q).await;
+        assert_eq!(results.len(), 1);
+        assert_eq!(
+            (results[0].worker.as_str(), &results[0].record["by"]),
+            ("B", &json!("B"))
+        );
+        let s = q.status().await.unwrap();
+        assert_eq!((s.done, s.in_flight), (1, 0));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_job_keeps_its_input_by_renewing_the_lease() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let options = fast().lease(Duration::from_millis(600));
+    let q = queue(&url, "long", options).await;
+    q.push([input(0)]).await.unwrap();
+    q.close().await.unwrap();
+    let mut a = q.items_as("A");
+    let item = a.next().await.unwrap().unwrap();
+    let other = queue(&url, "long", options).await;
+    let mut b = other.items_as("B");
+    // Three leases pass: B gets nothing, since A renews.
+    let got = tokio::time::timeout(Duration::from_millis(2000), b.next()).await;
+    assert!(got.is_err(), "B took a running input: {got:?}");
+    assert!(!item.is_lost());
+    assert_eq!(
+        item.ack(true, &json!({ "input": input(0) })).await.unwrap(),
+        Acked::Recorded
+    );
+    assert!(tokio::time::timeout(Duration::from_secs(2), b.next())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(a.next().await.is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_counts_and_results_follow_the_run() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let q = queue(&url, "status", fast()).await;
+    q.push((0..6).map(input)).await.unwrap();
+    let s = q.status().await.unwrap();
+    assert_eq!(
+        (s.pushed, s.waiting, s.in_flight, s.closed),
+        (6, 6, 0, false)
+    );
+    let follower = {
+        let q = q.clone();
+        tokio::spawn(async move {
+            q.results(true)
+                .map(|r| r.unwrap())
+                .collect::<Vec<_>>()
+                .await
+        })
+    };
+    let mut items = q.items_as("W");
+    let one = items.next().await.unwrap().unwrap();
+    let two = items.next().await.unwrap().unwrap();
+    let s = q.status().await.unwrap();
+    assert_eq!((s.waiting, s.in_flight), (4, 2));
+    assert_eq!(s.workers.len(), 1);
+    assert_eq!(
+        (s.workers[0].name.as_str(), s.workers[0].in_flight),
+        ("W", 2)
+    );
+    assert!(s.workers[0].last_seen.unwrap() < Duration::from_secs(1));
+    one.ack(true, &json!({ "input": input(0) })).await.unwrap();
+    two.ack(false, &json!({ "input": input(1), "error": "exit 1" }))
+        .await
+        .unwrap();
+    // given back: the next take gets it at once, not after a lease
+    let three = items.next().await.unwrap().unwrap();
+    let position = three.position();
+    three.give_back().await.unwrap();
+    let again = tokio::time::timeout(Duration::from_millis(500), items.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.position(), again.deliveries()), (position, 1));
+    drop(again); // dropped unacked: given back in the background
+    q.close().await.unwrap();
+    let rest = work(queue(&url, "status", fast()).await, 2).await;
+    assert_eq!(rest.len(), 4);
+    assert!(items.next().await.is_none());
+    let followed = tokio::time::timeout(Duration::from_secs(3), follower)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_once_each(&followed, 6);
+    let s = q.status().await.unwrap();
+    assert_eq!(
+        (s.done, s.failed, s.dead, s.waiting, s.in_flight),
+        (5, 1, 0, 0, 0)
+    );
+    assert!(s.workers.iter().all(|w| w.in_flight == 0));
+    let failed: Vec<_> = followed.iter().filter(|r| !r.ok).collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].record["error"], "exit 1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_with_appendonly_loses_nothing() {
+    let Some(server) = common::server_with(common::Config {
+        appendonly: true,
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let url = server.url();
+    let n = 1200; // every write is fsynced (appendfsync always): keep it short
+    let options = fast().max_pending(300);
+    let q = queue(&url, "durable", options).await;
+    let pusher = {
+        let q = q.clone();
+        tokio::spawn(async move {
+            q.push((0..n).map(input)).await.unwrap();
+            q.close().await.unwrap();
+        })
+    };
+    let acked = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let url = url.clone();
+            let acked = acked.clone();
+            tokio::spawn(async move {
+                let q = queue(&url, "durable", fast()).await;
+                let mut items = q.items();
+                while let Some(item) = items.next().await {
+                    let item = item.unwrap();
+                    tokio::time::sleep(Duration::from_micros(300)).await;
+                    let record = json!({ "input": item.input() });
+                    item.ack(true, &record).await.unwrap();
+                    acked.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    while acked.load(Ordering::Relaxed) < 300 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let server = tokio::task::spawn_blocking(move || {
+        let mut server = server;
+        server.kill9();
+        std::thread::sleep(Duration::from_millis(300));
+        server.start();
+        server
+    })
+    .await
+    .unwrap();
+    pusher.await.unwrap();
+    for w in workers {
+        w.await.unwrap();
+    }
+    assert_once_each(&all_results(&q).await, n);
+    let s = q.status().await.unwrap();
+    assert_eq!((s.pushed, s.done, s.in_flight, s.waiting), (n, n, 0, 0));
+    drop(server);
+}
+
+/// The test binary's entry point when run as a child by `common::child`.
+#[test]
+fn child_entry() {
+    let Some((role, url, args)) = common::child_role() else {
+        return;
+    };
+    let rt = common::runtime();
+    rt.block_on(async move {
+        match role.as_str() {
+            "take" => {
+                let n: usize = args[1].parse().unwrap();
+                let q = queue(&url, &args[0], fast().read_batch(n)).await;
+                let mut items = q.items();
+                let mut held = Vec::new();
+                for _ in 0..n {
+                    held.push(items.next().await.unwrap().unwrap());
+                }
+                let positions: Vec<String> =
+                    held.iter().map(|i| i.position().to_string()).collect();
+                println!("READY {}", positions.join(" "));
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+            "push" => {
+                let n: u64 = args[1].parse().unwrap();
+                let max_pending: u64 = args[2].parse().unwrap();
+                let q = queue(
+                    &url,
+                    &args[0],
+                    fast().max_pending(max_pending).push_batch(50),
+                )
+                .await;
+                println!("READY");
+                q.push((0..n).map(input)).await.unwrap();
+                println!("PUSHED");
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+            other => panic!("unknown child role {other}"),
+        }
+    });
+    let _ = HashMap::<u8, u8>::new();
+}

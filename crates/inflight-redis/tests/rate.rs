@@ -1,0 +1,118 @@
+//! The global GCRA rate against a real redis-server: the local Rate's promise, summed over
+//! clients.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use inflight::Rate;
+use inflight_redis::{GlobalRate, Redis};
+
+/// Starts of `clients` clients × `tasks` tasks for `run`: (Redis start µs, local Instant).
+async fn starts(
+    url: &str,
+    name: &str,
+    rate: Rate,
+    clients: usize,
+    tasks: usize,
+    run: Duration,
+) -> Vec<(u64, Instant)> {
+    let all = Arc::new(Mutex::new(Vec::new()));
+    let end = Instant::now() + run;
+    let mut handles = Vec::new();
+    for _ in 0..clients {
+        let redis = Redis::connect(url).await.unwrap();
+        let limiter = GlobalRate::new(&redis, name, rate);
+        for _ in 0..tasks {
+            let limiter = limiter.clone();
+            let all = all.clone();
+            handles.push(tokio::spawn(async move {
+                while Instant::now() < end {
+                    let grant = limiter.acquire(None).await.unwrap();
+                    all.lock().unwrap().push((grant.start_us, Instant::now()));
+                }
+            }));
+        }
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let mut v = all.lock().unwrap().clone();
+    v.sort();
+    v
+}
+
+/// Starts per second between the first and the last start (on Redis's clock).
+fn per_second(v: &[(u64, Instant)]) -> f64 {
+    let span = (v[v.len() - 1].0 - v[0].0) as f64 / 1e6;
+    (v.len() - 1) as f64 / span
+}
+
+/// Checks that every window holds at most `burst + t / interval` of `times` (sorted, µs),
+/// give `slack` more for clocks other than Redis's.
+fn check_windows(times: &[u64], rate: Rate, slack: f64) {
+    let interval = rate.interval().as_micros() as f64;
+    let burst = rate.burst_size() as f64;
+    for i in 0..times.len() {
+        for j in i..times.len() {
+            let window = (times[j] - times[i]) as f64;
+            let count = (j - i + 1) as f64;
+            assert!(
+                count <= burst + window / interval + slack,
+                "{count} starts within {window} µs (interval {interval}, burst {burst})"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_window_holds_at_most_burst_plus_rate_times_its_length_over_all_clients() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let rate = Rate::per_second(50).burst(5);
+    let run = Duration::from_secs(2);
+    let v = starts(&server.url(), "api", rate, 3, 4, run).await;
+    let redis_times: Vec<u64> = v.iter().map(|(us, _)| *us).collect();
+    check_windows(&redis_times, rate, 1e-9);
+    // As the clients saw them: a start can come late (scheduling), so allow one more.
+    let t0 = v[0].1;
+    let mut local: Vec<u64> = v
+        .iter()
+        .map(|(_, at)| (*at - t0).as_micros() as u64)
+        .collect();
+    local.sort();
+    check_windows(&local, rate, 1.0);
+    // And the rate is reached: burst + 50/s over the run, give or take the last interval.
+    let expected = 5.0 + 50.0 * run.as_secs_f64();
+    assert!(
+        v.len() as f64 >= expected * 0.9,
+        "{} starts, expected about {expected}",
+        v.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_rate_change_applies_to_every_client() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let slow = Rate::per_second(10);
+    let other = GlobalRate::new(&Redis::connect(&url).await.unwrap(), "live", slow);
+    let before = per_second(&starts(&url, "live", slow, 2, 2, Duration::from_secs(1)).await);
+    other
+        .set_rate(Rate::per_second(100).burst(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        other.rate().await.unwrap().interval(),
+        Duration::from_millis(10)
+    );
+    let after = per_second(&starts(&url, "live", slow, 2, 2, Duration::from_secs(1)).await);
+    assert!((9.0..=10.5).contains(&before), "{before}/s at 10/s");
+    assert!((90.0..=101.0).contains(&after), "{after}/s at 100/s");
+    other.clear_rate().await.unwrap();
+    assert_eq!(other.rate().await.unwrap(), slow);
+}
