@@ -98,6 +98,7 @@ mod limit;
 mod queue;
 mod rate;
 mod scripts;
+mod shared;
 mod stream;
 
 pub use connection::{Health, Redis, RedisBuilder, RedisEvent};
