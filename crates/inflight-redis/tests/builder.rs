@@ -18,9 +18,12 @@ fn fast() -> LimitOptions {
         .poll(Duration::from_millis(200))
 }
 
+/// Running now and the most at once, for one key.
+type Counts = (usize, usize);
+
 /// What runs now and the most at once, overall and per key.
 #[derive(Clone, Default)]
-struct Watch(Arc<Mutex<(usize, usize, HashMap<String, (usize, usize)>)>>);
+struct Watch(Arc<Mutex<(usize, usize, HashMap<String, Counts>)>>);
 
 impl Watch {
     fn enter(&self, key: &str) {
