@@ -9,9 +9,15 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The binary under test.
+/// The binary under test: the one cargo built, or `$INFLIGHT_TEST_BIN` (to check that a test
+/// fails on an older build).
+pub fn bin() -> std::ffi::OsString {
+    std::env::var_os("INFLIGHT_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_inflight").into())
+}
+
+/// The binary under test, with piped stdout and stderr and no stdin.
 pub fn inflight() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_inflight"));
+    let mut cmd = Command::new(bin());
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -126,9 +132,10 @@ pub fn signal(pid: u32, sig: &str) {
     assert!(ok.success(), "kill -{sig} {pid}");
 }
 
-/// Asserts a usage error: exit 2, one `inflight:` line, no panic.
+/// Asserts a usage error: exit 255 (which no count of failures can be), one `inflight:` line,
+/// no panic.
 pub fn assert_usage_error(r: &Run) {
-    assert_eq!(r.code(), 2, "{r:?}");
+    assert_eq!(r.code(), 255, "{r:?}");
     assert_eq!(
         r.stderr.lines().count(),
         1,
