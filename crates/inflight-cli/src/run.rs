@@ -407,7 +407,12 @@ where
 pub fn record_of<T, E>(outcome: &Outcome<Input, T, E>) -> Record {
     let mut record = Record {
         seq: outcome.input.seq,
-        attempts: outcome.attempts,
+        // A line over --max-line is rejected before any attempt.
+        attempts: if outcome.input.cut.is_some() {
+            0
+        } else {
+            outcome.attempts
+        },
         ms: outcome.elapsed.as_millis() as u64,
         ..Record::default()
     };
