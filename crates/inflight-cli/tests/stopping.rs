@@ -40,9 +40,10 @@ fn hangup_and_quit_kill_the_jobs_and_keep_the_log() {
         let started = Instant::now();
         let pidfiles = [dir.path().join("slow1.pid"), dir.path().join("slow2.pid")];
         assert!(wait_for(Duration::from_secs(20), || {
-            pidfiles.iter().all(|p| {
-                std::fs::read_to_string(p).is_ok_and(|s| s.ends_with('\n'))
-            }) && log_records(&log, true).len() == 1
+            pidfiles
+                .iter()
+                .all(|p| std::fs::read_to_string(p).is_ok_and(|s| s.ends_with('\n')))
+                && log_records(&log, true).len() == 1
         }));
         signal(child.id(), sig);
         let r = finish(child, started, Duration::from_secs(20));
@@ -66,7 +67,15 @@ fn a_closed_stdout_pipe_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("log");
     let mut child = inflight()
-        .args(["exec", "-j", "4", "--log", log.to_str().unwrap(), "--", "echo"])
+        .args([
+            "exec",
+            "-j",
+            "4",
+            "--log",
+            log.to_str().unwrap(),
+            "--",
+            "echo",
+        ])
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
@@ -88,9 +97,17 @@ fn a_closed_stdout_pipe_is_an_error() {
 }
 
 /// Waits for a child whose stdout the test already closed; returns its status and stderr.
-fn finish_without_stdout(mut child: std::process::Child, started: Instant) -> (Option<i32>, String) {
+fn finish_without_stdout(
+    mut child: std::process::Child,
+    started: Instant,
+) -> (Option<i32>, String) {
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             return (status.code(), err);
@@ -107,11 +124,25 @@ fn a_closed_stderr_pipe_never_panics() {
     let lines: String = (1..=2000).map(|i| format!("{i}\n")).collect();
     for (args, input, status) in [
         (
-            vec!["exec", "-j", "4", "--", "sh", "-c", r#"echo "$1" >&2"#, "_", "{}"],
+            vec![
+                "exec",
+                "-j",
+                "4",
+                "--",
+                "sh",
+                "-c",
+                r#"echo "$1" >&2"#,
+                "_",
+                "{}",
+            ],
             lines,
             0,
         ),
-        (vec!["exec", "-j", "4", "--", "./no-such-command"], "a\nb\n".into(), 2),
+        (
+            vec!["exec", "-j", "4", "--", "./no-such-command"],
+            "a\nb\n".into(),
+            2,
+        ),
         (vec!["fetch", "-j", "8"], urls, 50),
     ] {
         let mut child = inflight()
@@ -146,14 +177,27 @@ fn timeout_sends_term_then_kill_and_keeps_the_output() {
     let polite = r#"echo partial; trap 'echo got TERM; exit 3' TERM; sleep 30 & wait"#;
     let r = run(
         &[
-            "exec", "--timeout", "500ms", "--log", log_s, "--", "sh", "-c", polite, ":::", "x",
+            "exec",
+            "--timeout",
+            "500ms",
+            "--log",
+            log_s,
+            "--",
+            "sh",
+            "-c",
+            polite,
+            ":::",
+            "x",
         ],
         None,
     );
     assert_eq!(r.code(), 1, "{r:?}");
     assert_eq!(r.stdout, "partial\ngot TERM\n");
     assert!(r.took < Duration::from_secs(10), "{:?}", r.took);
-    assert_eq!(log_records(&log, false)[0]["error"], "timed out after 500ms");
+    assert_eq!(
+        log_records(&log, false)[0]["error"],
+        "timed out after 500ms"
+    );
 
     // A job that ignores SIGTERM is killed after the grace period.
     let log2 = dir.path().join("log2");
@@ -238,5 +282,9 @@ fn output_is_spooled_not_held_in_memory() {
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(peak < 150 << 20, "peak memory {} MB", peak >> 20);
     assert_eq!(total, (400 + 60) << 20, "every byte printed");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file left");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file left"
+    );
 }
