@@ -82,8 +82,9 @@ pub struct Common {
           allow_negative_numbers = true)]
     pub jobs: Option<usize>,
 
-    /// Time limit for one attempt (e.g. 10s, 500ms, 2m; a plain number is seconds). exec kills
-    /// the job's whole process group; fetch cuts the request, like curl --max-time.
+    /// Time limit for one attempt (e.g. 10s, 500ms, 2m; a plain number is seconds). exec sends
+    /// SIGTERM to the job's whole process group, then SIGKILL after --term-grace, and prints
+    /// what the job wrote; fetch cuts the request, like curl --max-time.
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     pub timeout: Option<Duration>,
 
@@ -108,7 +109,9 @@ pub struct Common {
     pub halt: Option<HaltRule>,
 
     /// Append one JSON line per finished input: input, seq, ok, status, error, attempts, ms
-    /// (and for fetch, bytes and path). Each line is written as soon as its job finishes.
+    /// (and for fetch, bytes and path). Each line is written as soon as its job finishes. An
+    /// input that is not UTF-8 also gets input_b64, its exact bytes in base64, which --resume
+    /// compares.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
 

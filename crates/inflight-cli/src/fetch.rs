@@ -106,9 +106,10 @@ impl Job for Fetcher {
 
     fn finish(&self, outcome: Outcome<Input, Fetched, FetchError>) -> Finished {
         let mut record = record_of(&outcome);
-        let shown_input = self.logged(&outcome.input.line);
-        record.set_input(&shown_input);
-        let shown_input = shown::input(&shown_input, outcome.input.cut);
+        let logged = self.logged(&outcome.input.line);
+        if let Cow::Owned(masked) = &logged {
+            record.set_input(masked);
+        }
         let error = match outcome.result {
             Ok(done) => {
                 record.ok = true;
@@ -130,6 +131,7 @@ impl Job for Fetcher {
         let mut stderr = Spool::default();
         if let Some(message) = error {
             let message = shown::cut(message);
+            let shown_input = shown::input(&logged, outcome.input.cut);
             let _ = stderr.push(format!("inflight: {shown_input}: {message}\n").as_bytes());
             record.error = Some(message);
         }
