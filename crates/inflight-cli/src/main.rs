@@ -48,6 +48,9 @@ fn main() {
     if let Some(result) = printed {
         match result {
             Ok(()) => std::process::exit(0),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                std::process::exit(tally::EXIT_BROKEN_PIPE)
+            }
             Err(e) => fail(&format!("cannot write: {e}")),
         }
     }
