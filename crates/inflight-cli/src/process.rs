@@ -122,17 +122,28 @@ pub async fn run(argv: &[OsString], stop: Stop) -> Result<Ran, NotRun> {
     })
 }
 
-/// Reads a pipe to its end into `spool`.
+/// Reads a pipe to its end into `spool`. Most jobs print a line or nothing: a small buffer on
+/// the stack serves them, and a large one is allocated only for a job that fills it. (A large
+/// array on the stack would make every job's future, which is moved into its task, that large.)
 async fn drain(pipe: Option<impl AsyncRead + Unpin>, spool: &mut Spool) {
     let Some(mut pipe) = pipe else { return };
-    // On the stack of the (boxed) job future: no allocation for the many jobs that print little.
-    let mut buf = [0u8; 8 * 1024];
+    let mut small = [0u8; 256];
+    let mut large = Vec::new();
     loop {
-        match pipe.read(&mut buf).await {
+        let buf: &mut [u8] = if large.is_empty() {
+            &mut small
+        } else {
+            &mut large
+        };
+        match pipe.read(buf).await {
             Ok(0) | Err(_) => return,
             Ok(n) => {
+                let full = n == buf.len();
                 if spool.push(&buf[..n]).is_err() {
                     return;
+                }
+                if full && large.is_empty() {
+                    large = vec![0u8; 64 * 1024];
                 }
             }
         }
