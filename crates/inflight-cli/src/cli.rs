@@ -58,7 +58,7 @@ pub enum Command {
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
     ///
     /// bash: inflight completions bash > ~/.local/share/bash-completion/completions/inflight
-    /// zsh: inflight completions zsh > "${fpath[1]}/_inflight"
+    /// zsh: inflight completions zsh > ~/.zfunc/_inflight (with ~/.zfunc in $fpath)
     /// fish: inflight completions fish > ~/.config/fish/completions/inflight.fish
     Completions {
         #[arg(value_name = "SHELL")]
