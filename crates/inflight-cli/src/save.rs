@@ -51,6 +51,12 @@ impl PartFile {
                 Err(e) => return Err(e),
             }
         }
+        PartFile::create_named(dir)
+    }
+
+    /// The fallback: a file under a random name (`O_CREAT | O_EXCL`, so never through a
+    /// planted symlink), moved into place by [`PartFile::keep`].
+    fn create_named(dir: &Path) -> io::Result<PartFile> {
         let (file, path) = tempfile::Builder::new()
             .prefix(".inflight-")
             .suffix(".part")
@@ -166,6 +172,32 @@ mod tests {
         assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"body");
         assert_eq!(std::fs::read(dir.path().join("a-1.txt")).unwrap(), b"two");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn the_named_fallback_is_as_safe() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        let out = dir.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        std::os::unix::fs::symlink(&victim, out.join("f.txt")).unwrap();
+        let mut part = PartFile::create_named(&out).unwrap();
+        part.write(b"attack").unwrap();
+        let temp = part.named.clone().unwrap();
+        let temp_name = temp.file_name().unwrap().to_str().unwrap();
+        assert!(
+            temp_name.starts_with(".inflight-") && temp_name.len() > 16,
+            "{temp_name}"
+        );
+        assert_eq!(part.keep("f.txt").unwrap(), "f-1.txt");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert_eq!(std::fs::read(out.join("f-1.txt")).unwrap(), b"attack");
+        assert!(!temp.exists());
+        let dropped = PartFile::create_named(&out).unwrap();
+        let temp = dropped.named.clone().unwrap();
+        drop(dropped);
+        assert!(!temp.exists(), "an unkept body leaves nothing");
     }
 
     #[test]
