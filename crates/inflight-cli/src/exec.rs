@@ -102,6 +102,10 @@ impl Job for Exec {
             }
             Err(failure) => record.error = policy_failure(&failure),
         }
+        for cut in [stdout.cut.take(), stderr.cut.take()].into_iter().flatten() {
+            let line = format!("inflight: job {}: {cut}\n", record.seq);
+            let _ = stderr.push(line.as_bytes());
+        }
         // A plain non-zero exit speaks for itself on the job's stderr; other failures would be
         // silent without the log, so say them once.
         if let Some(error) = &record.error {

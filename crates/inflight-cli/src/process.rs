@@ -139,9 +139,9 @@ async fn drain(pipe: Option<impl AsyncRead + Unpin>, spool: &mut Spool) {
             Ok(0) | Err(_) => return,
             Ok(n) => {
                 let full = n == buf.len();
-                if spool.push(&buf[..n]).is_err() {
-                    return;
-                }
+                // A spool that cannot be written (a full disk) says so in `cut`; reading goes
+                // on, so the job is not killed by SIGPIPE for it.
+                let _ = spool.push(&buf[..n]);
                 if full && large.is_empty() {
                     large = vec![0u8; 64 * 1024];
                 }

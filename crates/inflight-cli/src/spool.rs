@@ -26,6 +26,8 @@ pub struct Spool {
     counted: usize,
     file: Option<File>,
     len: u64,
+    /// Why the output is incomplete, when writing the spool file failed (a full disk).
+    pub cut: Option<String>,
 }
 
 impl Spool {
@@ -43,6 +45,18 @@ impl Spool {
     /// be made (no space, no descriptors), the output stays in memory: losing a job's output
     /// would be worse than holding it.
     pub fn push(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.cut.is_some() {
+            return Ok(()); // the rest of a cut output is dropped
+        }
+        let before = self.len;
+        let result = self.push_inner(data);
+        if let Err(e) = &result {
+            self.cut = Some(format!("output cut after about {before} bytes: {e}"));
+        }
+        result
+    }
+
+    fn push_inner(&mut self, data: &[u8]) -> io::Result<()> {
         self.len += data.len() as u64;
         if let Some(file) = &mut self.file {
             return file.write_all(data);

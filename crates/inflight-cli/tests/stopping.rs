@@ -288,3 +288,53 @@ fn output_is_spooled_not_held_in_memory() {
         "no file left"
     );
 }
+
+#[test]
+fn a_full_spool_disk_cuts_the_output_and_says_so() {
+    // A 1 MB tmpfs as $TMPDIR, in a mount namespace of its own (skipped where none can be made).
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=1m tmpfs {0} && TMPDIR={0} exec \"$0\" \"$@\"",
+        small.display()
+    );
+    let probe = std::process::Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            &format!("mount -t tmpfs tmpfs {}", small.display()),
+        ])
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: cannot make a mount namespace here");
+        return;
+    }
+    let child = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .arg(bin())
+        .args([
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "head -c 5M /dev/zero; echo done >&2",
+            ":::",
+            "a",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let r = finish(child, Instant::now(), Duration::from_secs(30));
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    assert!(r.stdout.len() < 5 << 20);
+    assert!(
+        r.stderr.contains("inflight: job 1: output cut after about")
+            && r.stderr.contains("No space left on device"),
+        "{}",
+        r.stderr
+    );
+}
