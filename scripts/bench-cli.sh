@@ -8,6 +8,10 @@
 #          writing the bodies to disk.
 #
 # Usage: scripts/bench-cli.sh            (env: N=3000 J_EXEC=$(nproc) J_FETCH=50 RUNS=5)
+#        BASELINE=/path/to/old/inflight scripts/bench-cli.sh
+#            also times an older inflight build in each group, in the same hyperfine run, so a
+#            change's cost is a ratio measured under the same load (the "inflight (baseline)"
+#            rows; a ratio of 1.02 there is 2% slower than the baseline).
 # Installs what is missing with apt-get (nginx-light, parallel, aria2, curl, hyperfine, python3).
 set -euo pipefail
 
@@ -54,8 +58,15 @@ echo "#           $(curl --version | head -1 | cut -d' ' -f1-2); $(aria2c --vers
 
 # ---------------------------------------------------------------- exec
 seq 1 "$N" >"$TMP/nums"
+base_exec=() base_fetch=() base_discard=()
+if [ -n "${BASELINE:-}" ]; then
+    base_exec=(-n "inflight (baseline)" "$BASELINE exec -j $J_EXEC -- true < $TMP/nums")
+    base_fetch=(--prepare "rm -rf $OUT/baseline && mkdir -p $OUT/baseline" -n "inflight (baseline)"
+        "$BASELINE fetch -j $J_FETCH -o $OUT/baseline $TMP/urls")
+    base_discard=(-n "inflight (baseline)" "$BASELINE fetch -j $J_FETCH $TMP/urls")
+fi
 hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$TMP/exec.json" \
-    -n "inflight exec" "$BIN exec -j $J_EXEC -- true < $TMP/nums" \
+    -n "inflight exec" "$BIN exec -j $J_EXEC -- true < $TMP/nums" "${base_exec[@]}" \
     -n "xargs -P" "xargs -P $J_EXEC -n 1 true < $TMP/nums" \
     -n "GNU parallel" "parallel --will-cite -j $J_EXEC true < $TMP/nums" >&2
 
@@ -100,7 +111,7 @@ awk '{print "url = " $0; print "output = /dev/null"}' "$TMP/urls" >"$TMP/curl-nu
 fresh() { echo "rm -rf $OUT/$1 && mkdir -p $OUT/$1"; }
 hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$TMP/fetch.json" \
     --prepare "$(fresh inflight)" -n "inflight fetch -o" \
-    "$BIN fetch -j $J_FETCH -o $OUT/inflight $TMP/urls" \
+    "$BIN fetch -j $J_FETCH -o $OUT/inflight $TMP/urls" "${base_fetch[@]}" \
     --prepare "$(fresh curl)" -n "curl --parallel" \
     "curl -s --parallel --parallel-max $J_FETCH --output-dir $OUT/curl --remote-name-all -K $TMP/curl.cfg" \
     --prepare "$(fresh aria2)" -n "aria2c -i" \
@@ -110,7 +121,7 @@ hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$TMP/fetch.json
 
 # The same without writing files: inflight without -o against curl into /dev/null.
 hyperfine --style basic --warmup 1 --runs "$RUNS" --export-json "$TMP/discard.json" \
-    -n "inflight fetch (discard)" "$BIN fetch -j $J_FETCH $TMP/urls" \
+    -n "inflight fetch (discard)" "$BIN fetch -j $J_FETCH $TMP/urls" "${base_discard[@]}" \
     -n "curl --parallel -o /dev/null" \
     "curl -s --parallel --parallel-max $J_FETCH -K $TMP/curl-null.cfg" >&2
 

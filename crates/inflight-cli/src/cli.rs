@@ -1,5 +1,6 @@
 //! The command line, declared with clap's derive API. Values are parsed and checked here (see
 //! `parse`), so a bad argument is a usage error before anything runs.
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -11,9 +12,12 @@ use crate::parse;
 /// Run jobs and fetch URLs with a bounded number in flight.
 ///
 /// Inputs are read lazily, one line at a time, so millions of inputs use constant memory.
+///
 /// Exit status: 0 if every job succeeded; otherwise the number of failed jobs, capped at 100;
-/// 130 after Ctrl-C or SIGTERM; 2 for bad arguments, or when the input, the log or the output
-/// directory cannot be read or written.
+/// 128 + N after signal N (130 Ctrl-C, 129 SIGHUP, 131 SIGQUIT, 143 SIGTERM; the running jobs'
+/// process groups are killed first); 141 when stdout is a closed pipe (as after SIGPIPE); 255
+/// for bad arguments, or when the input, the log or the output directory cannot be read or
+/// written.
 #[derive(Parser, Debug)]
 #[command(name = "inflight", version, about, long_about)]
 pub struct Cli {
@@ -26,11 +30,20 @@ pub enum Command {
     /// Run a command once per input (lines of stdin, or the arguments after `:::`).
     ///
     /// `{}` in the command is replaced by the input, passed as (part of) one argument and never
-    /// through a shell; write `sh -c '...'` yourself if you want one. `{#}` is the job number
-    /// (1-based input position). Without `{}`, the input is appended as the last argument.
-    /// Each job's stdout, and separately its stderr, is printed as one block when it finishes.
+    /// through a shell. GNU parallel's other replacement strings work too: `{.}` the input
+    /// without extension, `{/}` its basename, `{//}` its dirname, `{/.}` the basename without
+    /// extension, `{#}` the job number (1-based input position), `{%}` the job slot (1 to -j).
+    /// Without an input placeholder, the input is appended as the last argument. Inputs are
+    /// bytes, passed on exactly, UTF-8 or not.
     ///
-    /// Example: seq 1 9 | inflight exec -j 3 -- sh -c 'sleep 1; echo done {}'
+    /// Options come before the command; put `--` before a command that starts with `-`. For a
+    /// shell, write `sh -c` yourself and pass the input as an argument ("$1"), never inside the
+    /// script, where the shell would run what it contains.
+    ///
+    /// Each job's stdout, and separately its stderr, is printed as one block when it finishes
+    /// (held in memory up to 1 MiB a stream and 64 MiB in all, past that in a temporary file).
+    ///
+    /// Example: seq 1 9 | inflight exec -j 3 -- sh -c 'sleep 1; echo done "$1"' _ {}
     Exec(ExecArgs),
     /// Download URLs (one a line, from FILE or stdin; blank lines are skipped).
     ///
@@ -40,23 +53,48 @@ pub enum Command {
     /// warming many URLs. With -o DIR, each body is saved under DIR with a name made from the
     /// URL's last path segment, sanitised so it can never leave DIR; a taken name gets a
     /// numeric suffix (page-1.html). The log's `path` field says which file holds which URL.
+    /// Passwords in URLs are masked (user:***@host) on stderr and in the log.
     Fetch(FetchArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    ///
+    /// bash: inflight completions bash > ~/.local/share/bash-completion/completions/inflight
+    /// zsh: inflight completions zsh > ~/.zfunc/_inflight (with ~/.zfunc in $fpath)
+    /// fish: inflight completions fish > ~/.config/fish/completions/inflight.fish
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, or with DIR write inflight.1, inflight-exec.1 and
+    /// inflight-fetch.1 there.
+    ///
+    /// Example: inflight man | man -l -
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Options shared by `exec` and `fetch`.
 #[derive(Args, Debug, Clone)]
 pub struct Common {
     /// How many jobs run at once [default: number of CPUs for exec, 50 for fetch].
-    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = parse::limit)]
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = parse::limit,
+          allow_negative_numbers = true)]
     pub jobs: Option<usize>,
 
-    /// Time limit for one attempt (e.g. 10s, 500ms, 2m; a plain number is seconds). exec kills
-    /// the job's whole process group; fetch cuts the request, like curl --max-time.
+    /// Time limit for one attempt (e.g. 10s, 500ms, 2m; a plain number is seconds). exec sends
+    /// SIGTERM to the job's whole process group, then SIGKILL after --term-grace, and prints
+    /// what the job wrote; fetch cuts the request, like curl --max-time.
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     pub timeout: Option<Duration>,
 
     /// Retry a failed job up to N more times, with exponential backoff and jitter.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
     pub retries: u32,
 
     /// Start at most this many attempts per period, evenly spaced (e.g. 20/s, 100/m, 5/h).
@@ -71,7 +109,9 @@ pub struct Common {
     pub halt: Option<HaltRule>,
 
     /// Append one JSON line per finished input: input, seq, ok, status, error, attempts, ms
-    /// (and for fetch, bytes and path). Each line is written as soon as its job finishes.
+    /// (and for fetch, bytes and path). Each line is written as soon as its job finishes. An
+    /// input that is not UTF-8 also gets input_b64, its exact bytes in base64, which --resume
+    /// compares.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
 
@@ -86,6 +126,15 @@ pub struct Common {
     /// Hide the progress bar and the summary line.
     #[arg(short = 'q', long, conflicts_with = "bar")]
     pub quiet: bool,
+
+    /// Inputs are separated by NUL instead of newline (for find -print0, xargs -0).
+    #[arg(short = '0', long = "null")]
+    pub null: bool,
+
+    /// Longest input line (e.g. 64K, 1M). A longer one is read to its end but not kept: its
+    /// job fails with "longer than --max-line" and the run goes on.
+    #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "1M")]
+    pub max_line: u64,
 }
 
 /// `inflight exec`.
@@ -94,18 +143,25 @@ pub struct ExecArgs {
     #[command(flatten)]
     pub common: Common,
 
-    /// Print outputs in input order (each job's output still waits for the job to finish).
+    /// Print outputs in input order. While an early job runs long, later jobs go on running,
+    /// until 1024 finished ones (or -j, if more) wait for it; then no more start.
     #[arg(short = 'k', long)]
     pub keep_order: bool,
 
-    /// The command and its arguments, optionally followed by `:::` and the inputs.
+    /// After --timeout, how long a job has between SIGTERM and SIGKILL (to its whole process
+    /// group), as GNU parallel's --termseq; 0 kills at once.
+    #[arg(long, value_name = "DURATION", value_parser = parse::grace, default_value = "1s")]
+    pub term_grace: Duration,
+
+    /// The command and its arguments, optionally followed by `:::` and the inputs. Options
+    /// of inflight come before it; an unknown one is an error, not a command.
     #[arg(
         required = true,
         trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD [ARGS]... [::: INPUTS]..."
+        value_name = "CMD [ARGS]... [::: INPUTS]...",
+        value_parser = clap::value_parser!(OsString)
     )]
-    pub command: Vec<String>,
+    pub command: Vec<OsString>,
 }
 
 /// `inflight fetch`.
@@ -127,8 +183,13 @@ pub struct FetchArgs {
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: Option<PathBuf>,
 
-    /// Follow at most this many redirects per request.
-    #[arg(long, value_name = "N", default_value_t = 10)]
+    /// Follow at most this many redirects per request (only to http and https).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10,
+        allow_negative_numbers = true
+    )]
     pub max_redirects: usize,
 
     /// File of URLs, one a line [default: stdin].
@@ -173,6 +234,11 @@ mod tests {
         assert_eq!(args.common.jobs, Some(3));
         assert!(args.keep_order);
         assert_eq!(args.command, ["echo", "-n", "{}", ":::", "a"]);
+        let cli = Cli::try_parse_from(["inflight", "exec", "echo", "-n", "--timeout"]).unwrap();
+        let Command::Exec(args) = cli.command else {
+            panic!("not exec")
+        };
+        assert_eq!(args.command, ["echo", "-n", "--timeout"]);
     }
 
     #[test]
@@ -184,6 +250,8 @@ mod tests {
             vec!["inflight", "exec", "--resume", "--", "true"],
             vec!["inflight", "fetch", "--max-size", "lots"],
             vec!["inflight", "fetch", "--rate", "0/s"],
+            vec!["inflight", "exec", "--timout", "5s", "--", "echo"],
+            vec!["inflight", "fetch", "--max-redirects", "-1"],
         ] {
             let err = Cli::try_parse_from(&argv).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{argv:?}");

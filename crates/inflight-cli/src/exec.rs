@@ -1,30 +1,34 @@
-//! `inflight exec`: one process per input, spawned directly (no shell), in its own process
-//! group so a timeout or a kill takes its children too.
-use std::io;
-use std::process::{Output, Stdio};
+//! `inflight exec`: one process per input (see `process` for how it runs and stops).
+use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use inflight::{Failure, Outcome};
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
-use tokio::process::Command;
 
-use crate::log::Record;
+use crate::process::{self, NotRun, Ran, Stop};
 use crate::retry::Retryable;
 use crate::run::{policy_failure, record_of, Finished, Input, Job};
+use crate::shown;
+use crate::slots::Slots;
+use crate::spool::Spool;
 use crate::template::Template;
 
-/// `exec`'s job: the command template.
+/// `exec`'s job: the command template, how a timed-out job is stopped, and the `{%}` slots.
 pub struct Exec {
     pub template: Template,
+    pub stop: Stop,
+    /// Only when the template uses `{%}`.
+    pub slots: Option<Slots>,
 }
 
-/// A failed attempt (a timeout is the library's [`Failure::TimedOut`]).
+/// A failed attempt.
 pub enum ExecError {
     /// The command ran and exited non-zero, or was killed by a signal.
-    Exited(Output),
-    /// The command could not be started (not found, not executable): never retried.
+    Exited(Ran),
+    /// `--timeout` stopped it (what it wrote is kept).
+    TimedOut(Ran),
+    /// The command could not be started (not found, not executable, input too long): never
+    /// retried.
     NotStarted(String),
     /// Waiting for the process failed; the process group is killed.
     Lost(String),
@@ -37,45 +41,81 @@ impl Retryable for ExecError {
 }
 
 impl Job for Exec {
-    type Output = Output;
+    type Output = Ran;
     type Error = ExecError;
 
-    fn attempt(&self, input: &Input) -> BoxFuture<'static, Result<Output, ExecError>> {
-        let argv = self.template.render(&input.line, input.seq);
-        Box::pin(attempt(argv))
+    fn attempt(&self, input: &Input) -> BoxFuture<'static, Result<Ran, ExecError>> {
+        if let Some(message) = input.too_long() {
+            return Box::pin(std::future::ready(Err(ExecError::NotStarted(message))));
+        }
+        let slot = self.slots.as_ref().map(Slots::take);
+        let number = slot.as_ref().map_or(0, |s| s.number);
+        let argv = self.template.render(&input.line, input.seq, number);
+        let stop = self.stop;
+        Box::pin(async move {
+            let result = match process::run(&argv, stop).await {
+                Ok(ran) if ran.timed_out.is_some() => Err(ExecError::TimedOut(ran)),
+                Ok(ran) if ran.status.is_some_and(|s| s.success()) => Ok(ran),
+                Ok(ran) => Err(ExecError::Exited(ran)),
+                Err(NotRun::Start(message)) => Err(ExecError::NotStarted(message)),
+                Err(NotRun::Lost(message)) => Err(ExecError::Lost(message)),
+            };
+            drop(slot); // held while the process ran
+            result
+        })
     }
 
-    fn finish(&self, outcome: Outcome<Input, Output, ExecError>) -> Finished {
+    fn finish(&self, outcome: Outcome<Input, Ran, ExecError>) -> Finished {
         let mut record = record_of(&outcome);
-        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-        let mut exited = |out: Output, record: &mut Record| {
-            use std::os::unix::process::ExitStatusExt;
-            record.ok = out.status.success();
-            record.status = out.status.code().map(i64::from);
-            if let Some(sig) = out.status.signal() {
-                record.error = Some(format!("killed by signal {sig}"));
-            } else if !record.ok {
-                record.error = Some(format!("exit status {}", out.status.code().unwrap_or(-1)));
-            }
-            stdout = out.stdout;
-            stderr = out.stderr;
-        };
+        let (mut stdout, mut stderr) = (Spool::default(), Spool::default());
         match outcome.result {
-            Ok(out) | Err(Failure::Error(ExecError::Exited(out))) => exited(out, &mut record),
+            Ok(ran) | Err(Failure::Error(ExecError::Exited(ran))) => {
+                let status = ran.status;
+                record.ok = status.is_some_and(|s| s.success());
+                record.status = status.and_then(|s| s.code()).map(i64::from);
+                record.error = match status {
+                    Some(s) if s.success() => None,
+                    Some(s) => match s.signal() {
+                        Some(sig) => Some(format!("killed by signal {sig}")),
+                        None => Some(format!("exit status {}", s.code().unwrap_or(-1))),
+                    },
+                    None => Some("lost".into()),
+                };
+                (stdout, stderr) = (ran.stdout, ran.stderr);
+            }
+            Err(Failure::Error(ExecError::TimedOut(ran))) => {
+                let limit = ran.timed_out.unwrap_or_default();
+                let killed = !matches!(ran.status, Some(s) if s.signal() != Some(9));
+                record.error = Some(if killed {
+                    format!(
+                        "timed out after {}; killed after the {} grace period",
+                        human(limit),
+                        human(self.stop.grace)
+                    )
+                } else {
+                    format!("timed out after {}", human(limit))
+                });
+                (stdout, stderr) = (ran.stdout, ran.stderr);
+            }
             Err(Failure::Error(ExecError::NotStarted(msg) | ExecError::Lost(msg))) => {
-                record.error = Some(msg)
+                record.error = Some(shown::cut(msg))
             }
             Err(failure) => record.error = policy_failure(&failure),
+        }
+        for cut in [stdout.cut.take(), stderr.cut.take()].into_iter().flatten() {
+            let line = format!("inflight: job {}: {cut}\n", record.seq);
+            let _ = stderr.push(line.as_bytes());
         }
         // A plain non-zero exit speaks for itself on the job's stderr; other failures would be
         // silent without the log, so say them once.
         if let Some(error) = &record.error {
             if record.status.is_none() {
                 let line = format!(
-                    "inflight: job {} ({:?}): {error}\n",
-                    record.seq, record.input
+                    "inflight: job {} ({}): {error}\n",
+                    record.seq,
+                    shown::input(&outcome.input.line, outcome.input.cut)
                 );
-                stderr.extend_from_slice(line.as_bytes());
+                let _ = stderr.push(line.as_bytes());
             }
         }
         Finished {
@@ -83,61 +123,6 @@ impl Job for Exec {
             stdout,
             stderr,
         }
-    }
-}
-
-/// One run of the command. On a timeout (the library's `--timeout`), `--halt now` or a kill,
-/// the library drops this future (in spawn mode: aborts its task, which drops it), and the
-/// drop kills the process group: `kill_on_drop` for the leader, [`GroupKiller`] for what it
-/// started.
-async fn attempt(argv: Vec<String>) -> Result<Output, ExecError> {
-    let Some((program, args)) = argv.split_first() else {
-        return Err(ExecError::NotStarted("empty command".into()));
-    };
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    let child = match cmd.spawn() {
-        Ok(child) => child,
-        Err(e) => return Err(ExecError::NotStarted(spawn_error(program, &e))),
-    };
-    let mut group = GroupKiller(child.id().and_then(|id| i32::try_from(id).ok()));
-    match child.wait_with_output().await {
-        Ok(out) => {
-            // The leader is reaped; its group id may be reused, so never signal it again.
-            group.0 = None;
-            if out.status.success() {
-                Ok(out)
-            } else {
-                Err(ExecError::Exited(out))
-            }
-        }
-        Err(e) => Err(ExecError::Lost(format!("waiting for {program}: {e}"))),
-    }
-}
-
-/// Kills a job's process group when dropped (timeout, `--halt now`, second Ctrl-C), so that
-/// what the command started dies with it. Disarmed once the leader has been reaped.
-struct GroupKiller(Option<i32>);
-
-impl Drop for GroupKiller {
-    fn drop(&mut self) {
-        if let Some(pgid) = self.0 {
-            // ESRCH (already gone) is the common, harmless case.
-            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-        }
-    }
-}
-
-fn spawn_error(program: &str, e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => format!("command not found: {program}"),
-        io::ErrorKind::PermissionDenied => format!("permission denied: {program}"),
-        _ => format!("cannot run {program}: {e}"),
     }
 }
 

@@ -1,5 +1,6 @@
 //! `inflight fetch`: one GET per URL through one shared client (keep-alive, HTTP/2 over TLS
 //! via ALPN), with a per-attempt time limit, a size cap, retries and safe output files.
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -8,10 +9,11 @@ use futures::future::BoxFuture;
 use inflight::{Failure, Outcome};
 use reqwest::{StatusCode, Url};
 
-use crate::names;
 use crate::retry::{self, Retryable};
 use crate::run::{policy_failure, record_of, Finished, Input, Job};
 use crate::save::PartFile;
+use crate::spool::Spool;
+use crate::{fdlimit, mask, names, shown};
 
 /// What every fetch job shares; cheap to clone into each attempt (the client is shared).
 #[derive(Clone)]
@@ -84,7 +86,11 @@ impl Job for Fetcher {
     type Error = FetchError;
 
     fn attempt(&self, input: &Input) -> BoxFuture<'static, Result<Fetched, FetchError>> {
-        let url = match parse_url(input.line.trim()) {
+        let parsed = match input.too_long() {
+            Some(message) => Err(message),
+            None => parse_url(input.line.trim_ascii()),
+        };
+        let url = match parsed {
             Ok(url) => url,
             Err(message) => {
                 let rejected = FetchError {
@@ -94,13 +100,16 @@ impl Job for Fetcher {
                 return Box::pin(std::future::ready(Err(rejected)));
             }
         };
-        let (fetcher, seq) = (self.clone(), input.seq);
-        Box::pin(async move { fetch_once(&fetcher, &url, seq).await })
+        let fetcher = self.clone();
+        Box::pin(async move { fetch_once(&fetcher, &url).await })
     }
 
     fn finish(&self, outcome: Outcome<Input, Fetched, FetchError>) -> Finished {
         let mut record = record_of(&outcome);
-        let mut stderr = Vec::new();
+        let logged = self.logged(&outcome.input.line);
+        if let Cow::Owned(masked) = &logged {
+            record.set_input(masked);
+        }
         let error = match outcome.result {
             Ok(done) => {
                 record.ok = true;
@@ -119,21 +128,24 @@ impl Job for Fetcher {
             }
             Err(failure) => policy_failure(&failure),
         };
+        let mut stderr = Spool::default();
         if let Some(message) = error {
-            let line = format!("inflight: {}: {message}\n", record.input);
-            stderr.extend_from_slice(line.as_bytes());
+            let message = shown::cut(message);
+            let shown_input = shown::input(&logged, outcome.input.cut);
+            let _ = stderr.push(format!("inflight: {shown_input}: {message}\n").as_bytes());
             record.error = Some(message);
         }
         Finished {
             record,
-            stdout: Vec::new(),
+            stdout: Spool::default(),
             stderr,
         }
     }
 
     /// `host:port` of the URL (`--per-host`); a line that is not a URL has its own empty key.
     fn key(&self, input: &Input) -> String {
-        match Url::parse(input.line.trim()) {
+        let line = std::str::from_utf8(input.line.trim_ascii()).unwrap_or("");
+        match Url::parse(line) {
             Ok(url) => format!(
                 "{}:{}",
                 url.host_str().unwrap_or(""),
@@ -142,10 +154,16 @@ impl Job for Fetcher {
             Err(_) => String::new(),
         }
     }
+
+    /// The log holds URLs with their passwords masked (so `--resume` compares masked URLs).
+    fn logged<'a>(&self, line: &'a [u8]) -> Cow<'a, [u8]> {
+        mask::password(line)
+    }
 }
 
 /// Only absolute http and https URLs are fetched.
-fn parse_url(line: &str) -> Result<Url, String> {
+fn parse_url(line: &[u8]) -> Result<Url, String> {
+    let line = std::str::from_utf8(line).map_err(|_| "malformed URL: not UTF-8".to_string())?;
     let url = Url::parse(line).map_err(|e| format!("malformed URL: {e}"))?;
     match url.scheme() {
         "http" | "https" => Ok(url),
@@ -156,14 +174,24 @@ fn parse_url(line: &str) -> Result<Url, String> {
 }
 
 /// One attempt: request, status check, body streamed to a counter or a file, size cap.
-async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, FetchError> {
-    let mut response = fetcher
-        .client
-        .get(url.clone())
-        .send()
-        .await
-        .map_err(|e| transport_error(&e, fetcher.max_redirects))?;
+async fn fetch_once(fetcher: &Fetcher, url: &Url) -> Result<Fetched, FetchError> {
+    let mut response = loop {
+        match fetcher.client.get(url.clone()).send().await {
+            Ok(response) => break response,
+            // Out of descriptors: other requests will free some; try again later.
+            Err(e) if fdlimit::exhausted_in(&e) => fdlimit::wait().await,
+            Err(e) => return Err(transport_error(&e, fetcher.max_redirects)),
+        }
+    };
     let status = response.status();
+    if status.is_redirection() {
+        if let Some(refused) = refused_redirect(url, &response) {
+            return Err(FetchError {
+                status: Some(status),
+                ..FetchError::fatal(format!("{refused} (HTTP {status})"))
+            });
+        }
+    }
     if !status.is_success() {
         let retry_after = response
             .headers()
@@ -192,13 +220,21 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
             return Err(too_large(max));
         }
     }
-    let mut sink =
-        match &fetcher.out_dir {
-            Some(dir) => Some(PartFile::create(dir, seq).map_err(|e| {
-                FetchError::fatal(format!("cannot write in {}: {e}", dir.display()))
-            })?),
-            None => None,
-        };
+    let mut sink = match &fetcher.out_dir {
+        Some(dir) => Some(loop {
+            match PartFile::create(dir) {
+                Ok(file) => break file,
+                Err(e) if fdlimit::exhausted(&e) => fdlimit::wait().await,
+                Err(e) => {
+                    return Err(FetchError::fatal(format!(
+                        "cannot write in {}: {e}",
+                        dir.display()
+                    )))
+                }
+            }
+        }),
+        None => None,
+    };
     let mut bytes = 0u64;
     loop {
         let chunk = match response.chunk().await {
@@ -232,6 +268,20 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
         bytes,
         path,
     })
+}
+
+/// Why a redirect was not followed, when its target is not http or https (reqwest hands such a
+/// response back as it is, which alone would say only "HTTP 302 Found").
+fn refused_redirect(url: &Url, response: &reqwest::Response) -> Option<String> {
+    let location = response.headers().get(reqwest::header::LOCATION)?;
+    let target = url.join(location.to_str().ok()?).ok()?;
+    if matches!(target.scheme(), "http" | "https") {
+        return None;
+    }
+    let shown = String::from_utf8_lossy(&mask::password(target.as_str().as_bytes())).into_owned();
+    Some(shown::cut(format!(
+        "redirect to {shown} refused: only http and https redirects are followed"
+    )))
 }
 
 /// A one-line message for a reqwest error, and whether a retry may help.
@@ -272,20 +322,24 @@ mod tests {
 
     #[test]
     fn url_checks() {
-        assert!(parse_url("http://x/a").is_ok());
-        assert!(parse_url("https://x/a").is_ok());
+        assert!(parse_url(b"http://x/a").is_ok());
+        assert!(parse_url(b"https://x/a").is_ok());
         assert_eq!(
-            parse_url("ftp://x/a").unwrap_err(),
+            parse_url(b"ftp://x/a").unwrap_err(),
             "unsupported scheme 'ftp' (only http and https)"
         );
-        assert!(parse_url("file:///etc/passwd")
+        assert!(parse_url(b"file:///etc/passwd")
             .unwrap_err()
             .starts_with("unsupported scheme"));
-        assert!(parse_url("not a url")
+        assert!(parse_url(b"not a url")
             .unwrap_err()
             .starts_with("malformed URL"));
-        assert!(parse_url("http://")
+        assert!(parse_url(b"http://")
             .unwrap_err()
             .starts_with("malformed URL"));
+        assert_eq!(
+            parse_url(b"http://x/\xff").unwrap_err(),
+            "malformed URL: not UTF-8"
+        );
     }
 }

@@ -3,6 +3,12 @@
 //! Each record is serialised whole and handed to the kernel in a single `write` on an unbuffered
 //! append-mode file as soon as its job finishes, so a `kill -9` loses no finished record; at
 //! worst the last line is torn, which resume tolerates (and `open` starts a fresh line after it).
+//!
+//! Inputs are bytes, and JSON strings hold only Unicode. An input that is valid UTF-8 (the
+//! usual case, and every log written before) is `input` as is. One that is not gets `input`
+//! with each invalid byte replaced by U+FFFD, for people and `grep`, plus `input_b64`: its
+//! exact bytes in standard base64 (RFC 4648, padded; `jq -r .input_b64 | base64 -d`). Resume
+//! keys on the exact bytes: `input_b64` when present, else `input`.
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -10,13 +16,19 @@ use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Mutex;
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 /// One finished input.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct Record {
-    /// The input line (or `:::` argument) exactly as given.
+    /// The input line (or `:::` argument) as given; bytes that are not UTF-8 become U+FFFD
+    /// here and the exact bytes are in `input_b64`.
     pub input: String,
+    /// The exact input bytes in base64, only when they are not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub input_b64: Option<String>,
     /// 1-based position of the input (the `{#}` of exec).
     pub seq: u64,
     /// Whether the job succeeded (exit status 0, or an HTTP 2xx after redirects).
@@ -36,6 +48,22 @@ pub struct Record {
     /// fetch with `-o`: the file written, relative to the output directory.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub path: Option<String>,
+}
+
+impl Record {
+    /// Sets `input` (and `input_b64` when the bytes are not UTF-8).
+    pub fn set_input(&mut self, bytes: &[u8]) {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                self.input = text.to_owned();
+                self.input_b64 = None;
+            }
+            Err(_) => {
+                self.input = String::from_utf8_lossy(bytes).into_owned();
+                self.input_b64 = Some(BASE64.encode(bytes));
+            }
+        }
+    }
 }
 
 /// An open log: appends whole lines, one `write` each, from any task.
@@ -104,6 +132,8 @@ impl Done {
         #[derive(Deserialize)]
         struct Entry {
             input: String,
+            #[serde(default)]
+            input_b64: Option<String>,
             ok: bool,
         }
         let mut done = Done::default();
@@ -120,21 +150,28 @@ impl Done {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            match serde_json::from_slice::<Entry>(&line) {
-                Ok(entry) if entry.ok => {
-                    done.inputs.insert(key(&entry.input));
+            let entry = serde_json::from_slice::<Entry>(&line).ok().and_then(|e| {
+                let bytes = match &e.input_b64 {
+                    Some(b64) => BASE64.decode(b64).ok()?,
+                    None => e.input.into_bytes(),
+                };
+                Some((key(&bytes), e.ok))
+            });
+            match entry {
+                Some((input, true)) => {
+                    done.inputs.insert(input);
                 }
-                Ok(entry) => {
-                    done.inputs.remove(&key(&entry.input));
+                Some((input, false)) => {
+                    done.inputs.remove(&input);
                 }
-                Err(_) => pending_bad = 1,
+                None => pending_bad = 1,
             }
         }
         Ok(done)
     }
 
     /// Whether `input` already succeeded.
-    pub fn contains(&self, input: &str) -> bool {
+    pub fn contains(&self, input: &[u8]) -> bool {
         self.inputs.contains(&key(input))
     }
 
@@ -147,7 +184,7 @@ impl Done {
 
 /// A 128-bit hash of an input: two SipHash runs with different prefixes. Only compared within
 /// one process, so the hasher need not be stable across Rust versions.
-fn key(input: &str) -> u128 {
+fn key(input: &[u8]) -> u128 {
     let mut a = DefaultHasher::new();
     input.hash(&mut a);
     let mut b = DefaultHasher::new();
@@ -173,9 +210,9 @@ mod tests {
             "{\"input\":\"b\",\"ok\":false}\n",
             "{\"input\":\"c\",\"ok\":false}\n",
         ));
-        assert!(d.contains("a"));
-        assert!(!d.contains("b"));
-        assert!(!d.contains("c"));
+        assert!(d.contains(b"a"));
+        assert!(!d.contains(b"b"));
+        assert!(!d.contains(b"c"));
         assert_eq!(d.len(), 1);
         assert_eq!(d.bad_lines, 0);
     }
@@ -183,15 +220,15 @@ mod tests {
     #[test]
     fn torn_last_line_is_tolerated() {
         let d = done("{\"input\":\"a\",\"ok\":true}\n{\"input\":\"b\",\"o");
-        assert!(d.contains("a"));
-        assert!(!d.contains("b"));
+        assert!(d.contains(b"a"));
+        assert!(!d.contains(b"b"));
         assert_eq!(d.bad_lines, 0);
     }
 
     #[test]
     fn bad_middle_lines_are_counted() {
         let d = done("garbage\n\n{\"input\":\"a\",\"ok\":true,\"extra\":1}\n");
-        assert!(d.contains("a"));
+        assert!(d.contains(b"a"));
         assert_eq!(d.bad_lines, 1);
     }
 
@@ -215,8 +252,37 @@ mod tests {
         assert_eq!(lines.len(), 3);
         assert_eq!(serde_json::from_str::<Record>(lines[2]).unwrap(), rec);
         let d = Done::read(&path).unwrap();
-        assert!(d.contains("a") && d.contains("b \"quoted\"\nnewline"));
+        assert!(d.contains(b"a") && d.contains(b"b \"quoted\"\nnewline"));
         assert_eq!(d.bad_lines, 1, "the torn line is now in the middle");
+    }
+
+    #[test]
+    fn raw_bytes_round_trip_and_stay_apart() {
+        let mut lines = Vec::new();
+        for (bytes, ok) in [
+            (&b"data\xe9"[..], true),
+            (b"data\xff", false),
+            (b"plain", true),
+        ] {
+            let mut rec = Record {
+                ok,
+                ..Record::default()
+            };
+            rec.set_input(bytes);
+            lines.extend(serde_json::to_vec(&rec).unwrap());
+            lines.push(b'\n');
+        }
+        let text = String::from_utf8(lines).unwrap();
+        assert!(
+            text.contains("\"input\":\"data\u{fffd}\",\"input_b64\":\"ZGF0Yek=\""),
+            "{text}"
+        );
+        assert!(text.contains(r#""input":"plain","seq""#), "{text}");
+        let d = Done::from_reader(text.as_bytes()).unwrap();
+        assert!(d.contains(b"data\xe9"));
+        assert!(!d.contains(b"data\xff"));
+        assert!(!d.contains("data\u{fffd}".as_bytes()));
+        assert!(d.contains(b"plain"));
     }
 
     #[test]

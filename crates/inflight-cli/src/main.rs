@@ -2,34 +2,59 @@
 //! both with a bounded number in flight. See `inflight --help` and USAGE.md.
 mod cli;
 mod exec;
+mod extras;
+mod fdlimit;
 mod fetch;
 mod halt;
 mod input;
 mod log;
+mod mask;
 mod names;
 mod parse;
+mod process;
 mod progress;
 mod retry;
 mod run;
 mod save;
+mod say;
+mod shown;
+mod signals;
+mod slots;
+mod spool;
 mod tally;
 mod template;
+mod usage;
 
 use std::path::Path;
 use std::time::Duration;
 
-use clap::error::ErrorKind;
 use clap::Parser;
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, BoxStream, StreamExt};
 
 use cli::{Cli, Command, Common, ExecArgs, FetchArgs};
+use input::RawLine;
 use tally::EXIT_USAGE;
 
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => usage_error(e),
+        Err(e) => usage::exit(e),
     };
+    let printed = match &cli.command {
+        Command::Completions { shell } => Some(extras::completions(*shell)),
+        Command::Man { dir } => Some(extras::man(dir.as_deref())),
+        _ => None,
+    };
+    if let Some(result) = printed {
+        match result {
+            Ok(()) => std::process::exit(0),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                std::process::exit(tally::EXIT_BROKEN_PIPE)
+            }
+            Err(e) => fail(&format!("cannot write: {e}")),
+        }
+    }
+    fdlimit::raise();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -41,6 +66,7 @@ fn main() {
         match cli.command {
             Command::Exec(args) => exec_main(args).await,
             Command::Fetch(args) => fetch_main(args).await,
+            Command::Completions { .. } | Command::Man { .. } => 0,
         }
     });
     // Reading stdin parks a thread in a read that cannot be cancelled; do not wait for it.
@@ -48,26 +74,20 @@ fn main() {
     std::process::exit(status);
 }
 
-/// Help and version go to stdout as usual; every real usage error becomes one line.
-fn usage_error(e: clap::Error) -> ! {
-    match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
-        _ => {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("bad arguments");
-            let message = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("inflight: {message} (see --help)");
-            std::process::exit(EXIT_USAGE);
-        }
-    }
+/// A fatal error before any job ran: one line, exit status 255.
+fn fail(message: &str) -> ! {
+    say::line(&format!("inflight: {message}"));
+    std::process::exit(EXIT_USAGE);
 }
 
-/// A fatal error before any job ran: one line, exit status 2.
-fn fail(message: &str) -> ! {
-    eprintln!("inflight: {message}");
-    std::process::exit(EXIT_USAGE);
+/// The input lines of stdin or a file, split and capped as the options say.
+fn lines<R>(reader: R, common: &Common) -> BoxStream<'static, std::io::Result<RawLine>>
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    let delim = if common.null { 0 } else { b'\n' };
+    let max = usize::try_from(common.max_line).unwrap_or(usize::MAX);
+    input::lines(reader, delim, max).boxed()
 }
 
 async fn exec_main(args: ExecArgs) -> i32 {
@@ -77,28 +97,42 @@ async fn exec_main(args: ExecArgs) -> i32 {
     };
     let jobs = args.common.jobs.unwrap_or_else(cpus);
     let total = inputs.as_ref().map(|i| i.len() as u64);
-    let settings = settings(&args.common, jobs, args.keep_order, total, None);
-    let job = exec::Exec { template };
+    // exec applies --timeout itself (TERM, grace, KILL, output kept), not through the library.
+    let settings = settings(&args.common, jobs, args.keep_order, total, None, None);
+    let job = exec::Exec {
+        slots: template.uses_slot.then(slots::Slots::default),
+        template,
+        stop: process::Stop {
+            timeout: args.common.timeout,
+            grace: args.term_grace,
+        },
+    };
     match inputs {
         Some(list) => {
-            run::run(
-                stream::iter(list.into_iter().map(Ok)).boxed(),
-                settings,
-                job,
-            )
-            .await
+            let list = list
+                .into_iter()
+                .map(|bytes| Ok(RawLine { bytes, cut: None }));
+            run::run(stream::iter(list).boxed(), settings, job).await
         }
-        None => run::run(input::lines(tokio::io::stdin()).boxed(), settings, job).await,
+        None => run::run(lines(tokio::io::stdin(), &args.common), settings, job).await,
     }
 }
 
 async fn fetch_main(args: FetchArgs) -> i32 {
     let jobs = args.common.jobs.unwrap_or(50);
-    let settings = settings(&args.common, jobs, false, None, args.per_host);
+    let settings = settings(
+        &args.common,
+        jobs,
+        false,
+        None,
+        args.per_host,
+        args.common.timeout,
+    );
     if let Some(dir) = &args.output {
-        if let Err(e) = std::fs::create_dir_all(dir) {
+        // Checked before the first request: a run whose bodies cannot be saved is no run.
+        if let Err(e) = std::fs::create_dir_all(dir).and_then(|()| save::check_dir(dir)) {
             fail(&format!(
-                "cannot create output directory {}: {e}",
+                "cannot write in output directory {}: {e}",
                 dir.display()
             ));
         }
@@ -114,23 +148,23 @@ async fn fetch_main(args: FetchArgs) -> i32 {
         out_dir: args.output.map(std::sync::Arc::from),
     };
     // Blank lines are not inputs (and do not take a job number).
-    let urls = |lines: stream::BoxStream<'static, std::io::Result<String>>| {
+    let urls = |lines: BoxStream<'static, std::io::Result<RawLine>>| {
         lines
-            .filter(|l| std::future::ready(!matches!(l, Ok(l) if l.trim().is_empty())))
+            .filter(|l| {
+                let blank =
+                    matches!(l, Ok(l) if l.cut.is_none() && l.bytes.trim_ascii().is_empty());
+                std::future::ready(!blank)
+            })
             .boxed()
     };
     match &args.file {
         Some(path) => match tokio::fs::File::open(path).await {
-            Ok(file) => run::run(urls(input::lines(file).boxed()), settings, job).await,
+            Ok(file) => run::run(urls(lines(file, &args.common)), settings, job).await,
             Err(e) => fail(&format!("cannot open {}: {e}", path.display())),
         },
         None => {
-            run::run(
-                urls(input::lines(tokio::io::stdin()).boxed()),
-                settings,
-                job,
-            )
-            .await
+            let input = urls(lines(tokio::io::stdin(), &args.common));
+            run::run(input, settings, job).await
         }
     }
 }
@@ -142,6 +176,7 @@ fn settings(
     keep_order: bool,
     total: Option<u64>,
     per_host: Option<usize>,
+    timeout: Option<Duration>,
 ) -> run::Settings {
     let (log, done) = match &common.log {
         Some(path) => open_log(path, common.resume),
@@ -150,7 +185,7 @@ fn settings(
     run::Settings {
         jobs,
         keep_order,
-        timeout: common.timeout,
+        timeout,
         retries: common.retries,
         rate: common.rate,
         halt: common.halt(),
@@ -166,11 +201,11 @@ fn open_log(path: &Path, resume: bool) -> (Option<log::Log>, Option<log::Done>) 
         match log::Done::read(path) {
             Ok(done) => {
                 if done.bad_lines > 0 {
-                    eprintln!(
+                    say::line(&format!(
                         "inflight: ignored {} unreadable line(s) in {} (torn by an earlier crash?)",
                         done.bad_lines,
                         path.display()
-                    );
+                    ));
                 }
                 Some(done)
             }

@@ -97,7 +97,7 @@ pub fn move_to_free_name(from: &Path, dir: &Path, name: &str) -> io::Result<Stri
 }
 
 /// `name`, then `stem-1.ext`, `stem-2.ext`, ... (10000 in all).
-fn candidates(name: &str) -> impl Iterator<Item = String> + '_ {
+pub fn candidates(name: &str) -> impl Iterator<Item = String> + '_ {
     let (stem, ext) = match name.rsplit_once('.') {
         Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext)),
         _ => (name, None),

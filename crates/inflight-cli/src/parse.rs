@@ -26,6 +26,14 @@ pub fn duration(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|_| format!("duration '{s}' is too large"))
 }
 
+/// Parses `--term-grace`: a duration as [`duration`], or 0 (SIGKILL at once).
+pub fn grace(s: &str) -> Result<Duration, String> {
+    if s.trim().parse::<f64>() == Ok(0.0) {
+        return Ok(Duration::ZERO);
+    }
+    duration(s)
+}
+
 /// Parses a size in bytes: `1MB`, `512K`, `2GiB`, `100` (bytes). `K`, `KB` and `KiB` all mean
 /// 1024, as in curl and GNU tools: a cap is a guard, not an accounting unit.
 pub fn size(s: &str) -> Result<u64, String> {
@@ -121,6 +129,9 @@ mod tests {
         assert!(duration("10x").is_err());
         assert!(duration("-1s").is_err());
         assert!(duration("1e400").is_err());
+        assert_eq!(grace("0"), Ok(Duration::ZERO));
+        assert_eq!(grace("250ms"), Ok(Duration::from_millis(250)));
+        assert!(grace("-1").is_err());
     }
 
     #[test]

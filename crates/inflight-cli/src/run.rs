@@ -2,6 +2,7 @@
 //! builder ([`inflight::Inflight`]: the limit, `--rate`, `--timeout`, `--retries`, `--halt`,
 //! `--per-host` and spawn mode), outputs and log records out, with `--resume`, Ctrl-C and the
 //! summary.
+use std::borrow::Cow;
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
@@ -15,24 +16,44 @@ use tokio_util::sync::CancellationToken;
 
 use crate::exec::human;
 use crate::halt::Halt;
+use crate::input::RawLine;
 use crate::log::{Done, Log, Record};
 use crate::progress::Progress;
 use crate::retry::{JobRetry, Retryable};
+use crate::spool::Spool;
 use crate::tally::Tally;
+use crate::{say, signals};
+
+/// With `-k`, how many finished jobs may wait for an earlier, slow one (or `-j`, if larger)
+/// before no more are started. Their outputs are spooled (see `spool`), so the bound is on
+/// jobs run ahead, not on memory.
+pub const KEEP_ORDER_BUFFER: usize = 1024;
 
 /// One input and its 1-based position.
 pub struct Input {
     pub seq: u64,
-    pub line: String,
+    /// The input's bytes, exactly as read; only the head of a line over `--max-line`.
+    pub line: Vec<u8>,
+    /// The full length of a line over `--max-line`: it is not run.
+    pub cut: Option<u64>,
     /// Set by the first attempt, which counts the job as started.
     begun: AtomicBool,
+}
+
+impl Input {
+    /// The error of a line over `--max-line`, which no job runs.
+    pub fn too_long(&self) -> Option<String> {
+        self.cut.map(|len| {
+            format!("input of {len} bytes is longer than --max-line; not run (raise --max-line)")
+        })
+    }
 }
 
 /// What a finished job hands back: its record, and for exec its captured output.
 pub struct Finished {
     pub record: Record,
-    pub stdout: Vec<u8>,
-    pub stderr: Vec<u8>,
+    pub stdout: Spool,
+    pub stderr: Spool,
 }
 
 /// What a command does with one input: `exec` runs a process, `fetch` a GET. The library
@@ -50,6 +71,10 @@ pub trait Job: Send + Sync + 'static {
     /// The key of `--per-host`.
     fn key(&self, _input: &Input) -> String {
         String::new()
+    }
+    /// The input as the log holds it (fetch masks passwords); `--resume` compares this.
+    fn logged<'a>(&self, line: &'a [u8]) -> Cow<'a, [u8]> {
+        Cow::Borrowed(line)
     }
 }
 
@@ -121,9 +146,10 @@ impl Shared {
         }
     }
 
-    /// Prints a line on stderr without breaking the bar.
+    /// Prints a line on stderr without breaking the bar (and without failing if stderr is
+    /// gone).
     pub fn say(&self, line: &str) {
-        self.progress.suspend(|| eprintln!("{line}"));
+        self.progress.suspend(|| say::line(line));
     }
 }
 
@@ -145,7 +171,7 @@ pub struct Settings {
 /// Runs `job` on every input and returns the exit status.
 pub async fn run<S, J>(inputs: S, settings: Settings, job: J) -> i32
 where
-    S: Stream<Item = io::Result<String>> + Send + Unpin + 'static,
+    S: Stream<Item = io::Result<RawLine>> + Send + Unpin + 'static,
     J: Job,
 {
     let started = Instant::now();
@@ -156,7 +182,7 @@ where
         log: settings.log,
         progress: settings.progress,
     });
-    listen_for_ctrl_c(shared.clone());
+    signals::listen(shared.clone());
     let job = Arc::new(job);
 
     // Every attempt is spawned (`.spawned()`), so jobs progress on every core however busy the
@@ -179,8 +205,11 @@ where
         halt_mode = halt.mode;
         builder = builder.errors(halt.policy).halt_mode(halt.mode);
     }
+    if settings.keep_order {
+        builder = builder.reorder_capacity(KEEP_ORDER_BUFFER.max(settings.jobs));
+    }
 
-    let inputs = input_stream(inputs, settings.done, shared.clone());
+    let inputs = input_stream(inputs, settings.done, shared.clone(), job.clone());
     // The task the library runs per attempt. `Ok(None)`: the run was stopping (Ctrl-C, a fatal
     // error) before the job's first attempt, so it never started and leaves no record. Only
     // inputs already pulled get here (with `--per-host`, the parked ones); the library counts
@@ -228,7 +257,7 @@ where
         .tally
         .summary(started.elapsed().as_secs_f64(), killed);
     if !shared.progress.quiet() {
-        eprintln!("{summary}");
+        say::line(&summary);
     }
     shared.tally.exit_status()
 }
@@ -271,8 +300,11 @@ impl<J: Job> Output<J> {
             if outcomes.halted() {
                 shared.halted(self.halt_mode);
             }
-            if let Err(e) = emit(&finished, &mut stdout, stdout_tty, &shared.progress) {
-                if e.kind() != io::ErrorKind::BrokenPipe {
+            if let Err(e) = emit(finished, &mut stdout, stdout_tty, &shared.progress) {
+                if e.kind() == io::ErrorKind::BrokenPipe {
+                    // Like a program killed by SIGPIPE: quietly, with status 141.
+                    shared.tally.broken_pipe.store(true, Relaxed);
+                } else {
                     shared.say(&format!("inflight: cannot write output: {e}"));
                     shared.tally.fatal.store(true, Relaxed);
                 }
@@ -292,15 +324,16 @@ impl<J: Job> Output<J> {
 /// Writes a job's stdout, then its stderr, each as one block. On a terminal the bar is lifted
 /// first, so output and bar never share a line.
 fn emit(
-    finished: &Finished,
+    mut finished: Finished,
     stdout: &mut impl Write,
     stdout_tty: bool,
     progress: &Progress,
 ) -> io::Result<()> {
     if !finished.stdout.is_empty() {
         let mut write = || {
-            stdout
-                .write_all(&finished.stdout)
+            finished
+                .stdout
+                .write_to(stdout)
                 .and_then(|()| stdout.flush())
         };
         if stdout_tty {
@@ -313,7 +346,10 @@ fn emit(
         progress.suspend(|| {
             let mut err = io::stderr().lock();
             // Nothing sensible remains to be done if stderr itself is gone.
-            let _ = err.write_all(&finished.stderr).and_then(|()| err.flush());
+            let _ = finished
+                .stderr
+                .write_to(&mut err)
+                .and_then(|()| err.flush());
         });
     }
     Ok(())
@@ -321,13 +357,15 @@ fn emit(
 
 /// Numbers the inputs, drops the ones `--resume` says are done, and ends at the first read
 /// error or when the run is stopping.
-fn input_stream<S>(
+fn input_stream<S, J>(
     inputs: S,
     done: Option<Done>,
     shared: Arc<Shared>,
+    job: Arc<J>,
 ) -> impl Stream<Item = Input> + Send + Unpin + 'static
 where
-    S: Stream<Item = io::Result<String>> + Send + Unpin + 'static,
+    S: Stream<Item = io::Result<RawLine>> + Send + Unpin + 'static,
+    J: Job,
 {
     let on_error = shared.clone();
     let on_skip = shared.clone();
@@ -345,7 +383,10 @@ where
         })
         .zip(futures::stream::iter(1u64..))
         .filter(move |(line, _)| {
-            let skip = done.as_ref().is_some_and(|d| d.contains(line));
+            let skip = line.cut.is_none()
+                && done
+                    .as_ref()
+                    .is_some_and(|d| d.contains(&job.logged(&line.bytes)));
             if skip {
                 on_skip.tally.skipped.fetch_add(1, Relaxed);
             }
@@ -354,62 +395,27 @@ where
         .take_until(stop.cancelled_owned())
         .map(|(line, seq)| Input {
             seq,
-            line,
+            line: line.bytes,
+            cut: line.cut,
             begun: AtomicBool::new(false),
         })
         .boxed()
 }
 
-/// First Ctrl-C: start no more jobs and wait for the running ones. Second: kill them.
-/// SIGTERM kills them at once: jobs run in their own process groups, so without this a
-/// terminated `inflight` would leave them running.
-fn listen_for_ctrl_c(shared: Arc<Shared>) {
-    let on_term = shared.clone();
-    tokio::spawn(async move {
-        let Ok(mut term) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        else {
-            return;
-        };
-        if term.recv().await.is_some() {
-            on_term.tally.interrupted.store(true, Relaxed);
-            on_term.stop.cancel();
-            on_term.say(&format!(
-                "inflight: terminated; killing {} running jobs",
-                on_term.tally.running()
-            ));
-            on_term.kill.cancel();
-        }
-    });
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        shared.tally.interrupted.store(true, Relaxed);
-        shared.stop.cancel();
-        shared.say(&format!(
-            "inflight: interrupted; starting no more jobs, waiting for {} running (Ctrl-C again to kill them)",
-            shared.tally.running()
-        ));
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        shared.say(&format!(
-            "inflight: killing {} running jobs",
-            shared.tally.running()
-        ));
-        shared.kill.cancel();
-    });
-}
-
 /// The log record of an outcome with the fields every job fills the same way (input, position,
 /// attempts, time); each job adds its status, error and the rest.
 pub fn record_of<T, E>(outcome: &Outcome<Input, T, E>) -> Record {
-    Record {
-        input: outcome.input.line.clone(),
+    let mut record = Record {
         seq: outcome.input.seq,
-        attempts: outcome.attempts,
+        // A line over --max-line is rejected before any attempt.
+        attempts: if outcome.input.cut.is_some() {
+            0
+        } else {
+            outcome.attempts
+        },
         ms: outcome.elapsed.as_millis() as u64,
         ..Record::default()
-    }
+    };
+    record.set_input(&outcome.input.line);
+    record
 }

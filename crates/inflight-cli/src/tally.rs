@@ -1,5 +1,5 @@
 //! Counts of the run, shared by the jobs and the output loop, and the exit status they imply.
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::Relaxed};
 
 /// Live counts, updated as jobs start and finish.
 #[derive(Default)]
@@ -10,16 +10,21 @@ pub struct Tally {
     pub failed: AtomicU64,
     /// Inputs skipped by `--resume`.
     pub skipped: AtomicU64,
-    /// Set by the first Ctrl-C.
-    pub interrupted: AtomicBool,
+    /// The signal that stopped the run (SIGINT, SIGTERM, SIGHUP, SIGQUIT), or 0.
+    pub signal: AtomicI32,
+    /// Set when stdout was a closed pipe: nobody reads the output any more.
+    pub broken_pipe: AtomicBool,
     /// Set when input, log or output failed: the run cannot vouch for its results.
     pub fatal: AtomicBool,
 }
 
-/// Exit status for Ctrl-C, as shells report a SIGINT death.
-pub const EXIT_INTERRUPTED: i32 = 130;
-/// Exit status for bad arguments and unusable files, as clap uses for usage errors.
-pub const EXIT_USAGE: i32 = 2;
+/// Exit status for bad arguments and for an input, log or output directory that cannot be
+/// read or written (GNU parallel's 255): no count of failures (at most 100) nor signal status
+/// (128 + N) can be mistaken for it.
+pub const EXIT_USAGE: i32 = 255;
+/// Exit status when stdout is a closed pipe: 128 + SIGPIPE, what the shell reports for a
+/// program killed by SIGPIPE (GNU parallel's status too), so `set -o pipefail` sees it.
+pub const EXIT_BROKEN_PIPE: i32 = 141;
 /// GNU parallel caps the failure count here so it never collides with shell meanings.
 const MAX_FAILURE_STATUS: u64 = 100;
 
@@ -30,14 +35,19 @@ impl Tally {
         self.started.load(Relaxed).saturating_sub(done)
     }
 
-    /// 0 if all succeeded; the number of failures capped at 100; 130 after Ctrl-C or SIGTERM; 2 after a
-    /// fatal input, log or output error.
+    /// 0 if all succeeded; the number of failures capped at 100; 128 + N after signal N
+    /// (130 Ctrl-C, 129 SIGHUP, 131 SIGQUIT, 143 SIGTERM); 141 when stdout was a closed pipe;
+    /// 255 after a fatal input, log or output error.
     pub fn exit_status(&self) -> i32 {
         if self.fatal.load(Relaxed) {
             return EXIT_USAGE;
         }
-        if self.interrupted.load(Relaxed) {
-            return EXIT_INTERRUPTED;
+        let signal = self.signal.load(Relaxed);
+        if signal != 0 {
+            return 128 + signal;
+        }
+        if self.broken_pipe.load(Relaxed) {
+            return EXIT_BROKEN_PIPE;
         }
         self.failed.load(Relaxed).min(MAX_FAILURE_STATUS) as i32
     }
@@ -73,10 +83,12 @@ mod tests {
         assert_eq!(t.exit_status(), 3);
         t.failed.store(1000, Relaxed);
         assert_eq!(t.exit_status(), 100);
-        t.interrupted.store(true, Relaxed);
+        t.broken_pipe.store(true, Relaxed);
+        assert_eq!(t.exit_status(), 141);
+        t.signal.store(2, Relaxed);
         assert_eq!(t.exit_status(), 130);
         t.fatal.store(true, Relaxed);
-        assert_eq!(t.exit_status(), 2);
+        assert_eq!(t.exit_status(), 255);
     }
 
     #[test]

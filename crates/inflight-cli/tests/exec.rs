@@ -645,7 +645,7 @@ fn sigterm_kills_running_jobs_and_exits() {
     std::thread::sleep(Duration::from_millis(250));
     signal(child.id(), "TERM");
     let r = finish(child, started, Duration::from_secs(10));
-    assert_eq!(r.code(), 130, "{r:?}");
+    assert_eq!(r.code(), 143, "128 + SIGTERM: {r:?}");
     assert!(r.took < Duration::from_secs(3), "{:?}", r.took);
     assert!(
         r.stderr.contains("terminated; killing 2 running jobs"),

@@ -9,9 +9,15 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The binary under test.
+/// The binary under test: the one cargo built, or `$INFLIGHT_TEST_BIN` (to check that a test
+/// fails on an older build).
+pub fn bin() -> std::ffi::OsString {
+    std::env::var_os("INFLIGHT_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_inflight").into())
+}
+
+/// The binary under test, with piped stdout and stderr and no stdin.
 pub fn inflight() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_inflight"));
+    let mut cmd = Command::new(bin());
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -50,6 +56,59 @@ pub fn run(args: &[&str], stdin: Option<&str>) -> Run {
         });
     }
     finish(child, started, Duration::from_secs(30))
+}
+
+/// Runs `inflight ARGS` with `stdin` as raw bytes (written from a thread), in `dir` if given.
+pub fn run_bytes(args: &[&str], stdin: Vec<u8>, dir: Option<&Path>) -> Run {
+    let mut cmd = inflight();
+    cmd.args(args).stdin(Stdio::piped());
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn().expect("spawn inflight");
+    let mut pipe = child.stdin.take().unwrap();
+    thread::spawn(move || {
+        let _ = pipe.write_all(&stdin);
+    });
+    finish(child, started, Duration::from_secs(60))
+}
+
+/// The peak resident memory (VmHWM) of a running process, in bytes; 0 once it is gone.
+pub fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Waits for `child` (up to `limit`), sampling its peak memory every few milliseconds; returns
+/// the exit status and the highest peak seen.
+pub fn wait_sampling_rss(child: &mut Child, limit: Duration) -> (ExitStatus, u64) {
+    let started = Instant::now();
+    let mut peak = 0;
+    loop {
+        peak = peak.max(peak_rss(child.id()));
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status, peak);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("inflight did not finish within {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(3));
+    }
+}
+
+/// Whether a process is gone (or a zombie nobody reaped: dead all the same).
+pub fn is_dead(pid: &str) -> bool {
+    let stat = format!("/proc/{}/stat", pid.trim());
+    match std::fs::read_to_string(stat) {
+        Ok(s) => s.contains(") Z "),
+        Err(_) => true,
+    }
 }
 
 /// Collects a child's output and waits for it, killing it after `limit`.
@@ -126,9 +185,10 @@ pub fn signal(pid: u32, sig: &str) {
     assert!(ok.success(), "kill -{sig} {pid}");
 }
 
-/// Asserts a usage error: exit 2, one `inflight:` line, no panic.
+/// Asserts a usage error: exit 255 (which no count of failures can be), one `inflight:` line,
+/// no panic.
 pub fn assert_usage_error(r: &Run) {
-    assert_eq!(r.code(), 2, "{r:?}");
+    assert_eq!(r.code(), 255, "{r:?}");
     assert_eq!(
         r.stderr.lines().count(),
         1,

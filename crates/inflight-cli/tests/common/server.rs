@@ -6,7 +6,8 @@
 //! never ends); `/big` (10000 bytes with Content-Length); `/big-chunked` (10000 bytes without);
 //! `/flaky/KEY/FAILS/RETRY_AFTER` (503 FAILS times per KEY, then 200); `/loop/N` (redirects to
 //! N+1 forever); `/redirect` (to `/target`); `/slow/MS` (waits MS ms; concurrency is counted);
-//! anything else: 200 with body `body of PATH`.
+//! `/to-file` (redirects to file:///etc/passwd); `/fill/BYTE/LEN/MS` (LEN bytes of the
+//! character BYTE, 64 KiB at a time, MS ms apart); anything else: 200 with body `body of PATH`.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -113,6 +114,28 @@ fn handle(mut conn: TcpStream, state: &State) {
             respond(&mut conn, "302 Found", &[&next], b"");
         }
         ["redirect"] => respond(&mut conn, "302 Found", &["Location: /target"], b""),
+        ["to-file"] => respond(
+            &mut conn,
+            "302 Found",
+            &["Location: file:///etc/passwd"],
+            b"",
+        ),
+        ["fill", byte, len, ms] => {
+            let len: usize = len.parse().unwrap();
+            let head =
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n");
+            let _ = conn.write_all(head.as_bytes());
+            let chunk = vec![byte.as_bytes()[0]; 64 * 1024];
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(chunk.len());
+                if conn.write_all(&chunk[..n]).is_err() {
+                    return;
+                }
+                left -= n;
+                thread::sleep(Duration::from_millis(ms.parse().unwrap()));
+            }
+        }
         ["slow", ms] => {
             let now = state.slow_now.fetch_add(1, SeqCst) + 1;
             state.slow_max.fetch_max(now, SeqCst);
