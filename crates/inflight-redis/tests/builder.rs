@@ -18,12 +18,12 @@ fn fast() -> LimitOptions {
         .poll(Duration::from_millis(200))
 }
 
-/// Running now and the most at once, for one key.
-type Counts = (usize, usize);
-
 /// What runs now and the most at once, overall and per key.
 #[derive(Clone, Default)]
-struct Watch(Arc<Mutex<(usize, usize, HashMap<String, Counts>)>>);
+struct Watch(Arc<Mutex<Seen>>);
+
+/// Running now and the most at once: overall, then per key.
+type Seen = (usize, usize, HashMap<String, (usize, usize)>);
 
 impl Watch {
     fn enter(&self, key: &str) {
