@@ -494,8 +494,11 @@ fn halt_on_successes_and_no_retry_once_halted() {
         .collect();
     assert_eq!(summary, [("1", 3), ("2", 1), ("3", 1)]);
 
-    // A job in flight when the run halts runs to its end but is not retried: job 1 cannot
-    // start (never retried) and halts the run; job 2 fails 300 ms later.
+    // A job in flight when the run halts runs to its end but is not retried: job 1 (300 ms,
+    // then a retryable failure) is started first; job 2 cannot start (a missing command is not
+    // retried) and halts the run at once; job 3 never starts. (Job 1 comes first so it is
+    // surely in flight: a job that fails at once can hand back its outcome before the next
+    // input is even pulled.)
     let log2 = dir.path().join("log2");
     let slow_fail = dir.path().join("slow-fail");
     std::fs::write(&slow_fail, "#!/bin/sh\nsleep 0.3\nexit 1\n").unwrap();
@@ -519,18 +522,19 @@ fn halt_on_successes_and_no_retry_once_halted() {
             "--",
             "{}",
             ":::",
-            "/nonexistent/cmd",
             slow_fail,
+            "/nonexistent/cmd",
             slow_fail,
         ],
         None,
     );
     assert_eq!(r.code(), 2, "{r:?}");
     let records = log_records(&log2, false);
-    let attempts: Vec<(u64, u64)> = records
+    let mut attempts: Vec<(u64, u64)> = records
         .iter()
         .map(|r| (r["seq"].as_u64().unwrap(), r["attempts"].as_u64().unwrap()))
         .collect();
+    attempts.sort_unstable();
     assert_eq!(attempts, [(1, 1), (2, 1)]);
 }
 
