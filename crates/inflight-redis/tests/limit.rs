@@ -409,3 +409,26 @@ fn child_entry() {
         }
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_limit_of_zero_pauses_and_a_raise_resumes() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let a = GlobalLimit::with_options(&Redis::connect(&url).await.unwrap(), "pause", 2, fast());
+    let b = GlobalLimit::with_options(&Redis::connect(&url).await.unwrap(), "pause", 2, fast());
+    let held = a.acquire(None).await.unwrap();
+    a.set_limit(0).await.unwrap();
+    // Nothing is granted, in any process, while the limit is 0; the holder keeps its place.
+    let waiting = tokio::spawn(async move { b.acquire(None).await.unwrap() });
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(!waiting.is_finished(), "granted while paused");
+    assert!(!held.is_lost());
+    a.set_limit(2).await.unwrap();
+    let granted = tokio::time::timeout(Duration::from_secs(2), waiting)
+        .await
+        .expect("the raise resumes the waiter")
+        .unwrap();
+    drop((held, granted));
+}

@@ -122,9 +122,8 @@ impl GlobalLimit {
     /// raise lets in are woken at once). Lowering never revokes a permit: holders above the
     /// new limit finish first.
     ///
-    /// # Panics
-    ///
-    /// If `limit` is 0.
+    /// A limit of 0 pauses: nothing is granted (in any process) until it is raised; holders
+    /// keep their places.
     ///
     /// ```no_run
     /// # async fn f(limit: inflight_redis::GlobalLimit) -> Result<(), inflight_redis::Error> {
@@ -132,10 +131,6 @@ impl GlobalLimit {
     /// # Ok(()) }
     /// ```
     pub async fn set_limit(&self, limit: u64) -> Result<(), Error> {
-        assert!(
-            limit > 0,
-            "GlobalLimit::set_limit: limit must be at least 1, got 0"
-        );
         self.family.set_limit(Some(limit)).await
     }
 

@@ -109,9 +109,8 @@ impl GlobalPerKey {
     /// Stores a live per-key limit that every process follows (waiters notice it on their
     /// next poll).
     ///
-    /// # Panics
-    ///
-    /// If `limit` is 0.
+    /// A limit of 0 pauses: nothing is granted (in any process) until it is raised; holders
+    /// keep their places.
     ///
     /// ```no_run
     /// # async fn f(hosts: inflight_redis::GlobalPerKey) -> Result<(), inflight_redis::Error> {
@@ -119,10 +118,6 @@ impl GlobalPerKey {
     /// # Ok(()) }
     /// ```
     pub async fn set_limit(&self, limit: u64) -> Result<(), Error> {
-        assert!(
-            limit > 0,
-            "GlobalPerKey::set_limit: limit must be at least 1, got 0"
-        );
         self.family.set_limit(Some(limit)).await
     }
 
