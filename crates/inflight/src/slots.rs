@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use crate::adaptive::timing::Timer;
 use crate::budget::Budget;
 use crate::wake::{ReadyQueue, SlotWaker};
 
@@ -28,8 +29,8 @@ pub(crate) enum Woken<T> {
     Yielded,
 }
 
-/// The futures in flight, at most `limit` of them.
-pub(crate) struct Slots<F> {
+/// The futures in flight, at most `limit` of them; `T` times them for an adaptive limit.
+pub(crate) struct Slots<F, T> {
     slots: Vec<Slot<F>>,
     free: Vec<usize>,
     running: usize,
@@ -42,10 +43,13 @@ pub(crate) struct Slots<F> {
     position_of: Option<fn(&F) -> u64>,
     /// Positions of futures dropped because their poll panicked, not yet seen by the caller.
     lost: Vec<u64>,
+    /// Times the futures for a controller that sets `limit` from their latencies; a stream
+    /// with a plain number has a timer that does nothing.
+    timer: T,
 }
 
-impl<F: Future> Slots<F> {
-    pub(crate) fn new(limit: usize) -> Self {
+impl<F: Future, T: Timer> Slots<F, T> {
+    pub(crate) fn new(limit: usize, timer: T) -> Self {
         Slots {
             slots: Vec::new(),
             free: Vec::new(),
@@ -56,6 +60,7 @@ impl<F: Future> Slots<F> {
             next: 0,
             position_of: None,
             lost: Vec::new(),
+            timer,
         }
     }
 
@@ -85,9 +90,11 @@ impl<F: Future> Slots<F> {
         self.running < self.limit
     }
 
-    /// Changes the limit; futures already in flight above a lowered limit run to completion.
-    pub(crate) fn set_limit(&mut self, limit: usize) {
+    /// Changes the limit, and what moves it from now on; futures already in flight above a
+    /// lowered limit run to completion.
+    pub(crate) fn set_limit(&mut self, limit: usize, timer: T) {
         self.limit = limit;
+        self.timer = timer;
     }
 
     /// Starts `future` in a free slot and polls it once. A future that is ready at once hands
@@ -104,6 +111,7 @@ impl<F: Future> Slots<F> {
         };
         self.slots[index].future.set(Some(future));
         self.running += 1;
+        self.timer.started(index);
         self.poll_slot(index)
     }
 
@@ -160,7 +168,7 @@ impl<F: Future> Slots<F> {
     }
 }
 
-impl<F: Future> Slots<F> {
+impl<F: Future, T: Timer> Slots<F, T> {
     /// Polls the future in slot `index`, if any; when it finishes, empties the slot, frees it
     /// and hands its output back.
     ///
@@ -186,6 +194,9 @@ impl<F: Future> Slots<F> {
             Some(Poll::Ready(output)) => {
                 self.slots[index].future.set(None);
                 self.free.push(index);
+                if let Some(limit) = self.timer.finished(index, self.running) {
+                    self.limit = limit;
+                }
                 self.running -= 1;
                 Some(output)
             }
@@ -195,12 +206,12 @@ impl<F: Future> Slots<F> {
 }
 
 /// Frees a slot whose future's poll is unwinding; forgotten when the poll returns.
-struct FreeOnUnwind<'a, F: Future> {
-    slots: &'a mut Slots<F>,
+struct FreeOnUnwind<'a, F: Future, T> {
+    slots: &'a mut Slots<F, T>,
     index: usize,
 }
 
-impl<F: Future> Drop for FreeOnUnwind<'_, F> {
+impl<F: Future, T> Drop for FreeOnUnwind<'_, F, T> {
     fn drop(&mut self) {
         let slots = &mut *self.slots;
         let slot = &mut slots.slots[self.index];
