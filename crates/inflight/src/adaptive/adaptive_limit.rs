@@ -103,6 +103,10 @@ use super::window::{MAX_REPLIES, MIN_REPLIES, PRECISION};
 ///   few hundred tasks ends before it has moved much, and a run that cannot keep the limit
 ///   busy (at least half of it in flight) does not grow it.
 /// - **The probes cost.** Each runs 30% below the limit for about two hundred replies.
+/// - **A short queue is kept.** It settles where the mean latency is up to 30% above the
+///   no-load latency: the server stays busy, at the price of that much waiting. With many fast
+///   requests and a few slow ones, the fast ones' median latency rises the most (threefold in
+///   the simulation's mix, where the 99th percentile rises 5%).
 /// - **Not a rate.** A server that allows N requests per second, whatever the concurrency, is
 ///   limited with [`Rate`](crate::Rate).
 ///
