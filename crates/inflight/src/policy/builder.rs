@@ -356,6 +356,8 @@ impl Inflight {
     /// Adds a concurrency limit shared with other runs, processes or machines: an input holds
     /// a place of it from its start to its end (retries included). The builder's own limit
     /// still applies; the shared one caps what all its users run together. See [`SharedLimit`].
+    /// The shared limit is fixed: with an [adaptive](crate::Limit::adaptive) builder limit,
+    /// each builder adapts its own share under it.
     ///
     /// ```
     /// let together = inflight::Limiter::new(10);
