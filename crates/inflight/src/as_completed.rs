@@ -11,18 +11,19 @@ use pin_project_lite::pin_project;
 use crate::budget::{Budget, Coop};
 use crate::engine::Engine;
 use crate::iter_source::IterSource;
-use crate::limit::check_limit;
+use crate::limit::{check, IntoLimit, Limit, TimerOf};
 
 /// Runs `futures` with at most `limit` in flight and yields their outputs as they complete.
 ///
-/// The iterator is pulled lazily, one item each time a slot is free, so it may be infinite and
+/// `limit` is a number, or a [`Limit::adaptive`] that finds the number from the futures'
+/// latency. The iterator is pulled lazily, one item each time a slot is free, so it may be infinite and
 /// its futures are made only when they can start. The futures run inside the stream: they make
 /// progress while the stream is polled (see [`drive`](crate::drive) for a mode in which they
 /// progress on their own). Dropping the stream drops every future in flight.
 ///
 /// # Panics
 ///
-/// If `limit` is 0.
+/// If `limit` is 0 (or an adaptive limit's min is above its max).
 ///
 /// # Example
 ///
@@ -47,12 +48,13 @@ use crate::limit::check_limit;
 /// # }
 /// ```
 #[track_caller]
-pub fn as_completed<I>(futures: I, limit: usize) -> AsCompleted<IterSource<I::IntoIter>>
+pub fn as_completed<I, L>(futures: I, limit: L) -> AsCompleted<IterSource<I::IntoIter>, L::Kept>
 where
     I: IntoIterator,
     I::Item: Future,
+    L: IntoLimit,
 {
-    check_limit(limit, "as_completed: limit");
+    let limit = check(limit.into(), "as_completed: limit");
     AsCompleted::new(IterSource::new(futures.into_iter()), limit)
 }
 
@@ -61,21 +63,24 @@ pin_project! {
     /// flight. Made by [`as_completed`] and [`InflightExt::in_flight`](crate::InflightExt::in_flight).
     ///
     /// It is `Unpin` when `St` is, whatever the futures are: each runs in a pinned slot of its own.
+    /// `L` is the limit it keeps: `usize` when made with a number, [`Limit`] when made with a
+    /// `Limit` or an adaptive one (see [`IntoLimit`]).
     #[must_use = "streams do nothing unless polled"]
-    pub struct AsCompleted<St: Stream> {
+    pub struct AsCompleted<St: Stream, L: IntoLimit = usize> {
         #[pin]
-        engine: Engine<St>,
+        engine: Engine<St, TimerOf<L>>,
         coop: Coop,
     }
 }
 
-impl<St> AsCompleted<St>
+impl<St, L> AsCompleted<St, L>
 where
     St: Stream,
     St::Item: Future,
+    L: IntoLimit,
 {
     /// The caller has checked `limit` (each entry point names itself in the panic).
-    pub(crate) fn new(source: St, limit: usize) -> Self {
+    pub(crate) fn new(source: St, limit: Limit) -> Self {
         AsCompleted {
             engine: Engine::new(source, limit),
             coop: Coop::default(),
@@ -106,7 +111,8 @@ where
         self.engine.pulled()
     }
 
-    /// The most futures that may be in flight at once.
+    /// The most futures that may be in flight at once: the fixed limit, or where an adaptive
+    /// one is now.
     ///
     /// ```
     /// assert_eq!(inflight::as_completed([async {}], 8).limit(), 8);
@@ -114,7 +120,13 @@ where
     pub fn limit(&self) -> usize {
         self.engine.limit()
     }
+}
 
+impl<St> AsCompleted<St, usize>
+where
+    St: Stream,
+    St::Item: Future,
+{
     /// Changes the limit. A raised limit fills the new slots on the next poll (and wakes the
     /// task that polled it last); a lowered one starts nothing new until the futures in flight
     /// have fallen below it (none is cancelled). A limit of 0 pauses: nothing new starts until
@@ -126,14 +138,37 @@ where
     /// assert_eq!(stream.limit(), 2);
     /// ```
     pub fn set_limit(&mut self, limit: usize) {
-        self.engine.set_limit(limit);
+        self.engine.set_limit(Limit::fixed(limit));
     }
 }
 
-impl<St> Stream for AsCompleted<St>
+impl<St> AsCompleted<St, Limit>
 where
     St: Stream,
     St::Item: Future,
+{
+    /// Changes the limit, as for a fixed one (0 pauses); a number fixes it (an adaptive limit
+    /// stops adapting), and an adaptive limit adapts from the limit in force unless given an
+    /// [`initial`](crate::AdaptiveLimit::initial) value.
+    ///
+    /// ```
+    /// use inflight::Limit;
+    /// let mut stream = inflight::as_completed([async {}], Limit::adaptive().max(100));
+    /// stream.set_limit(2);
+    /// assert_eq!(stream.limit(), 2);
+    /// stream.set_limit(Limit::adaptive().max(100));
+    /// assert_eq!(stream.limit(), 2); // adapting again, from where it was
+    /// ```
+    pub fn set_limit(&mut self, limit: impl Into<Limit>) {
+        self.engine.set_limit(limit.into());
+    }
+}
+
+impl<St, L> Stream for AsCompleted<St, L>
+where
+    St: Stream,
+    St::Item: Future,
+    L: IntoLimit,
 {
     type Item = <St::Item as Future>::Output;
 
@@ -150,17 +185,18 @@ where
     }
 }
 
-impl<St> FusedStream for AsCompleted<St>
+impl<St, L> FusedStream for AsCompleted<St, L>
 where
     St: Stream,
     St::Item: Future,
+    L: IntoLimit,
 {
     fn is_terminated(&self) -> bool {
         self.engine.is_done()
     }
 }
 
-impl<St: Stream> std::fmt::Debug for AsCompleted<St> {
+impl<St: Stream, L: IntoLimit> std::fmt::Debug for AsCompleted<St, L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsCompleted").finish_non_exhaustive()
     }

@@ -7,33 +7,37 @@ use std::task::{Context, Poll, Waker};
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
+use crate::adaptive::timing::Timer;
 use crate::budget::Budget;
+use crate::limit::Limit;
 use crate::slots::{Slots, Woken};
 
 pin_project! {
-    /// A source of futures and the slots that run them.
-    pub(crate) struct Engine<St: Stream> {
+    /// A source of futures and the slots that run them; `T` times them for an adaptive limit.
+    pub(crate) struct Engine<St: Stream, T> {
         #[pin]
         source: St,
         source_done: bool,
         pulled: u64,
-        slots: Slots<St::Item>,
+        slots: Slots<St::Item, T>,
         // The consumer, while a limit of 0 keeps everything from starting: woken by a raise.
         paused: Option<Waker>,
     }
 }
 
-impl<St> Engine<St>
+impl<St, T> Engine<St, T>
 where
     St: Stream,
     St::Item: Future,
+    T: Timer,
 {
-    pub(crate) fn new(source: St, limit: usize) -> Self {
+    pub(crate) fn new(source: St, limit: Limit) -> Self {
+        let (limit, timer) = T::start(limit, None);
         Engine {
             source,
             source_done: false,
             pulled: 0,
-            slots: Slots::new(limit),
+            slots: Slots::new(limit, timer),
             paused: None,
         }
     }
@@ -62,8 +66,9 @@ where
         self.slots.limit()
     }
 
-    pub(crate) fn set_limit(&mut self, limit: usize) {
-        self.slots.set_limit(limit);
+    pub(crate) fn set_limit(&mut self, limit: Limit) {
+        let (limit, timer) = T::start(limit, Some(self.slots.limit()));
+        self.slots.set_limit(limit, timer);
         if limit > 0 {
             if let Some(consumer) = self.paused.take() {
                 consumer.wake();

@@ -5,11 +5,12 @@ use std::future::Future;
 use futures_core::Stream;
 
 use crate::as_completed::AsCompleted;
-use crate::limit::check_limit;
+use crate::limit::{check, IntoLimit};
 use crate::ordered::Ordered;
 use crate::try_in_flight::TryInFlight;
 
-/// Runs the futures of a stream with a bounded number in flight.
+/// Runs the futures of a stream with a bounded number in flight: a number, or a
+/// [`Limit::adaptive`](crate::Limit::adaptive).
 ///
 /// The stream is pulled only when a slot is free; while it is pending, futures already in
 /// flight go on and their outputs are handed back.
@@ -39,7 +40,7 @@ where
     ///
     /// # Panics
     ///
-    /// If `limit` is 0.
+    /// If `limit` is 0 (or an adaptive limit's min is above its max).
     ///
     /// ```
     /// use futures::StreamExt;
@@ -55,11 +56,11 @@ where
     /// # });
     /// ```
     #[track_caller]
-    fn in_flight(self, limit: usize) -> AsCompleted<Self>
+    fn in_flight<L: IntoLimit>(self, limit: L) -> AsCompleted<Self, L::Kept>
     where
         Self: Sized,
     {
-        check_limit(limit, "in_flight: limit");
+        let limit = check(limit.into(), "in_flight: limit");
         AsCompleted::new(self, limit)
     }
 
@@ -68,7 +69,7 @@ where
     ///
     /// # Panics
     ///
-    /// If `limit` is 0.
+    /// If `limit` is 0 (or an adaptive limit's min is above its max).
     ///
     /// ```
     /// use futures::StreamExt;
@@ -84,11 +85,11 @@ where
     /// # });
     /// ```
     #[track_caller]
-    fn in_flight_ordered(self, limit: usize) -> Ordered<Self>
+    fn in_flight_ordered<L: IntoLimit>(self, limit: L) -> Ordered<Self, L::Kept>
     where
         Self: Sized,
     {
-        check_limit(limit, "in_flight_ordered: limit");
+        let limit = check(limit.into(), "in_flight_ordered: limit");
         Ordered::new(self, limit)
     }
 
@@ -99,7 +100,7 @@ where
     ///
     /// # Panics
     ///
-    /// If `limit` is 0.
+    /// If `limit` is 0 (or an adaptive limit's min is above its max).
     ///
     /// ```
     /// use futures::StreamExt;
@@ -115,12 +116,12 @@ where
     /// # });
     /// ```
     #[track_caller]
-    fn try_in_flight<T, E>(self, limit: usize) -> TryInFlight<AsCompleted<Self>>
+    fn try_in_flight<T, E, L: IntoLimit>(self, limit: L) -> TryInFlight<AsCompleted<Self, L::Kept>>
     where
         Self: Sized,
         Self::Item: Future<Output = Result<T, E>>,
     {
-        check_limit(limit, "try_in_flight: limit");
+        let limit = check(limit.into(), "try_in_flight: limit");
         TryInFlight::new(AsCompleted::new(self, limit))
     }
 
@@ -131,7 +132,7 @@ where
     ///
     /// # Panics
     ///
-    /// If `limit` is 0.
+    /// If `limit` is 0 (or an adaptive limit's min is above its max).
     ///
     /// ```
     /// use futures::StreamExt;
@@ -147,12 +148,15 @@ where
     /// # });
     /// ```
     #[track_caller]
-    fn try_in_flight_ordered<T, E>(self, limit: usize) -> TryInFlight<Ordered<Self>>
+    fn try_in_flight_ordered<T, E, L: IntoLimit>(
+        self,
+        limit: L,
+    ) -> TryInFlight<Ordered<Self, L::Kept>>
     where
         Self: Sized,
         Self::Item: Future<Output = Result<T, E>>,
     {
-        check_limit(limit, "try_in_flight_ordered: limit");
+        let limit = check(limit.into(), "try_in_flight_ordered: limit");
         TryInFlight::new(Ordered::new(self, limit))
     }
 }

@@ -10,9 +10,10 @@ use pin_project_lite::pin_project;
 use crate::as_completed::AsCompleted;
 use crate::indexed::Indexed;
 use crate::iter_source::IterSource;
-use crate::limit::check_limit;
+use crate::limit::{check, IntoLimit};
 
-/// Runs `futures` with at most `limit` in flight and returns all their outputs in input order.
+/// Runs `futures` with at most `limit` in flight (a number, or a [`Limit::adaptive`](crate::Limit::adaptive)) and
+/// returns all their outputs in input order.
 ///
 /// The seeds' `gather_with_concurrency`, without a semaphore and without making every future up
 /// front: the iterator is pulled as slots free up. Since every output is kept anyway, an early
@@ -25,7 +26,7 @@ use crate::limit::check_limit;
 ///
 /// # Panics
 ///
-/// If `limit` is 0.
+/// If `limit` is 0 (or an adaptive limit's min is above its max).
 ///
 /// # Example
 ///
@@ -45,12 +46,13 @@ use crate::limit::check_limit;
 /// # }
 /// ```
 #[track_caller]
-pub fn gather<I>(futures: I, limit: usize) -> Gather<I::IntoIter>
+pub fn gather<I, L>(futures: I, limit: L) -> Gather<I::IntoIter, L::Kept>
 where
     I: IntoIterator,
     I::Item: Future,
+    L: IntoLimit,
 {
-    check_limit(limit, "gather: limit");
+    let limit = check(limit.into(), "gather: limit");
     let source = Indexed::new(IterSource::new(futures.into_iter()));
     let expected = initial_capacity(source.size_hint().0);
     Gather {
@@ -61,25 +63,27 @@ where
 }
 
 pin_project! {
-    /// The future returned by [`gather`].
+    /// The future returned by [`gather`]; `L` is the limit it keeps, as for
+    /// [`AsCompleted`](crate::AsCompleted).
     #[must_use = "futures do nothing unless awaited"]
-    pub struct Gather<I>
+    pub struct Gather<I, L: IntoLimit = usize>
     where
         I: Iterator,
         I::Item: Future,
     {
         #[pin]
-        stream: AsCompleted<Indexed<IterSource<I>>>,
+        stream: AsCompleted<Indexed<IterSource<I>>, L>,
         outputs: Vec<Option<<I::Item as Future>::Output>>,
         // Set during a poll: still set at the start of the next one means the last one panicked.
         polling: bool,
     }
 }
 
-impl<I> Future for Gather<I>
+impl<I, L> Future for Gather<I, L>
 where
     I: Iterator,
     I::Item: Future,
+    L: IntoLimit,
 {
     type Output = Vec<<I::Item as Future>::Output>;
 
@@ -129,10 +133,11 @@ pub(crate) fn unwrap_all<T>(outputs: Vec<Option<T>>) -> Vec<T> {
     all
 }
 
-impl<I> std::fmt::Debug for Gather<I>
+impl<I, L> std::fmt::Debug for Gather<I, L>
 where
     I: Iterator,
     I::Item: Future,
+    L: IntoLimit,
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gather")

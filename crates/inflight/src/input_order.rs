@@ -8,8 +8,10 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
+use crate::adaptive::timing::Timer;
 use crate::budget::Budget;
 use crate::engine::Engine;
+use crate::limit::Limit;
 use crate::reorder::ReorderBuffer;
 
 /// A future whose output is its input position (0, 1, 2... with no gaps) and a value, and whose
@@ -21,23 +23,24 @@ pub(crate) trait Positioned: Future<Output = (u64, <Self as Positioned>::Value)>
 
 pin_project! {
     /// Runs positioned futures and hands their values back in position order.
-    pub(crate) struct InputOrder<S: Stream>
+    pub(crate) struct InputOrder<S: Stream, T>
     where
         S::Item: Positioned,
     {
         #[pin]
-        engine: Engine<S>,
+        engine: Engine<S, T>,
         reorder: ReorderBuffer<<S::Item as Positioned>::Value>,
         capacity: usize,
     }
 }
 
-impl<S> InputOrder<S>
+impl<S, T> InputOrder<S, T>
 where
     S: Stream,
     S::Item: Positioned,
+    T: Timer,
 {
-    pub(crate) fn new(source: S, limit: usize, capacity: usize) -> Self {
+    pub(crate) fn new(source: S, limit: Limit, capacity: usize) -> Self {
         let mut engine = Engine::new(source, limit);
         engine.track_positions(|future: &S::Item| future.position());
         InputOrder {
@@ -67,7 +70,7 @@ where
         self.engine.limit()
     }
 
-    pub(crate) fn set_limit(&mut self, limit: usize) {
+    pub(crate) fn set_limit(&mut self, limit: Limit) {
         self.engine.set_limit(limit);
     }
 
@@ -85,10 +88,11 @@ where
     }
 }
 
-impl<S> Stream for InputOrder<S>
+impl<S, T> Stream for InputOrder<S, T>
 where
     S: Stream,
     S::Item: Positioned,
+    T: Timer,
 {
     type Item = <S::Item as Positioned>::Value;
 

@@ -14,12 +14,14 @@
 //! | futures made here and there | a shared limit | [`Limiter`] |
 //! | a producer that spawns tasks | backpressure, panics reported | [`Pool`] |
 //! | a consumer that is slow per item | tasks that go on meanwhile | [`drive`] |
+//! | a server whose capacity you do not know | a limit that finds it | [`Limit::adaptive`] |
 //!
 //! # Guarantees
 //!
 //! Every entry point keeps these:
 //!
-//! 1. Never more than `limit` futures in flight.
+//! 1. Never more than `limit` futures in flight (for an [adaptive](Limit::adaptive) limit, a
+//!    future starts only while fewer than the limit in force are running).
 //! 2. Work-conserving: a finished future's slot is refilled on the same poll of the consumer,
 //!    with no batching gaps; with equal task times, `n` tasks take `ceil(n / limit)` task times.
 //! 3. Lazy: an input is pulled only when a slot is free (and, in input order, the reorder buffer
@@ -114,10 +116,54 @@
 //! # Limits
 //!
 //! One rule for 0 everywhere: a limit given when something is made (`as_completed(f, 0)`,
-//! `Inflight::new(0)`, `Limiter::new(0)`, a `per_key` of 0) panics, naming it, since nothing
-//! could ever run; a limit changed while running (`set_limit(0)` on a stream, a [`Limiter`] or a
+//! `Inflight::new(0)`, `Limiter::new(0)`, a `per_key` of 0, `Limit::fixed(0)`) panics, naming
+//! it, since nothing could ever run (an adaptive limit's bounds are at least 1); a limit changed while running (`set_limit(0)` on a stream, a [`Limiter`] or a
 //! [`RunHandle`]) pauses: nothing new starts until the limit is raised, and the raise starts
 //! work at once.
+//!
+//! # Adaptive limits
+//!
+//! Wherever a limit is given, [`Limit::adaptive`] may be given instead: `as_completed(futures,
+//! Limit::adaptive().max(500))`, `Inflight::new(Limit::adaptive())`. It finds how many tasks
+//! can run at once before the latency of the tasks rises (before the server they share starts
+//! to queue them), and follows it as the server's capacity changes. Use it when tasks share a
+//! bottleneck whose capacity you do not know or that changes (a server, an API, a database);
+//! keep a number when you know it. Under [`Inflight`], timeouts and the failures named by
+//! [`Inflight::drop_if`] (429, 503, connection resets) count as "too much" too; the plain
+//! streams see latency alone.
+//!
+//! It is a gradient controller like Netflix's Gradient2 and Envoy's adaptive concurrency filter,
+//! chosen over AIMD, Vegas and both of those in a simulation of a server with a hidden capacity,
+//! with probes that tell a latency of its own making from a slower server. How it works, its
+//! parameters and what it cannot know are on [`AdaptiveLimit`]. The limit now is readable at any
+//! time: `limit()` on the streams, [`RunHandle::limit`], [`Snapshot::limit`], and
+//! [`Event::LimitChanged`].
+//!
+//! A plain number costs nothing more than before: a stream made with one has the type it always
+//! had (see [`IntoLimit`]), and no clock is read for it.
+//!
+//! ```
+//! use futures::StreamExt;
+//! use std::time::Duration;
+//! use inflight::Limit;
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! // A server that serves 50 at once and queues the rest.
+//! let server = std::sync::Arc::new(tokio::sync::Semaphore::new(50));
+//! let fetches = (0..50_000).map(|i| {
+//!     let server = server.clone();
+//!     async move {
+//!         let _place = server.acquire().await.unwrap();
+//!         tokio::time::sleep(Duration::from_millis(20)).await;
+//!         i
+//!     }
+//! });
+//! let mut done = inflight::as_completed(fetches, Limit::adaptive().max(1000));
+//! while let Some(_) = done.next().await {}
+//! assert!((50..=80).contains(&done.limit()), "{}", done.limit()); // found, not 1000
+//! # }
+//! ```
 //!
 //! # Panics in tasks
 //!
@@ -131,6 +177,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
+mod adaptive;
 mod as_completed;
 mod block_on;
 mod budget;
@@ -153,10 +200,12 @@ mod try_gather;
 mod try_in_flight;
 mod wake;
 
+pub use adaptive::adaptive_limit::AdaptiveLimit;
 pub use as_completed::{as_completed, AsCompleted};
 pub use drive::{drive, Driven};
 pub use ext::InflightExt;
 pub use gather::{gather, Gather};
+pub use limit::{IntoLimit, Limit};
 pub use limiter::{Limiter, Permit};
 pub use ordered::{ordered, Ordered};
 pub use policy::builder::Inflight;

@@ -12,13 +12,14 @@ use crate::budget::Coop;
 use crate::indexed::Indexed;
 use crate::input_order::InputOrder;
 use crate::iter_source::IterSource;
-use crate::limit::check_limit;
+use crate::limit::{check, check_limit, IntoLimit, Limit, TimerOf};
 
 /// Runs `futures` with at most `limit` in flight and yields their outputs in input order.
 ///
-/// `limit` counts running futures. An output that finishes before an earlier one waits in a
-/// reorder buffer. **Once the buffer holds `capacity` outputs (default: the limit; change it
-/// with [`Ordered::reorder_capacity`]), no more input is pulled** until the earliest unfinished
+/// `limit` (a number, or a [`Limit::adaptive`]) counts running futures. An output that
+/// finishes before an earlier one waits in a reorder buffer. **Once the buffer holds
+/// `capacity` outputs (default: the limit, an adaptive limit's max; change it with
+/// [`Ordered::reorder_capacity`]), no more input is pulled** until the earliest unfinished
 /// future completes; the futures still running may add up to `limit - 1` more, so the buffer
 /// holds at most `capacity + limit - 1`. A slow first task can then leave slots idle
 /// (head-of-line blocking). A larger buffer trades memory for throughput;
@@ -28,7 +29,7 @@ use crate::limit::check_limit;
 ///
 /// # Panics
 ///
-/// If `limit` is 0.
+/// If `limit` is 0 (or an adaptive limit's min is above its max).
 ///
 /// # Example
 ///
@@ -47,44 +48,47 @@ use crate::limit::check_limit;
 /// # }
 /// ```
 #[track_caller]
-pub fn ordered<I>(futures: I, limit: usize) -> Ordered<IterSource<I::IntoIter>>
+pub fn ordered<I, L>(futures: I, limit: L) -> Ordered<IterSource<I::IntoIter>, L::Kept>
 where
     I: IntoIterator,
     I::Item: Future,
+    L: IntoLimit,
 {
-    check_limit(limit, "ordered: limit");
+    let limit = check(limit.into(), "ordered: limit");
     Ordered::new(IterSource::new(futures.into_iter()), limit)
 }
 
 pin_project! {
     /// A stream of the outputs of futures from `St`, in input order, at most `limit` in flight.
     /// Made by [`ordered`] and [`InflightExt::in_flight_ordered`](crate::InflightExt::in_flight_ordered).
+    /// `L` is the limit it keeps, as for [`AsCompleted`](crate::AsCompleted).
     #[must_use = "streams do nothing unless polled"]
-    pub struct Ordered<St: Stream>
+    pub struct Ordered<St: Stream, L: IntoLimit = usize>
     where
         St::Item: Future,
     {
         #[pin]
-        inner: InputOrder<Indexed<St>>,
+        inner: InputOrder<Indexed<St>, TimerOf<L>>,
         coop: Coop,
     }
 }
 
-impl<St> Ordered<St>
+impl<St, L> Ordered<St, L>
 where
     St: Stream,
     St::Item: Future,
+    L: IntoLimit,
 {
     /// The caller has checked `limit` (each entry point names itself in the panic).
-    pub(crate) fn new(source: St, limit: usize) -> Self {
+    pub(crate) fn new(source: St, limit: Limit) -> Self {
         Ordered {
-            inner: InputOrder::new(Indexed::new(source), limit, limit),
+            inner: InputOrder::new(Indexed::new(source), limit, limit.most()),
             coop: Coop::default(),
         }
     }
 
     /// Sets how many finished outputs may wait for an earlier one before input stops being
-    /// pulled (default: the limit).
+    /// pulled (default: the limit, or an adaptive limit's max).
     ///
     /// # Panics
     ///
@@ -142,7 +146,13 @@ where
     pub fn limit(&self) -> usize {
         self.inner.limit()
     }
+}
 
+impl<St> Ordered<St, usize>
+where
+    St: Stream,
+    St::Item: Future,
+{
     /// Changes the limit, as [`AsCompleted::set_limit`](crate::AsCompleted::set_limit) does
     /// (0 pauses).
     ///
@@ -152,14 +162,34 @@ where
     /// assert_eq!(stream.limit(), 1);
     /// ```
     pub fn set_limit(&mut self, limit: usize) {
-        self.inner.set_limit(limit);
+        self.inner.set_limit(Limit::fixed(limit));
     }
 }
 
-impl<St> Stream for Ordered<St>
+impl<St> Ordered<St, Limit>
 where
     St: Stream,
     St::Item: Future,
+{
+    /// Changes the limit, as the [`AsCompleted`](crate::AsCompleted) that keeps a `Limit`
+    /// does (0 pauses; a number fixes it, an adaptive limit adapts from here). The reorder
+    /// buffer's capacity does not change.
+    ///
+    /// ```
+    /// let mut stream = inflight::ordered([async {}], inflight::Limit::adaptive());
+    /// stream.set_limit(1);
+    /// assert_eq!(stream.limit(), 1);
+    /// ```
+    pub fn set_limit(&mut self, limit: impl Into<Limit>) {
+        self.inner.set_limit(limit.into());
+    }
+}
+
+impl<St, L> Stream for Ordered<St, L>
+where
+    St: Stream,
+    St::Item: Future,
+    L: IntoLimit,
 {
     type Item = <St::Item as Future>::Output;
 
@@ -174,17 +204,18 @@ where
     }
 }
 
-impl<St> FusedStream for Ordered<St>
+impl<St, L> FusedStream for Ordered<St, L>
 where
     St: Stream,
     St::Item: Future,
+    L: IntoLimit,
 {
     fn is_terminated(&self) -> bool {
         self.inner.is_done()
     }
 }
 
-impl<St: Stream> std::fmt::Debug for Ordered<St>
+impl<St: Stream, L: IntoLimit> std::fmt::Debug for Ordered<St, L>
 where
     St::Item: Future,
 {

@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use crate::adaptive::timing::Timer;
 use crate::budget::Budget;
 use crate::wake::{ReadyQueue, SlotWaker};
 
@@ -28,8 +29,8 @@ pub(crate) enum Woken<T> {
     Yielded,
 }
 
-/// The futures in flight, at most `limit` of them.
-pub(crate) struct Slots<F> {
+/// The futures in flight, at most `limit` of them; `T` times them for an adaptive limit.
+pub(crate) struct Slots<F, T> {
     slots: Vec<Slot<F>>,
     free: Vec<usize>,
     running: usize,
@@ -45,13 +46,16 @@ pub(crate) struct Slots<F> {
     /// The slot whose future is being polled (`index << 1`, plus 1 if it counts in `running`),
     /// or `IDLE`. Still set when the next call comes, it says that poll panicked.
     polling: usize,
+    /// Times the futures for a controller that sets `limit` from their latencies; a stream
+    /// with a plain number has a timer that does nothing.
+    timer: T,
 }
 
 /// No future is being polled.
 const IDLE: usize = usize::MAX;
 
-impl<F: Future> Slots<F> {
-    pub(crate) fn new(limit: usize) -> Self {
+impl<F: Future, T: Timer> Slots<F, T> {
+    pub(crate) fn new(limit: usize, timer: T) -> Self {
         Slots {
             slots: Vec::new(),
             free: Vec::new(),
@@ -63,6 +67,7 @@ impl<F: Future> Slots<F> {
             position_of: None,
             lost: Vec::new(),
             polling: IDLE,
+            timer,
         }
     }
 
@@ -128,9 +133,11 @@ impl<F: Future> Slots<F> {
         self.running < self.limit
     }
 
-    /// Changes the limit; futures already in flight above a lowered limit run to completion.
-    pub(crate) fn set_limit(&mut self, limit: usize) {
+    /// Changes the limit, and what moves it from now on; futures already in flight above a
+    /// lowered limit run to completion.
+    pub(crate) fn set_limit(&mut self, limit: usize, timer: T) {
         self.limit = limit;
+        self.timer = timer;
     }
 
     /// Starts `future` in a free slot and polls it once. A future that is ready at once hands
@@ -145,11 +152,18 @@ impl<F: Future> Slots<F> {
             Some(index) => index,
             None => self.grow(),
         };
+        self.timer.started(index);
         let slot = &mut self.slots[index];
         slot.future.set(Some(future));
         let polled = poll_slot(slot, &mut self.polling, index << 1);
         match polled {
-            Some(_) => self.free.push(index),
+            Some(_) => {
+                self.free.push(index);
+                // It ran alone in this slot: counted with the others in flight.
+                if let Some(limit) = self.timer.finished(index, self.running + 1) {
+                    self.limit = limit;
+                }
+            }
             None => self.running += 1,
         }
         polled
@@ -193,6 +207,9 @@ impl<F: Future> Slots<F> {
                 slot.handle.clear_queued();
                 if let Some(output) = poll_slot(slot, &mut self.polling, (index << 1) | 1) {
                     self.free.push(index);
+                    if let Some(limit) = self.timer.finished(index, self.running) {
+                        self.limit = limit;
+                    }
                     self.running -= 1;
                     return Woken::Output(output);
                 }

@@ -11,7 +11,7 @@ use crate::as_completed::AsCompleted;
 use crate::gather::{place, unwrap_all};
 use crate::indexed::Indexed;
 use crate::iter_source::IterSource;
-use crate::limit::check_limit;
+use crate::limit::{check, IntoLimit};
 
 /// Runs `futures` with at most `limit` in flight and returns all their `Ok` outputs in input
 /// order, or the first `Err` as soon as it comes.
@@ -23,7 +23,7 @@ use crate::limit::check_limit;
 ///
 /// # Panics
 ///
-/// If `limit` is 0.
+/// If `limit` is 0 (or an adaptive limit's min is above its max).
 ///
 /// # Example
 ///
@@ -46,12 +46,13 @@ use crate::limit::check_limit;
 /// # }
 /// ```
 #[track_caller]
-pub fn try_gather<I, T, E>(futures: I, limit: usize) -> TryGather<I::IntoIter, T>
+pub fn try_gather<I, T, E, L>(futures: I, limit: L) -> TryGather<I::IntoIter, T, L::Kept>
 where
     I: IntoIterator,
     I::Item: Future<Output = Result<T, E>>,
+    L: IntoLimit,
 {
-    check_limit(limit, "try_gather: limit");
+    let limit = check(limit.into(), "try_gather: limit");
     let source = Indexed::new(IterSource::new(futures.into_iter()));
     let expected = crate::gather::initial_capacity(source.size_hint().0);
     TryGather {
@@ -62,24 +63,26 @@ where
 }
 
 pin_project! {
-    /// The future returned by [`try_gather`].
+    /// The future returned by [`try_gather`]; `L` is the limit it keeps, as for
+    /// [`AsCompleted`](crate::AsCompleted).
     #[must_use = "futures do nothing unless awaited"]
-    pub struct TryGather<I, T>
+    pub struct TryGather<I, T, L: IntoLimit = usize>
     where
         I: Iterator,
         I::Item: Future,
     {
         // Not pinned (it is `Unpin`), so it can be dropped to cancel what runs.
-        stream: Option<AsCompleted<Indexed<IterSource<I>>>>,
+        stream: Option<AsCompleted<Indexed<IterSource<I>>, L>>,
         outputs: Vec<Option<T>>,
         polling: bool,
     }
 }
 
-impl<I, T, E> Future for TryGather<I, T>
+impl<I, T, E, L> Future for TryGather<I, T, L>
 where
     I: Iterator,
     I::Item: Future<Output = Result<T, E>>,
+    L: IntoLimit,
 {
     type Output = Result<Vec<T>, E>;
 
@@ -111,10 +114,11 @@ where
     }
 }
 
-impl<I, T> std::fmt::Debug for TryGather<I, T>
+impl<I, T, L> std::fmt::Debug for TryGather<I, T, L>
 where
     I: Iterator,
     I::Item: Future,
+    L: IntoLimit,
 {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TryGather")

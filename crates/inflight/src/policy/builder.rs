@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::drop_if::ErasedDropIf;
 use super::event::Event;
 use super::halt::{ErrorPolicy, HaltMode};
 use super::handle::{Control, RunHandle};
@@ -13,11 +14,12 @@ use super::rate::Rate;
 use super::retry::{ErasedRetryIf, Retry, RetryIf, RetryWhen};
 use super::shared::{SharedLimit, SharedLimits};
 use super::task::Hook;
-use crate::limit::check_limit;
+use crate::limit::{check, check_limit, Limit};
 
 /// Runs inputs through a task with a bounded number in flight, under policies: a start rate,
-/// a timeout per attempt, retries with backoff, an error policy, live resizing, progress, and
-/// limits shared with other runs, processes or machines. Every entry point gets every policy.
+/// a timeout per attempt, retries with backoff, an error policy, live resizing (or an
+/// [adaptive](crate::Limit::adaptive) limit), progress, and limits shared with other runs,
+/// processes or machines. Every entry point gets every policy.
 ///
 /// The task is a function from `&input` to a future of `Result`, so an input can be attempted
 /// again. Its future cannot borrow the input: clone what it needs from it (and from your own
@@ -95,6 +97,7 @@ pub struct Inflight {
     pub(crate) timeout: Option<Duration>,
     pub(crate) retry: Option<Retry>,
     pub(crate) retry_if: Option<ErasedRetryIf>,
+    pub(crate) drop_if: Option<ErasedDropIf>,
     pub(crate) errors: ErrorPolicy,
     pub(crate) halt_mode: HaltMode,
     pub(crate) max_parked: Option<usize>,
@@ -105,24 +108,29 @@ pub struct Inflight {
 
 impl Inflight {
     /// A builder for runs with at most `limit` inputs in flight (in all its runs together) and
-    /// no other policy.
+    /// no other policy. `limit` is a number, or a [`Limit::adaptive`] that finds the number
+    /// from the latency of the attempts and their drops (timeouts, and the failures
+    /// [`drop_if`](Inflight::drop_if) names).
     ///
     /// # Panics
     ///
-    /// If `limit` is 0.
+    /// If `limit` is 0 (or an adaptive limit's min is above its max).
     ///
     /// ```
     /// let builder = inflight::Inflight::new(10);
     /// assert_eq!(builder.handle().limit(), 10);
+    /// let adaptive = inflight::Inflight::new(inflight::Limit::adaptive().max(500));
+    /// assert_eq!(adaptive.handle().limit(), 10); // where it starts
     /// ```
     #[track_caller]
-    pub fn new(limit: usize) -> Inflight {
-        check_limit(limit, "Inflight::new: limit");
+    pub fn new(limit: impl Into<Limit>) -> Inflight {
+        let limit = check(limit.into(), "Inflight::new: limit");
         Inflight {
             control: Control::new(limit),
             timeout: None,
             retry: None,
             retry_if: None,
+            drop_if: None,
             errors: ErrorPolicy::Collect,
             halt_mode: HaltMode::Now,
             max_parked: None,
@@ -221,6 +229,32 @@ impl Inflight {
         self
     }
 
+    /// Which failures of the task mean "too much" to an [adaptive](crate::Limit::adaptive)
+    /// limit, which cuts the limit when they are more than a tenth of the replies: for an HTTP
+    /// client, 429 and 503, and connections reset or refused. Timeouts always count; other
+    /// failures (a 404) do not, unless `is_drop` says so. Its parameter names the error type
+    /// of the runs it is for (`|f: &Failure<MyError>|`). Without an adaptive limit it has no
+    /// effect.
+    ///
+    /// # Panics
+    ///
+    /// A run whose task fails with another error type panics when it is made, naming both.
+    ///
+    /// ```
+    /// use inflight::{Failure, Inflight, Limit};
+    /// let builder = Inflight::new(Limit::adaptive().max(500))
+    ///     .drop_if(|f: &Failure<u16>| matches!(f, Failure::Error(429 | 503)));
+    /// # drop(builder);
+    /// ```
+    pub fn drop_if<E, P>(mut self, is_drop: P) -> Self
+    where
+        E: 'static,
+        P: Fn(&Failure<E>) -> bool + Send + Sync + 'static,
+    {
+        self.drop_if = Some(ErasedDropIf::new(is_drop));
+        self
+    }
+
     /// What to do when inputs fail; see [`ErrorPolicy`]. The counts are per run.
     ///
     /// ```
@@ -247,7 +281,8 @@ impl Inflight {
     }
 
     /// The most inputs that may wait for their key in a run with a
-    /// [per-key limit](crate::Outcomes::per_key) (default: 4 × the limit).
+    /// [per-key limit](crate::Outcomes::per_key) (default: 4 × the limit, or an adaptive
+    /// limit's max).
     ///
     /// # Panics
     ///
@@ -264,7 +299,8 @@ impl Inflight {
         self
     }
 
-    /// The reorder buffer of the input-order entry points (default: the limit); see
+    /// The reorder buffer of the input-order entry points (default: the limit, or an adaptive
+    /// limit's max); see
     /// [`Ordered::reorder_capacity`](crate::Ordered::reorder_capacity).
     ///
     /// # Panics
@@ -291,7 +327,10 @@ impl Inflight {
     /// assert_eq!(progress.snapshot().pulled, 0);
     /// ```
     pub fn progress(&self) -> Progress {
-        self.control.progress.get_or_init(Progress::default).clone()
+        self.control
+            .progress
+            .get_or_init(|| Progress::of(self.control.limiter.clone()))
+            .clone()
     }
 
     /// Calls `hook` for every [`Event`] of the runs of this builder (from the consumer's
@@ -306,7 +345,8 @@ impl Inflight {
         self
     }
 
-    /// A handle to change the limit and the rate of this builder's runs while they go on.
+    /// A handle to read and change the limit and the rate of this builder's runs while they go
+    /// on.
     ///
     /// ```
     /// let builder = inflight::Inflight::new(4);
@@ -321,6 +361,8 @@ impl Inflight {
     /// Adds a concurrency limit shared with other runs, processes or machines: an input holds
     /// a place of it from its start to its end (retries included). The builder's own limit
     /// still applies; the shared one caps what all its users run together. See [`SharedLimit`].
+    /// The shared limit is fixed: with an [adaptive](crate::Limit::adaptive) builder limit,
+    /// each builder adapts its own share under it.
     ///
     /// ```
     /// let together = inflight::Limiter::new(10);
@@ -396,6 +438,8 @@ impl fmt::Debug for Inflight {
             .field("timeout", &self.timeout)
             .field("retry", &self.retry)
             .field("retry_if", &self.retry_if)
+            .field("drop_if", &self.drop_if)
+            .field("adaptive", &self.control.adapts())
             .field("errors", &self.errors)
             .field("halt_mode", &self.halt_mode)
             .field("shared", &self.shared)

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// Something that happened to one input of a run.
+/// Something that happened to one input of a run, or to the limit of the builder's runs.
 ///
 /// ```
 /// let event = inflight::Event::Started { index: 0 };
@@ -35,5 +35,14 @@ pub enum Event {
         attempts: u32,
         /// From its start to its end.
         elapsed: Duration,
+    },
+    /// An [adaptive](crate::Limit::adaptive) limit moved (reported by the task whose end moved
+    /// it). Changes made through [`RunHandle::set_limit`](crate::RunHandle::set_limit) are not
+    /// reported: their caller knows.
+    LimitChanged {
+        /// The limit before.
+        from: usize,
+        /// The limit now.
+        to: usize,
     },
 }

@@ -1,16 +1,23 @@
 //! [`RunHandle`] and the state it reaches: what a builder shares with its clones and its runs.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Waker;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::progress::Progress;
 use super::rate::{Pacer, Rate};
+use crate::adaptive::{Controller, Reply};
+use crate::limit::Limit;
 use crate::limiter::Limiter;
 
 /// Changes the limit and the rate of an [`Inflight`](crate::Inflight) builder while its runs go
 /// on: every run made from it (and from its clones) follows at once. Got from
-/// [`Inflight::handle`](crate::Inflight::handle); cloneable, `Send` and `Sync`.
+/// [`Inflight::handle`](crate::Inflight::handle); cloneable, `Send` and `Sync`. Its
+/// [`limit`](RunHandle::limit) is where an [adaptive](crate::Limit::adaptive) limit is now.
 ///
 /// ```
 /// let builder = inflight::Inflight::new(4);
@@ -34,6 +41,13 @@ pub(crate) struct Control {
     /// The consumers of live runs, one entry per run, woken when the limit is raised so the
     /// new slots fill at once (a run at its limit polls nothing that the raise would wake).
     runs: Mutex<Runs>,
+    /// The controller of an adaptive limit, which sets the limiter's limit; `None` for a fixed
+    /// one. `adapting` says which without the lock, so a fixed limit costs one load per input.
+    adaptive: Mutex<Option<Controller>>,
+    adapting: AtomicBool,
+    /// The largest the limit can be (the fixed limit, or the adaptive max): the default size of
+    /// what is sized by the limit.
+    most: AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -43,13 +57,64 @@ struct Runs {
 }
 
 impl Control {
-    pub(crate) fn new(limit: usize) -> Arc<Control> {
+    /// The caller has checked `limit`.
+    pub(crate) fn new(limit: Limit) -> Arc<Control> {
+        let (initial, controller) = limit.start(None);
         Arc::new(Control {
-            limiter: Limiter::new(limit),
+            limiter: Limiter::new(initial),
             pacer: Pacer::new(None),
             progress: OnceLock::new(),
             runs: Mutex::default(),
+            adapting: AtomicBool::new(controller.is_some()),
+            adaptive: Mutex::new(controller),
+            most: AtomicUsize::new(limit.most()),
         })
+    }
+
+    /// Replaces the limit: a number fixes it, an adaptive limit adapts from the one in force.
+    pub(crate) fn set_limit(&self, limit: Limit) {
+        {
+            // Under the lock, so a controller's change cannot land after this one.
+            let mut adaptive = lock(&self.adaptive);
+            let (value, controller) = limit.start(Some(self.limiter.limit()));
+            self.adapting.store(controller.is_some(), Ordering::Relaxed);
+            *adaptive = controller;
+            self.most.store(limit.most(), Ordering::Relaxed);
+            self.limiter.set_limit(value);
+        }
+        self.wake_runs();
+    }
+
+    /// Whether the limit adapts: whether attempts should be timed for it.
+    pub(crate) fn adapts(&self) -> bool {
+        self.adapting.load(Ordering::Relaxed)
+    }
+
+    /// The largest the limit can be.
+    pub(crate) fn most(&self) -> usize {
+        self.most.load(Ordering::Relaxed)
+    }
+
+    /// One attempt's end, for an adaptive limit: how long it took and whether it was a drop.
+    /// The limit's change (from, to), if it moved.
+    pub(crate) fn replied(&self, latency: Duration, dropped: bool) -> Option<(usize, usize)> {
+        let changed = {
+            let mut adaptive = lock(&self.adaptive);
+            let controller = adaptive.as_mut()?;
+            let from = controller.limit();
+            let to = controller.record(Reply {
+                now: Instant::now(),
+                latency,
+                in_flight: self.limiter.in_flight(),
+                dropped,
+            })?;
+            self.limiter.set_limit(to);
+            (from, to)
+        };
+        if changed.1 > changed.0 {
+            self.wake_runs();
+        }
+        Some(changed)
     }
 
     /// A number for a new run, under which it registers its consumer.
@@ -84,14 +149,21 @@ impl Control {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Runs> {
-        self.runs.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.runs)
     }
+}
+
+/// Every critical section here leaves its state consistent before anything can panic.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl RunHandle {
     /// Sets the limit of every run of the builder together: a raise fills the new slots at
     /// once; a cut lets running tasks finish (none is cancelled) and starts nothing new until
     /// fewer than the new limit run. A limit of 0 pauses: nothing new starts until it is raised.
+    /// A number fixes the limit (an adaptive one stops adapting); an adaptive limit adapts from
+    /// the limit in force, unless given an [`initial`](crate::AdaptiveLimit::initial) value.
     ///
     /// ```
     /// let handle = inflight::Inflight::new(1).handle();
@@ -99,13 +171,14 @@ impl RunHandle {
     /// assert_eq!(handle.limit(), 3);
     /// handle.set_limit(0); // pause
     /// assert_eq!(handle.limit(), 0);
+    /// handle.set_limit(inflight::Limit::adaptive().initial(8));
+    /// assert_eq!(handle.limit(), 8);
     /// ```
-    pub fn set_limit(&self, limit: usize) {
-        self.control.limiter.set_limit(limit);
-        self.control.wake_runs();
+    pub fn set_limit(&self, limit: impl Into<Limit>) {
+        self.control.set_limit(limit.into());
     }
 
-    /// The limit now.
+    /// The limit now: the fixed limit, or where an adaptive one is.
     ///
     /// ```
     /// assert_eq!(inflight::Inflight::new(7).handle().limit(), 7);

@@ -4,6 +4,7 @@
 pub(crate) mod attempt;
 pub(crate) mod builder;
 pub(crate) mod cells;
+pub(crate) mod drop_if;
 pub(crate) mod event;
 pub(crate) mod gate;
 pub(crate) mod gathering;

@@ -4,6 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::limiter::Limiter;
+
 /// Live counters of a run, shared by every clone; read them from anywhere while it goes on.
 ///
 /// Latencies go into a log-linear histogram (16 buckets per power of two, so a percentile is
@@ -17,11 +19,15 @@ use std::time::Duration;
 /// let _ = builder.gather(0..10, |&i| async move { Ok::<_, ()>(i) }).await;
 /// let now = progress.snapshot();
 /// assert_eq!((now.pulled, now.done, now.failed, now.in_flight), (10, 10, 0, 0));
+/// assert_eq!(now.limit, 4);
 /// # }
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Progress {
     shared: Arc<Counters>,
+    /// The builder's limiter, whose limit a snapshot reads; `None` for a `Progress` of one's
+    /// own.
+    limiter: Option<Limiter>,
 }
 
 const SUB_BUCKETS: usize = 16;
@@ -73,6 +79,9 @@ pub struct Snapshot {
     pub p90: Duration,
     /// 99th percentile.
     pub p99: Duration,
+    /// The limit of the builder's runs now: the fixed limit, or where an
+    /// [adaptive](crate::Limit::adaptive) one is (0 for a `Progress` not got from a builder).
+    pub limit: usize,
 }
 
 impl Progress {
@@ -95,6 +104,15 @@ impl Progress {
             p50: self.percentile(0.50),
             p90: self.percentile(0.90),
             p99: self.percentile(0.99),
+            limit: self.limiter.as_ref().map_or(0, Limiter::limit),
+        }
+    }
+
+    /// A progress whose snapshots read the limit of `limiter`.
+    pub(crate) fn of(limiter: Limiter) -> Progress {
+        Progress {
+            shared: Arc::default(),
+            limiter: Some(limiter),
         }
     }
 

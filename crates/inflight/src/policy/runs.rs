@@ -15,6 +15,7 @@ use pin_project_lite::pin_project;
 
 use super::builder::Inflight;
 use super::cells::RunCells;
+use super::drop_if::ErasedDropIf;
 use super::gate::{Admitted, Gate, GateConfig};
 use super::gathering::{Gathering, TryGathering};
 use super::halt::{ErrorPolicy, Halt, HaltMode};
@@ -23,10 +24,12 @@ use super::outcome::Outcome;
 use super::outcomes::Outcomes;
 use super::retry::ErasedRetryIf;
 use super::task::{run_input, RunShared};
+use crate::adaptive::timing::Untimed;
 use crate::as_completed::AsCompleted;
 use crate::indexed::IndexedFuture;
 use crate::input_order::{InputOrder, Positioned};
 use crate::iter_source::IterSource;
+use crate::limit::Limit;
 use crate::limiter::Limiter;
 
 impl Inflight {
@@ -238,8 +241,9 @@ impl Inflight {
                 IndexedFuture::new(admitted.index, run_input(admitted, shared.clone()))
             },
         };
-        let limit = self.control.limiter.limit();
-        let ordered = InputOrder::new(tasks, limit, self.reorder.unwrap_or(limit.max(1)));
+        let limit = Limit::fixed(self.control.limiter.limit());
+        let capacity = self.reorder.unwrap_or(self.control.most().max(1));
+        let ordered = InputOrder::<_, Untimed>::new(tasks, limit, capacity);
         let run = Following::new(ordered, self.control.limiter.clone());
         Outcomes::new(run, halt, self.control.clone(), cells)
     }
@@ -297,18 +301,19 @@ impl Inflight {
         Fut: Future<Output = Result<T, E>>,
     {
         let retry_if = ErasedRetryIf::for_errors::<E>(self.retry_if.as_ref());
+        let drop_if = ErasedDropIf::for_errors::<E>(self.drop_if.as_ref());
         let mut halt = Halt::new(errors, halt_mode);
         halt.shared_limits = self.shared.holds_places() || !self.shared.rate.is_empty();
         let halt = Arc::new(halt);
         let cells = RunCells::new();
         let progress = self.control.progress.get().cloned();
-        let limit = self.control.limiter.limit();
+        let most = self.control.most();
         let gate = Gate::new(
             source,
             GateConfig {
                 limiter: self.control.limiter.clone(),
                 keys: cells.keys.clone(),
-                max_parked: self.max_parked.unwrap_or(limit.max(1).saturating_mul(4)),
+                max_parked: self.max_parked.unwrap_or(most.max(1).saturating_mul(4)),
                 stop: halt.stop.clone(),
                 progress: progress.clone(),
             },
@@ -324,6 +329,8 @@ impl Inflight {
             progress,
             hook: self.hook.clone(),
             halt: halt.clone(),
+            control: self.control.clone(),
+            drop_if,
         });
         (gate, shared, halt, cells)
     }
@@ -343,7 +350,8 @@ impl Inflight {
             gate,
             start: move |admitted| run_input(admitted, shared.clone()),
         };
-        let engine = AsCompleted::new(tasks, self.control.limiter.limit());
+        let engine =
+            AsCompleted::<_, usize>::new(tasks, Limit::fixed(self.control.limiter.limit()));
         Following::new(engine, self.control.limiter.clone())
     }
 }
@@ -408,13 +416,13 @@ where
     }
 }
 
-impl<S> Resize for InputOrder<S>
+impl<S> Resize for InputOrder<S, Untimed>
 where
     S: Stream,
     S::Item: Positioned,
 {
     fn resize(&mut self, limit: usize) {
-        self.set_limit(limit);
+        self.set_limit(Limit::fixed(limit));
     }
     fn limit(&self) -> usize {
         InputOrder::limit(self)
