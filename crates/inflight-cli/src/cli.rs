@@ -77,10 +77,13 @@ pub enum Command {
 /// Options shared by `exec` and `fetch`.
 #[derive(Args, Debug, Clone)]
 pub struct Common {
-    /// How many jobs run at once [default: number of CPUs for exec, 50 for fetch].
-    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = parse::limit,
-          allow_negative_numbers = true)]
-    pub jobs: Option<usize>,
+    /// How many jobs run at once [default: number of CPUs for exec, 50 for fetch]. `auto`
+    /// adapts the number while the run goes on, from the jobs' latencies and (fetch) the
+    /// server's refusals (429, 503, connection resets), up to 1000 or to MAX with `auto:MAX`;
+    /// the progress line shows it and the summary says where it settled.
+    #[arg(short = 'j', long = "jobs", value_name = "N|auto|auto:MAX",
+          value_parser = crate::jobs::Jobs::parse, allow_negative_numbers = true)]
+    pub jobs: Option<crate::jobs::Jobs>,
 
     /// Time limit for one attempt (e.g. 10s, 500ms, 2m; a plain number is seconds). exec sends
     /// SIGTERM to the job's whole process group, then SIGKILL after --term-grace, and prints
@@ -231,7 +234,7 @@ mod tests {
         let Command::Exec(args) = cli.command else {
             panic!("not exec")
         };
-        assert_eq!(args.common.jobs, Some(3));
+        assert_eq!(args.common.jobs, Some(crate::jobs::Jobs::Fixed(3)));
         assert!(args.keep_order);
         assert_eq!(args.command, ["echo", "-n", "{}", ":::", "a"]);
         let cli = Cli::try_parse_from(["inflight", "exec", "echo", "-n", "--timeout"]).unwrap();

@@ -51,6 +51,9 @@ pub struct FetchError {
     bytes: Option<u64>,
     /// The input is not a URL we fetch: no request was made.
     rejected: bool,
+    /// A connection refused or reset: the server (or what is in front of it) has too much to
+    /// do, as `-j auto` reads it. 429 and 503 say so through `status`.
+    refused: bool,
 }
 
 impl FetchError {
@@ -62,6 +65,7 @@ impl FetchError {
             retry_after: None,
             bytes: None,
             rejected: false,
+            refused: false,
         }
     }
     fn transient(message: String) -> FetchError {
@@ -78,6 +82,13 @@ impl Retryable for FetchError {
     }
     fn retry_after(&self) -> Option<Duration> {
         self.retry_after
+    }
+    fn overloaded(&self) -> bool {
+        self.refused
+            || matches!(
+                self.status,
+                Some(StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
+            )
     }
 }
 
@@ -205,6 +216,7 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url) -> Result<Fetched, FetchError>
             retry_after,
             bytes: None,
             rejected: false,
+            refused: false,
         });
     }
     let too_large = |max: u64| FetchError {
@@ -214,6 +226,7 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url) -> Result<Fetched, FetchError>
         retry_after: None,
         bytes: None,
         rejected: false,
+        refused: false,
     };
     if let (Some(max), Some(len)) = (fetcher.max_size, response.content_length()) {
         if len > max {
@@ -295,8 +308,25 @@ fn transport_error(e: &reqwest::Error, max_redirects: usize) -> FetchError {
     if e.is_builder() {
         return FetchError::fatal(format!("bad request: {cause}"));
     }
+    let refused = io_kind(e).is_some_and(|kind| {
+        matches!(
+            kind,
+            std::io::ErrorKind::ConnectionRefused
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+        )
+    });
     if e.is_connect() {
-        return FetchError::transient(format!("connection failed: {cause}"));
+        return FetchError {
+            refused,
+            ..FetchError::transient(format!("connection failed: {cause}"))
+        };
+    }
+    if refused {
+        return FetchError {
+            refused,
+            ..FetchError::transient(format!("connection reset: {cause}"))
+        };
     }
     if e.is_timeout() {
         return FetchError::transient(format!("timed out: {cause}"));
@@ -305,6 +335,18 @@ fn transport_error(e: &reqwest::Error, max_redirects: usize) -> FetchError {
         return FetchError::transient(format!("body failed: {cause}"));
     }
     FetchError::transient(format!("request failed: {cause}"))
+}
+
+/// The kind of the first I/O error in the chain of `e`, if any.
+fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut current = Some(e);
+    while let Some(error) = current {
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        current = error.source();
+    }
+    None
 }
 
 /// The innermost error's message: reqwest's own is just "error sending request for url".

@@ -7,6 +7,7 @@ mod fdlimit;
 mod fetch;
 mod halt;
 mod input;
+mod jobs;
 mod log;
 mod mask;
 mod names;
@@ -95,7 +96,10 @@ async fn exec_main(args: ExecArgs) -> i32 {
         Ok(parsed) => parsed,
         Err(e) => fail(&e),
     };
-    let jobs = args.common.jobs.unwrap_or_else(cpus);
+    let jobs = args
+        .common
+        .jobs
+        .unwrap_or_else(|| jobs::Jobs::Fixed(cpus()));
     let total = inputs.as_ref().map(|i| i.len() as u64);
     // exec applies --timeout itself (TERM, grace, KILL, output kept), not through the library.
     let settings = settings(&args.common, jobs, args.keep_order, total, None, None);
@@ -119,7 +123,7 @@ async fn exec_main(args: ExecArgs) -> i32 {
 }
 
 async fn fetch_main(args: FetchArgs) -> i32 {
-    let jobs = args.common.jobs.unwrap_or(50);
+    let jobs = args.common.jobs.unwrap_or(jobs::Jobs::Fixed(50));
     let settings = settings(
         &args.common,
         jobs,
@@ -172,7 +176,7 @@ async fn fetch_main(args: FetchArgs) -> i32 {
 /// The run settings common to both commands; opens the log and reads it for `--resume`.
 fn settings(
     common: &Common,
-    jobs: usize,
+    jobs: jobs::Jobs,
     keep_order: bool,
     total: Option<u64>,
     per_host: Option<usize>,

@@ -10,6 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 pub struct Progress {
     bar: Option<ProgressBar>,
     quiet: bool,
+    /// With `-j auto`: the limit now, shown on the line.
+    auto: std::sync::OnceLock<crate::jobs::AutoLimit>,
 }
 
 impl Progress {
@@ -18,7 +20,11 @@ impl Progress {
     pub fn new(force: bool, quiet: bool, total: Option<u64>) -> Progress {
         let tty = io::stderr().is_terminal();
         if quiet || !(force || tty) {
-            return Progress { bar: None, quiet };
+            return Progress {
+                bar: None,
+                quiet,
+                auto: std::sync::OnceLock::new(),
+            };
         }
         // Redraws are rate-limited by indicatif, so updating per job costs an atomic or two.
         let target = if tty {
@@ -43,7 +49,13 @@ impl Progress {
         Progress {
             bar: Some(bar),
             quiet,
+            auto: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Shows an adaptive limit (`-j auto`) on the line from now on.
+    pub fn show_limit(&self, auto: crate::jobs::AutoLimit) {
+        let _ = self.auto.set(auto);
     }
 
     /// Whether `--quiet` asked for no bar and no summary.
@@ -57,7 +69,11 @@ impl Progress {
             let done = ok + failed;
             bar.set_position(done);
             let rate = done as f64 / bar.elapsed().as_secs_f64().max(1e-3);
-            bar.set_message(format!("({ok} ok, {failed} failed, {rate:.1}/s)"));
+            let limit = match self.auto.get() {
+                Some(auto) => format!(", {}", auto.now()),
+                None => String::new(),
+            };
+            bar.set_message(format!("({ok} ok, {failed} failed, {rate:.1}/s{limit})"));
         }
     }
 

@@ -15,6 +15,11 @@ pub trait Retryable {
     fn retry_after(&self) -> Option<Duration> {
         None
     }
+    /// Whether the other side refused because it has too much to do (HTTP 429 or 503, a
+    /// refused or reset connection): what `-j auto` backs off from.
+    fn overloaded(&self) -> bool {
+        false
+    }
 }
 
 /// The CLI's retry policy: a job's error says whether it is worth another attempt and may

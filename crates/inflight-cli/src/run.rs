@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::exec::human;
 use crate::halt::Halt;
 use crate::input::RawLine;
+use crate::jobs::AutoLimit;
 use crate::log::{Done, Log, Record};
 use crate::progress::Progress;
 use crate::retry::{JobRetry, Retryable};
@@ -155,7 +156,7 @@ impl Shared {
 
 /// Settings of the run.
 pub struct Settings {
-    pub jobs: usize,
+    pub jobs: crate::jobs::Jobs,
     pub keep_order: bool,
     pub timeout: Option<Duration>,
     pub retries: u32,
@@ -188,9 +189,19 @@ where
     // Every attempt is spawned (`.spawned()`), so jobs progress on every core however busy the
     // output loop is; a timed-out or cancelled attempt is dropped, which kills exec's process
     // group (see exec.rs).
-    let mut builder = Inflight::new(settings.jobs).retry_policy::<J::Error, _>(JobRetry {
+    let mut builder = Inflight::new(settings.jobs.limit()).retry_policy::<J::Error, _>(JobRetry {
         stop: shared.stop.clone(),
     });
+    let auto = settings.jobs.is_auto().then(|| AutoLimit {
+        handle: builder.handle(),
+        max: settings.jobs.most(),
+    });
+    if let Some(auto) = &auto {
+        // What the other side says means "too much" (fetch: 429, 503, refused or reset
+        // connections); timeouts count too, by the library's own rule.
+        builder = builder.drop_if::<J::Error, _>(|f| f.error().is_some_and(Retryable::overloaded));
+        shared.progress.show_limit(auto.clone());
+    }
     if let Some(interval) = settings.rate {
         builder = builder.rate(Rate::new(1, interval));
     }
@@ -206,7 +217,7 @@ where
         builder = builder.errors(halt.policy).halt_mode(halt.mode);
     }
     if settings.keep_order {
-        builder = builder.reorder_capacity(KEEP_ORDER_BUFFER.max(settings.jobs));
+        builder = builder.reorder_capacity(KEEP_ORDER_BUFFER.max(settings.jobs.most()));
     }
 
     let inputs = input_stream(inputs, settings.done, shared.clone(), job.clone());
@@ -253,9 +264,12 @@ where
     }
     let killed = shared.tally.running();
     shared.progress.finish();
-    let summary = shared
+    let mut summary = shared
         .tally
         .summary(started.elapsed().as_secs_f64(), killed);
+    if let Some(auto) = &auto {
+        summary += &auto.settled();
+    }
     if !shared.progress.quiet() {
         say::line(&summary);
     }

@@ -7,7 +7,9 @@
 //! `/flaky/KEY/FAILS/RETRY_AFTER` (503 FAILS times per KEY, then 200); `/loop/N` (redirects to
 //! N+1 forever); `/redirect` (to `/target`); `/slow/MS` (waits MS ms; concurrency is counted);
 //! `/to-file` (redirects to file:///etc/passwd); `/fill/BYTE/LEN/MS` (LEN bytes of the
-//! character BYTE, 64 KiB at a time, MS ms apart); anything else: 200 with body `body of PATH`.
+//! character BYTE, 64 KiB at a time, MS ms apart); `/capacity/C/MS[/ANY]` (a server with a hidden
+//! capacity of C: up to C at once take MS ms; above C each takes MS × (n/C)³ (it thrashes);
+//! above 2C it answers 503 at once); anything else: 200 with body `body of PATH`.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -30,6 +32,8 @@ pub struct State {
     flaky: Mutex<HashMap<String, usize>>,
     slow_now: AtomicUsize,
     pub slow_max: AtomicUsize,
+    capacity_now: AtomicUsize,
+    pub refused: AtomicUsize,
     pub requests: AtomicUsize,
 }
 
@@ -135,6 +139,20 @@ fn handle(mut conn: TcpStream, state: &State) {
                 left -= n;
                 thread::sleep(Duration::from_millis(ms.parse().unwrap()));
             }
+        }
+        ["capacity", c, ms, ..] => {
+            let (c, ms): (usize, f64) = (c.parse().unwrap(), ms.parse().unwrap());
+            let n = state.capacity_now.fetch_add(1, SeqCst) + 1;
+            if n > 2 * c {
+                state.capacity_now.fetch_sub(1, SeqCst);
+                state.refused.fetch_add(1, SeqCst);
+                respond(&mut conn, "503 Service Unavailable", &[], b"busy");
+                return;
+            }
+            let thrash = (n as f64 / c as f64).max(1.0).powi(3);
+            thread::sleep(Duration::from_secs_f64(ms * thrash / 1000.0));
+            state.capacity_now.fetch_sub(1, SeqCst);
+            respond(&mut conn, "200 OK", &[], b"served");
         }
         ["slow", ms] => {
             let now = state.slow_now.fetch_add(1, SeqCst) + 1;
