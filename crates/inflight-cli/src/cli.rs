@@ -13,7 +13,8 @@ use crate::parse;
 ///
 /// Inputs are read lazily, one line at a time, so millions of inputs use constant memory.
 ///
-/// Exit status: 0 if every job succeeded; otherwise the number of failed jobs, capped at 100;
+/// Exit status: 0 if every job succeeded (or a `--halt ...,success=N` rule was met); otherwise
+/// the number of failed jobs up to 100, and 101 for more;
 /// 128 + N after signal N (130 Ctrl-C, 129 SIGHUP, 131 SIGQUIT, 143 SIGTERM; the running jobs'
 /// process groups are killed first); 141 when stdout is a closed pipe (as after SIGPIPE); 255
 /// for bad arguments, or when the input, the log or the output directory cannot be read or

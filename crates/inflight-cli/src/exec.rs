@@ -102,9 +102,14 @@ impl Job for Exec {
             }
             Err(failure) => record.error = policy_failure(&failure),
         }
+        // Output that could not be kept (a full $TMPDIR) makes the job failed: its log record
+        // must not say ok, or `--resume` would skip a job whose output was lost.
         for cut in [stdout.cut.take(), stderr.cut.take()].into_iter().flatten() {
-            let line = format!("inflight: job {}: {cut}\n", record.seq);
-            let _ = stderr.push(line.as_bytes());
+            crate::say::line(&format!("inflight: job {}: {cut}", record.seq));
+            if record.ok || record.error.is_none() {
+                record.ok = false;
+                record.error = Some(format!("output incomplete: {cut}"));
+            }
         }
         // A plain non-zero exit speaks for itself on the job's stderr; other failures would be
         // silent without the log, so say them once.

@@ -52,7 +52,13 @@ fn main() {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                 std::process::exit(tally::EXIT_BROKEN_PIPE)
             }
-            Err(e) => fail(&format!("cannot write: {e}")),
+            Err(e) => match &cli.command {
+                Command::Man { dir: Some(dir) } => fail(&format!(
+                    "cannot write the man pages in {}: {e}",
+                    dir.display()
+                )),
+                _ => fail(&format!("cannot write: {e}")),
+            },
         }
     }
     fdlimit::raise();
@@ -96,6 +102,9 @@ async fn exec_main(args: ExecArgs) -> i32 {
         Ok(parsed) => parsed,
         Err(e) => fail(&e),
     };
+    if let Err(e) = spool::check_temp_dir() {
+        fail(&e);
+    }
     let jobs = args
         .common
         .jobs
@@ -161,7 +170,8 @@ async fn fetch_main(args: FetchArgs) -> i32 {
             })
             .boxed()
     };
-    match &args.file {
+    // `-` is stdin, as for curl and most tools.
+    match args.file.as_ref().filter(|path| path.as_os_str() != "-") {
         Some(path) => match tokio::fs::File::open(path).await {
             Ok(file) => run::run(urls(lines(file, &args.common)), settings, job).await,
             Err(e) => fail(&format!("cannot open {}: {e}", path.display())),

@@ -34,6 +34,11 @@ pub enum NotRun {
     Lost(String),
 }
 
+/// How long the pipes are read after the job's process has exited, for what a process it
+/// started in the background still writes; they hold at most a pipe's buffer of the job's own
+/// output then, read in far less.
+const AFTER_EXIT: Duration = Duration::from_millis(500);
+
 /// How a run is stopped on `--timeout`.
 #[derive(Clone, Copy, Debug)]
 pub struct Stop {
@@ -68,11 +73,22 @@ pub async fn run(argv: &[OsString], stop: Stop) -> Result<Ran, NotRun> {
     let mut timed_out = None;
     let status = {
         let work = async {
-            let (status, ..) = tokio::join!(
-                child.wait(),
-                drain(out_pipe, &mut stdout),
-                drain(err_pipe, &mut stderr)
-            );
+            let drains =
+                async { tokio::join!(drain(out_pipe, &mut stdout), drain(err_pipe, &mut stderr)) };
+            tokio::pin!(drains);
+            let mut drained = false;
+            let status = loop {
+                tokio::select! {
+                    status = child.wait() => break status,
+                    _ = &mut drains, if !drained => drained = true,
+                }
+            };
+            // The job has exited: what it wrote is in the pipes, read in an instant. Something
+            // it left running in the background may hold them open for ever (`cmd &`,
+            // `ssh -f`, a daemon): like GNU parallel, the job is over when its process is.
+            if !drained {
+                let _ = tokio::time::timeout(AFTER_EXIT, &mut drains).await;
+            }
             status
         };
         tokio::pin!(work);

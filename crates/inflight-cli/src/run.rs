@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::stream::{FusedStream, Stream, StreamExt};
-use inflight::{Failure, HaltMode, Inflight, Outcome, Outcomes, Rate, Retry};
+use inflight::{Counted, ErrorPolicy, Failure, HaltMode, Inflight, Outcome, Outcomes, Rate, Retry};
 use tokio_util::sync::CancellationToken;
 
 use crate::exec::human;
@@ -212,8 +212,19 @@ where
         builder = builder.retry(Retry::attempts(settings.retries.saturating_add(1)));
     }
     let mut halt_mode = HaltMode::Now;
+    let mut halt_on_success = false;
     if let Some(halt) = settings.halt {
         halt_mode = halt.mode;
+        halt_on_success = matches!(
+            halt.policy,
+            ErrorPolicy::HaltAfter {
+                counted: Counted::Succeeded,
+                ..
+            } | ErrorPolicy::HaltAtShare {
+                counted: Counted::Succeeded,
+                ..
+            }
+        );
         builder = builder.errors(halt.policy).halt_mode(halt.mode);
     }
     if settings.keep_order {
@@ -242,6 +253,7 @@ where
         shared: shared.clone(),
         job: job.clone(),
         halt_mode,
+        halt_on_success,
     };
     // A job holds its host's slot from its first attempt to its end, backoff included.
     let per_host = settings.per_host;
@@ -281,6 +293,8 @@ struct Output<J> {
     shared: Arc<Shared>,
     job: Arc<J>,
     halt_mode: HaltMode,
+    /// The halt rule counts successes (`success=N`): meeting it is a success.
+    halt_on_success: bool,
 }
 
 impl<J: Job> Output<J> {
@@ -313,6 +327,9 @@ impl<J: Job> Output<J> {
             shared.finish(&finished.record);
             if outcomes.halted() {
                 shared.halted(self.halt_mode);
+                if self.halt_on_success {
+                    shared.tally.halted_on_success.store(true, Relaxed);
+                }
             }
             if let Err(e) = emit(finished, &mut stdout, stdout_tty, &shared.progress) {
                 if e.kind() == io::ErrorKind::BrokenPipe {

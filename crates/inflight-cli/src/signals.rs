@@ -4,8 +4,8 @@
 //!
 //! - SIGINT (Ctrl-C): the first stops starting jobs and waits for the running ones; the second
 //!   kills them.
-//! - SIGTERM, SIGHUP (terminal closed, ssh dropped) and SIGQUIT: kill the running jobs' process
-//!   groups at once.
+//! - SIGTERM, SIGHUP (terminal closed, ssh dropped), SIGQUIT, and SIGUSR1, SIGUSR2 and SIGALRM
+//!   (whose default is to end the process too): kill the running jobs' process groups at once.
 //!
 //! Either way the log keeps every job that finished, and the exit status is 128 + the signal.
 use std::sync::atomic::Ordering::Relaxed;
@@ -21,6 +21,9 @@ pub fn listen(shared: Arc<Shared>) {
         (SignalKind::terminate(), "terminated"),
         (SignalKind::hangup(), "hung up"),
         (SignalKind::quit(), "quit"),
+        (SignalKind::user_defined1(), "got SIGUSR1"),
+        (SignalKind::user_defined2(), "got SIGUSR2"),
+        (SignalKind::alarm(), "got SIGALRM"),
     ] {
         let Ok(mut stream) = signal(kind) else {
             continue;

@@ -42,8 +42,9 @@ impl Spool {
     }
 
     /// Appends `data`, moving everything to a file once the bounds are passed. If no file can
-    /// be made (no space, no descriptors), the output stays in memory: losing a job's output
-    /// would be worse than holding it.
+    /// be made or written (a full or unusable `$TMPDIR`), the output is cut there and `cut`
+    /// says why: holding it in memory instead could exhaust the machine (`yes`), and the job
+    /// that lost output counts as failed (see exec.rs), so `--resume` runs it again.
     pub fn push(&mut self, data: &[u8]) -> io::Result<()> {
         if self.cut.is_some() {
             return Ok(()); // the rest of a cut output is dropped
@@ -72,20 +73,13 @@ impl Spool {
             // The global bound refused it: take the reservation back.
             HELD.fetch_sub(data.len(), Relaxed);
         }
-        match tempfile::tempfile() {
-            Ok(mut file) => {
-                file.write_all(&self.memory)?;
-                file.write_all(data)?;
-                self.release();
-                self.memory = Vec::new();
-                self.file = Some(file);
-                Ok(())
-            }
-            Err(_) => {
-                self.memory.extend_from_slice(data);
-                Ok(())
-            }
-        }
+        let mut file = tempfile::tempfile()?;
+        file.write_all(&self.memory)?;
+        file.write_all(data)?;
+        self.release();
+        self.memory = Vec::new();
+        self.file = Some(file);
+        Ok(())
     }
 
     /// Writes everything held to `out`.
@@ -113,6 +107,20 @@ impl Spool {
         HELD.fetch_sub(self.counted, Relaxed);
         self.counted = 0;
     }
+}
+
+/// Checks that job output can be spooled at all, before any job runs (as GNU parallel checks
+/// its temporary directory): a run whose jobs print more than fits in memory would otherwise
+/// lose their output.
+pub fn check_temp_dir() -> Result<(), String> {
+    tempfile::tempfile().map(drop).map_err(|e| {
+        format!(
+            "cannot make temporary files in {} (to hold job output past {} MiB): {e}; set TMPDIR \
+             to a writable directory",
+            std::env::temp_dir().display(),
+            JOB_MEMORY >> 20
+        )
+    })
 }
 
 impl Drop for Spool {

@@ -16,16 +16,20 @@ pub struct Tally {
     pub broken_pipe: AtomicBool,
     /// Set when input, log or output failed: the run cannot vouch for its results.
     pub fatal: AtomicBool,
+    /// Set when `--halt ...,success=N` stopped the run: it reached what it was after, and
+    /// exits 0 whatever failed before (GNU parallel's rule).
+    pub halted_on_success: AtomicBool,
 }
 
 /// Exit status for bad arguments and for an input, log or output directory that cannot be
-/// read or written (GNU parallel's 255): no count of failures (at most 100) nor signal status
+/// read or written (GNU parallel's 255): no count of failures (at most 101) nor signal status
 /// (128 + N) can be mistaken for it.
 pub const EXIT_USAGE: i32 = 255;
 /// Exit status when stdout is a closed pipe: 128 + SIGPIPE, what the shell reports for a
 /// program killed by SIGPIPE (GNU parallel's status too), so `set -o pipefail` sees it.
 pub const EXIT_BROKEN_PIPE: i32 = 141;
-/// GNU parallel caps the failure count here so it never collides with shell meanings.
+/// Up to this many failures, the exit status is their number; past it, one more than it says
+/// "more than 100" (GNU parallel's 101), so it never collides with shell meanings.
 const MAX_FAILURE_STATUS: u64 = 100;
 
 impl Tally {
@@ -35,9 +39,10 @@ impl Tally {
         self.started.load(Relaxed).saturating_sub(done)
     }
 
-    /// 0 if all succeeded; the number of failures capped at 100; 128 + N after signal N
-    /// (130 Ctrl-C, 129 SIGHUP, 131 SIGQUIT, 143 SIGTERM); 141 when stdout was a closed pipe;
-    /// 255 after a fatal input, log or output error.
+    /// 0 if all succeeded (or a `success=` halt rule was met); the number of failures up to
+    /// 100, 101 for more; 128 + N after signal N (130 Ctrl-C, 129 SIGHUP, 131 SIGQUIT, 143
+    /// SIGTERM); 141 when stdout was a closed pipe; 255 after a fatal input, log or output
+    /// error.
     pub fn exit_status(&self) -> i32 {
         if self.fatal.load(Relaxed) {
             return EXIT_USAGE;
@@ -49,7 +54,10 @@ impl Tally {
         if self.broken_pipe.load(Relaxed) {
             return EXIT_BROKEN_PIPE;
         }
-        self.failed.load(Relaxed).min(MAX_FAILURE_STATUS) as i32
+        if self.halted_on_success.load(Relaxed) {
+            return 0;
+        }
+        self.failed.load(Relaxed).min(MAX_FAILURE_STATUS + 1) as i32
     }
 
     /// The closing line, e.g. `inflight: 3000 jobs, 3000 ok, 0 failed in 1.52s`.
@@ -81,8 +89,10 @@ mod tests {
         assert_eq!(t.exit_status(), 0);
         t.failed.store(3, Relaxed);
         assert_eq!(t.exit_status(), 3);
-        t.failed.store(1000, Relaxed);
+        t.failed.store(100, Relaxed);
         assert_eq!(t.exit_status(), 100);
+        t.failed.store(1000, Relaxed);
+        assert_eq!(t.exit_status(), 101);
         t.broken_pipe.store(true, Relaxed);
         assert_eq!(t.exit_status(), 141);
         t.signal.store(2, Relaxed);

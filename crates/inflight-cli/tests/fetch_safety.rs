@@ -194,6 +194,28 @@ fn passwords_in_urls_are_masked() {
     let resume = ["fetch", "--log", log.to_str().unwrap(), "--resume"];
     let r = run(&resume, Some(&input));
     assert!(r.stderr.contains("1 skipped"), "{}", r.stderr);
+
+    // The spellings a URL parser accepts for http, and a line without a scheme, are masked
+    // too, in the log and on stderr (the review found each of these in clear).
+    let host = s.addr.to_string();
+    let odd = [
+        format!("http:/u:LEAK1@{host}/404"),
+        format!("http:\\\\u:LEAK2@{host}/404"),
+        format!("http:u:LEAK3@{host}/404"),
+        format!("http:///u:LEAK4@{host}/404"),
+        format!("user:LEAK5@{host}/x"),
+    ];
+    let log = dir.path().join("odd");
+    let r = run(
+        &["fetch", "--log", log.to_str().unwrap()],
+        Some(&(odd.join("\n") + "\n")),
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !text.contains("LEAK") && !r.stderr.contains("LEAK"),
+        "{text}{}",
+        r.stderr
+    );
 }
 
 #[test]

@@ -11,7 +11,7 @@ use common::*;
 
 #[test]
 fn hangup_and_quit_kill_the_jobs_and_keep_the_log() {
-    for (sig, status) in [("HUP", 129), ("QUIT", 131)] {
+    for (sig, status) in [("HUP", 129), ("QUIT", 131), ("USR1", 138), ("ALRM", 142)] {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
         let script = r#"[ "$1" = quick ] && exit 0; echo $$ > "$2/$1.pid"; exec sleep 30"#;
@@ -290,7 +290,7 @@ fn output_is_spooled_not_held_in_memory() {
 }
 
 #[test]
-fn a_full_spool_disk_cuts_the_output_and_says_so() {
+fn a_full_spool_disk_cuts_the_output_says_so_and_fails_the_job() {
     // A 1 MB tmpfs as $TMPDIR, in a mount namespace of its own (skipped where none can be made).
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("small");
@@ -329,7 +329,9 @@ fn a_full_spool_disk_cuts_the_output_and_says_so() {
         .spawn()
         .unwrap();
     let r = finish(child, Instant::now(), Duration::from_secs(30));
-    assert_eq!(r.code(), 0, "{}", r.stderr);
+    // Output that could not be kept fails the job (GNU parallel exits 255 on it): a log
+    // record that said ok would make `--resume` skip a job whose output was lost.
+    assert_eq!(r.code(), 1, "{}", r.stderr);
     assert!(r.stdout.len() < 5 << 20);
     assert!(
         r.stderr.contains("inflight: job 1: output cut after about")
@@ -337,4 +339,32 @@ fn a_full_spool_disk_cuts_the_output_and_says_so() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn an_unusable_temporary_directory_is_refused_before_any_job() {
+    let r = run_with_env(
+        &["exec", "--", "echo", ":::", "a"],
+        &[("TMPDIR", "/nonexistent/inflight-test")],
+    );
+    assert_usage_error(&r);
+    assert!(
+        r.stderr
+            .contains("cannot make temporary files in /nonexistent/inflight-test"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty(), "a job ran: {}", r.stdout);
+}
+
+fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> common::Run {
+    let child = std::process::Command::new(bin())
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    finish(child, Instant::now(), Duration::from_secs(30))
 }

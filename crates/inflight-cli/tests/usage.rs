@@ -221,3 +221,22 @@ fn the_man_page_has_every_option() {
         assert!(pages.join(name).is_file(), "{name}");
     }
 }
+
+#[test]
+fn fetch_reads_stdin_for_a_dash_and_man_names_a_directory_it_cannot_write() {
+    let r = run(&["fetch", "-q", "-"], Some("not a url\n"));
+    assert_eq!(r.code(), 1, "{r:?}");
+    assert!(
+        r.stderr.contains("\"not a url\": malformed URL"),
+        "{}",
+        r.stderr
+    );
+    let r = run(&["man", "/proc/no-such-dir/man"], None);
+    assert_usage_error(&r);
+    assert!(
+        r.stderr
+            .contains("cannot write the man pages in /proc/no-such-dir/man"),
+        "{}",
+        r.stderr
+    );
+}
