@@ -215,7 +215,7 @@ pub use policy::halt::{Counted, ErrorPolicy, HaltMode};
 pub use policy::handle::RunHandle;
 pub use policy::input_pool::InputPool;
 pub use policy::outcome::{Failed, Failure, Outcome};
-pub use policy::outcomes::Outcomes;
+pub use policy::outcomes::{Outcomes, StopHandle};
 pub use policy::progress::{Progress, Snapshot};
 pub use policy::rate::Rate;
 pub use policy::retry::{Retry, RetryIf};

@@ -454,3 +454,47 @@ async fn a_shared_limit_that_cannot_be_had_fails_closed_and_stops_the_run() {
     })
     .await
 }
+
+/// A run stopped from elsewhere starts nothing more and ends an input waiting out a long retry
+/// delay at once, with its last failure (a Ctrl-C during a server's `Retry-After`).
+#[tokio::test(start_paused = true)]
+async fn a_stop_handle_ends_waiting_retries_and_starts_nothing_more() {
+    common::deadline(async move {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let builder = Inflight::new(2).retry(
+            inflight::Retry::attempts(5)
+                .backoff(Duration::from_secs(60), Duration::from_secs(60))
+                .no_jitter(),
+        );
+        let mut run = builder.as_completed(0..100u32, |&i| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if i == 0 {
+                    Err("busy") // then waits 60 s to retry
+                } else {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    Ok(i)
+                }
+            }
+        });
+        let stop = run.stop_handle();
+        let start = Instant::now();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            stop.stop();
+        });
+        let mut outcomes = Vec::new();
+        while let Some(outcome) = run.next().await {
+            outcomes.push(outcome);
+        }
+        // Input 0 handed back its failure at the stop (1 s); input 1, running, finished (2 s).
+        assert_eq!(start.elapsed(), Duration::from_secs(2));
+        outcomes.sort_by_key(|o| o.index);
+        assert_eq!(outcomes.len(), 2);
+        assert_eq!(outcomes[0].result, Err(Failure::Error("busy")));
+        assert_eq!(outcomes[0].attempts, 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "no attempt after the stop");
+        assert!(run.halted());
+    })
+    .await
+}

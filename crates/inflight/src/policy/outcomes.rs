@@ -59,6 +59,34 @@ impl<S, I, Fut: Future> Outcomes<S, I, Fut> {
         self.cells.spawn.clone()
     }
 
+    /// A handle that stops this run from elsewhere (a signal handler, another task), as a
+    /// [`HaltMode::Soon`] halt would: nothing more is pulled or started, no new attempt is
+    /// made (an input waiting to retry ends at once with its last failure), and what runs
+    /// finishes and is handed back; then the stream ends. Drop the stream instead to cancel
+    /// what runs too.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use futures::StreamExt;
+    /// use std::time::Duration;
+    /// let mut run = inflight::Inflight::new(2).as_completed(0.., |&i: &u64| async move {
+    ///     tokio::time::sleep(Duration::from_secs(1)).await;
+    ///     Ok::<_, ()>(i)
+    /// });
+    /// let stop = run.stop_handle();
+    /// run.next().await; // 0 or 1, at 1 s
+    /// stop.stop(); // from anywhere: a Ctrl-C handler, say
+    /// let rest = run.count().await; // the other one running at 1 s finishes; nothing more
+    /// assert_eq!(rest, 1);
+    /// # }
+    /// ```
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle {
+            halt: self.halt.clone(),
+        }
+    }
+
     /// Whether the run was stopped before its input ran out: by the error policy, or because a
     /// shared limit could not be had.
     ///
@@ -218,6 +246,36 @@ where
 {
     fn is_terminated(&self) -> bool {
         self.inner.as_ref().is_none_or(FusedStream::is_terminated)
+    }
+}
+
+/// Stops a run from elsewhere; see [`Outcomes::stop_handle`]. Cloneable, `Send` and `Sync`.
+#[derive(Debug, Clone)]
+pub struct StopHandle {
+    halt: Arc<Halt>,
+}
+
+impl StopHandle {
+    /// Stops the run: nothing more starts, no new attempt is made, what runs finishes.
+    ///
+    /// ```
+    /// let run = inflight::Inflight::new(1).as_completed([1], |&i| async move { Ok::<_, ()>(i) });
+    /// let stop = run.stop_handle();
+    /// stop.stop();
+    /// assert!(stop.is_stopped() && run.halted());
+    /// ```
+    pub fn stop(&self) {
+        self.halt.stop_soon();
+    }
+
+    /// Whether the run was stopped (by this handle, its error policy, or a shared limit).
+    ///
+    /// ```
+    /// let run = inflight::Inflight::new(1).as_completed([1], |&i| async move { Ok::<_, ()>(i) });
+    /// assert!(!run.stop_handle().is_stopped());
+    /// ```
+    pub fn is_stopped(&self) -> bool {
+        self.halt.stopped()
     }
 }
 
