@@ -343,6 +343,7 @@ async fn a_live_limit_change_applies_to_every_client() {
     held.push(b.acquire(None).await.unwrap());
     assert!(b.try_acquire().await.unwrap().is_none());
     assert_eq!(a.state().await.unwrap().limit, 4);
+    assert_eq!(a.stored_limit().await.unwrap(), Some(4));
     // lowered: nothing is revoked, new ones wait until the holders are under the new limit
     a.set_limit(1).await.unwrap();
     for p in held.drain(..3) {
@@ -356,6 +357,7 @@ async fn a_live_limit_change_applies_to_every_client() {
     let one = b.try_acquire().await.unwrap().expect("room for one");
     // cleared: back to each client's own limit (2)
     a.clear_limit().await.unwrap();
+    assert_eq!(b.stored_limit().await.unwrap(), None);
     let two = b.try_acquire().await.unwrap().expect("room for two");
     assert!(b.try_acquire().await.unwrap().is_none());
     drop((one, two));

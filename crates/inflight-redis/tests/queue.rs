@@ -422,6 +422,42 @@ async fn a_long_job_keeps_its_input_by_renewing_the_lease() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_worker_gives_back_everything_it_holds_at_once() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    // A long lease: only the give-back can let B have the inputs within the test.
+    let options = fast().lease(Duration::from_secs(60)).read_batch(4);
+    let q = queue(&url, "stopping", options).await;
+    q.push((0..6).map(input)).await.unwrap();
+    q.close().await.unwrap();
+    let mut a = q.items_as("A");
+    // One item handed out (and forgotten without a drop, as after a kill), three buffered.
+    let first = a.next().await.unwrap().unwrap();
+    std::mem::forget(first);
+    std::mem::forget(a);
+    assert_eq!(q.give_back_worker("A").await.unwrap(), 4);
+    assert_eq!(
+        q.give_back_worker("A").await.unwrap(),
+        0,
+        "no double listing"
+    );
+    let other = queue(&url, "stopping", options).await;
+    let done = tokio::time::timeout(Duration::from_secs(10), work(other, 4))
+        .await
+        .expect("B finished the queue without waiting for A's lease");
+    assert_eq!(done.len(), 6);
+    let results = all_results(&q).await;
+    assert_once_each(&results, 6);
+    // Given back, not delivered again: no delivery counted against max_deliveries.
+    assert!(
+        results.iter().all(|r| r.record["deliveries"] == 1),
+        "{results:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_counts_and_results_follow_the_run() {
     let Some(server) = common::server() else {
         return;

@@ -204,6 +204,13 @@ impl Family {
         Ok(())
     }
 
+    /// The live limit stored in Redis, if one is (`None`: each process uses its own).
+    pub(crate) async fn stored_limit(&self) -> Result<Option<u64>, Error> {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(&self.keys.script_keys(None)[4]);
+        self.redis.cmd(&cmd).await
+    }
+
     /// `(limit, holders, waiters, in grace)` of a key, from Redis.
     pub(crate) async fn state(&self, key: Option<&str>) -> Result<(u64, u64, u64, bool), Error> {
         let (limit, held, waiting, grace): (u64, u64, u64, u8) = self
