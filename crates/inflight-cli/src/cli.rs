@@ -55,6 +55,11 @@ pub enum Command {
     /// numeric suffix (page-1.html). The log's `path` field says which file holds which URL.
     /// Passwords in URLs are masked (user:***@host) on stderr and in the log.
     Fetch(FetchArgs),
+    /// Work queues on Redis: push inputs once, run workers anywhere (`exec --queue`, `fetch
+    /// --queue`), read status and results.
+    Queue(crate::queue_cmd::QueueArgs),
+    /// Read or change live the shared limits of running processes (`--global-*`).
+    Limits(crate::limits_cmd::LimitsArgs),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
     ///
     /// bash: inflight completions bash > ~/.local/share/bash-completion/completions/inflight
@@ -135,6 +140,9 @@ pub struct Common {
     /// job fails with "longer than --max-line" and the run goes on.
     #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "1M")]
     pub max_line: u64,
+
+    #[command(flatten)]
+    pub redis: crate::redis_opts::RedisArgs,
 }
 
 /// `inflight exec`.
@@ -195,6 +203,9 @@ pub struct FetchArgs {
     /// File of URLs, one a line [default: stdin].
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub redis_fetch: crate::redis_opts::FetchRedisArgs,
 }
 
 /// A parsed `--halt`; `None` inside means `never`.

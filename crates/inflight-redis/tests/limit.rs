@@ -167,6 +167,29 @@ fn evalsha_calls(server: &common::Server) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flush_waits_for_the_releases_that_drops_started() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let redis = Redis::connect(&server.url()).await.unwrap();
+    let limit = GlobalLimit::with_options(&redis, "flush", 8, fast());
+    let permits: Vec<_> = futures::future::join_all((0..8).map(|_| limit.acquire(None)))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(limit.state().await.unwrap().held, 8);
+    drop(permits); // eight releases in the background
+    assert!(redis.flush(Duration::from_secs(5)).await);
+    assert_eq!(
+        limit.state().await.unwrap().held,
+        0,
+        "flush returned before the releases were done"
+    );
+    assert!(redis.flush(Duration::from_millis(1)).await, "nothing left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acquire_and_release_without_waiting_cost_two_round_trips() {
     let Some(server) = common::server() else {
         return;

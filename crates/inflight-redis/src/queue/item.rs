@@ -208,14 +208,12 @@ impl Drop for QueueItem {
             return;
         }
         self.worker.lock_held().remove(&self.id);
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return; // no runtime: the lease gives it back
-        };
         let worker = self.worker.clone();
         let id = std::mem::take(&mut self.id);
         let deliveries = self.deliveries;
         let lease = worker.queue.options.lease;
-        runtime.spawn(async move {
+        let redis = worker.queue.redis.clone();
+        redis.spawn_background(async move {
             let _ = tokio::time::timeout(lease, give_back(&worker, &id, deliveries)).await;
         });
     }
