@@ -121,9 +121,11 @@ impl Iterator for Lines {
             let bytes = match read {
                 Ok(None) => return None,
                 Ok(Some(Ok(bytes))) => bytes,
-                Ok(Some(Err(len))) => return self.fail(format!(
+                Ok(Some(Err(len))) => {
+                    return self.fail(format!(
                     "line {n} is {len} bytes, longer than --max-line; nothing after it was pushed"
-                )),
+                ))
+                }
                 Err(e) => return self.fail(format!("cannot read input: {e}")),
             };
             if bytes.trim_ascii().is_empty() {
