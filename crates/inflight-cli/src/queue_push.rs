@@ -27,6 +27,7 @@ pub async fn push(queue: Queue, args: &PushArgs) -> Result<i32, String> {
         max: usize::try_from(args.max_line).unwrap_or(usize::MAX),
         line: 0,
         error: error.clone(),
+        ended: false,
     };
     let runtime = tokio::runtime::Handle::current();
     let pushing = queue.clone();
@@ -67,10 +68,13 @@ struct Lines {
     /// Lines read so far (1-based number of the last one).
     line: u64,
     error: Arc<Mutex<Option<String>>>,
+    /// Set at the end or at the first bad line: nothing more comes (the push may ask again).
+    ended: bool,
 }
 
 impl Lines {
-    fn fail(&self, message: String) -> Option<String> {
+    fn fail(&mut self, message: String) -> Option<String> {
+        self.ended = true;
         *self.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
         None
     }
@@ -114,12 +118,15 @@ impl Iterator for Lines {
     type Item = String;
 
     fn next(&mut self) -> Option<String> {
-        loop {
+        while !self.ended {
             let read = self.read_line();
             self.line += 1;
             let n = self.line;
             let bytes = match read {
-                Ok(None) => return None,
+                Ok(None) => {
+                    self.ended = true;
+                    return None;
+                }
                 Ok(Some(Ok(bytes))) => bytes,
                 Ok(Some(Err(len))) => {
                     return self.fail(format!(
@@ -138,5 +145,6 @@ impl Iterator for Lines {
                 )),
             };
         }
+        None
     }
 }
