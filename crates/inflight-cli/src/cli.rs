@@ -17,7 +17,12 @@ use crate::parse;
 /// 128 + N after signal N (130 Ctrl-C, 129 SIGHUP, 131 SIGQUIT, 143 SIGTERM; the running jobs'
 /// process groups are killed first); 141 when stdout is a closed pipe (as after SIGPIPE); 255
 /// for bad arguments, or when the input, the log or the output directory cannot be read or
-/// written.
+/// written, or when Redis refuses (URL, password, version) or stays unreachable past
+/// --redis-timeout.
+///
+/// Many processes on many machines work as one run through a Redis server: shared limits
+/// (--global-jobs, --global-rate, --global-per-host) and work queues (`inflight queue`,
+/// --queue). See USAGE.md, "More than one machine".
 #[derive(Parser, Debug)]
 #[command(name = "inflight", version, about, long_about)]
 pub struct Cli {

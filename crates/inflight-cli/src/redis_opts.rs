@@ -15,6 +15,7 @@ pub struct Connection {
     /// in every message; give it in INFLIGHT_REDIS to keep it out of `ps` too.
     #[arg(
         long,
+        help_heading = HEADING,
         value_name = "URL",
         env = "INFLIGHT_REDIS",
         hide_env_values = true
@@ -23,67 +24,65 @@ pub struct Connection {
 
     /// Give up after Redis has been unreachable this long: no more jobs start, running ones
     /// finish and are logged, and the exit status is 255 [default: wait for Redis for ever].
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(long, help_heading = HEADING, value_name = "DURATION", value_parser = parse::duration)]
     pub redis_timeout: Option<Duration>,
 }
 
 /// `--redis` and what uses it, for `exec` and `fetch`.
 #[derive(Args, Debug, Clone, Default)]
-#[command(next_help_heading = "More than one machine (Redis)")]
 pub struct RedisArgs {
     #[command(flatten)]
     pub connection: Connection,
 
     /// The name of the shared limits: processes that give the same NAME on the same Redis
     /// share them [default: the queue's name with --queue, else `inflight`].
-    #[arg(long, value_name = "NAME", value_parser = name)]
+    #[arg(long, help_heading = HEADING, value_name = "NAME", value_parser = name)]
     pub name: Option<String>,
 
     /// At most N jobs at once over every process that shares the limits (-j still caps
     /// this one).
-    #[arg(long, value_name = "N", value_parser = parse::limit)]
+    #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit)]
     pub global_jobs: Option<usize>,
 
     /// At most this many attempt starts per period over every process, evenly spaced (same
     /// syntax as --rate: 50/s, 100/m).
-    #[arg(long, value_name = "N/PERIOD", value_parser = parse::rate)]
+    #[arg(long, help_heading = HEADING, value_name = "N/PERIOD", value_parser = parse::rate)]
     pub global_rate: Option<Duration>,
 
     /// Lease of the shared permits and of queue inputs: a process that dies loses them after
     /// this long; a live one renews them every third of it [default: 30s for permits, 60s
     /// for queue inputs].
-    #[arg(long, value_name = "DURATION", value_parser = lease)]
+    #[arg(long, help_heading = HEADING, value_name = "DURATION", value_parser = lease)]
     pub lease: Option<Duration>,
 
     /// Take the inputs from the queue NAME (see `inflight queue`) instead of stdin, as slots
     /// free up; each finished input's record goes to the queue's results with its
     /// acknowledgement. Exits when the queue is closed and every input is done.
-    #[arg(long, value_name = "NAME", value_parser = name)]
+    #[arg(long, help_heading = HEADING, value_name = "NAME", value_parser = name)]
     pub queue: Option<String>,
 
     /// With --queue: an input handed out this many times without a result (it killed its
     /// worker each time) goes to the dead letters.
-    #[arg(long, value_name = "N", value_parser = parse::limit, default_value = "3")]
+    #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit, default_value = "3")]
     pub max_deliveries: usize,
 
     /// With --queue: inputs taken per read from Redis. More saves round trips, but the extra
     /// inputs wait in this worker's hands instead of going to an idle one.
-    #[arg(long, value_name = "N", value_parser = parse::limit, default_value = "1")]
+    #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit, default_value = "1")]
     pub read_batch: usize,
 
     /// With --queue: this worker's name in the results and the status (unique among live
     /// workers) [default: host-pid-random].
-    #[arg(long, value_name = "NAME", value_parser = name)]
+    #[arg(long, help_heading = HEADING, value_name = "NAME", value_parser = name)]
     pub worker: Option<String>,
 }
 
 /// `fetch`'s own shared limit.
 #[derive(Args, Debug, Clone, Default)]
-#[command(next_help_heading = "More than one machine (Redis)")]
 pub struct FetchRedisArgs {
     /// At most N requests at once to one host (host:port, as --per-host) over every process
     /// that shares the limits.
-    #[arg(long, value_name = "N", value_parser = parse::limit)]
+    #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit)]
     pub global_per_host: Option<usize>,
 }
 
@@ -96,6 +95,9 @@ impl RedisArgs {
             .unwrap_or_else(|| DEFAULT_NAME.to_string())
     }
 }
+
+/// The heading of these options in `--help`.
+const HEADING: &str = "More than one machine (Redis)";
 
 /// The shared limits' name when neither --name nor --queue gives one.
 pub const DEFAULT_NAME: &str = "inflight";
