@@ -146,6 +146,7 @@ impl RedisBuilder {
             health: Mutex::new(HealthState::default()),
             round_trips: std::sync::atomic::AtomicU64::new(0),
             background: Background::default(),
+            failures: std::sync::atomic::AtomicU64::new(0),
         });
         let redis = Redis { inner };
         redis.first_connection().await?;
@@ -185,6 +186,9 @@ struct Inner {
     round_trips: std::sync::atomic::AtomicU64,
     /// Releases and give-backs that drops started, for [`Redis::flush`].
     background: Background,
+    /// Tries that found Redis away, on any connection: a command sent in one of them may
+    /// have run without its reply arriving.
+    failures: std::sync::atomic::AtomicU64,
 }
 
 /// Operations under way in the background, counted so that a program can wait for them
@@ -341,6 +345,20 @@ impl Redis {
         });
     }
 
+    /// How many tries have found Redis away so far; a change across an operation means its
+    /// command may have run without the reply arriving.
+    pub(crate) fn failures(&self) -> u64 {
+        self.inner
+            .failures
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn count_failure(&self) {
+        self.inner
+            .failures
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
     fn count_trip(&self) {
         self.inner
             .round_trips
@@ -434,6 +452,7 @@ impl Redis {
         self.count_trip();
         cmd.query_async(conn).await.map_err(|e| {
             if is_transient(&e) {
+                self.count_failure();
                 Attempt::Away(one_line(&e.to_string()))
             } else {
                 Attempt::Failed(classify(&e, &self.inner.url))
@@ -456,6 +475,7 @@ impl Redis {
                 Ok(v)
             }
             Err(e) if is_transient(&e) => {
+                self.count_failure();
                 let reason = one_line(&e.to_string());
                 self.mark_down(sent, &reason);
                 Err(Attempt::Away(reason))
