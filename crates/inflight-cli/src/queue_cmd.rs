@@ -117,8 +117,11 @@ pub struct ResultsArgs {
 pub async fn main(args: QueueArgs) -> i32 {
     let result = match args.command {
         QueueCommand::Push(push) => {
-            let queue = open(&push.queue, push_options(&push)).await;
-            queue_push::push(queue, &push).await
+            let redis = connect(&push.queue.connection).await;
+            let queue = Queue::with_options(&redis, &push.queue.name, push_options(&push));
+            let pushed = queue_push::push(queue, &push).await;
+            shared_limits::say_trips(&redis);
+            pushed
         }
         QueueCommand::Status(status) => {
             let queue = open(&status.queue, QueueOptions::default()).await;

@@ -161,6 +161,7 @@ impl Feed for QueueFeed {
             }
             // The shared limits' last releases, and give-backs that drops started.
             redis.flush(crate::shared_limits::FLUSH).await;
+            crate::shared_limits::say_trips(&redis);
         })
     }
 }

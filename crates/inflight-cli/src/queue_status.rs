@@ -147,7 +147,10 @@ pub async fn dead(queue: Queue) -> Result<i32, String> {
         .map_err(|e| e.to_string())?;
     let mut out = io::stdout().lock();
     for d in letters {
-        let line = json!({ "input": d.input, "seq": d.position + 1, "deliveries": d.deliveries });
+        // As fetch logs them: a password in a URL is masked.
+        let input =
+            String::from_utf8_lossy(&crate::mask::password(d.input.as_bytes())).into_owned();
+        let line = json!({ "input": input, "seq": d.position + 1, "deliveries": d.deliveries });
         if let Err(e) = writeln!(out, "{line}") {
             return broken(e);
         }

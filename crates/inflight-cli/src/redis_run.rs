@@ -25,13 +25,17 @@ pub async fn prepare(
         (global_per_host.is_some(), "--global-per-host"),
         (args.queue.is_some(), "--queue"),
     ];
-    let Some(url) = &args.connection.redis else {
-        return match needs.iter().find(|(given, _)| *given) {
-            Some((_, option)) => Err(format!(
+    let needed = needs.iter().find(|(given, _)| *given);
+    let url = match (&args.connection.redis, needed) {
+        // Nothing uses Redis: a run does not depend on it (INFLIGHT_REDIS may be set for
+        // every command of a shell).
+        (_, None) => return Ok(None),
+        (None, Some((_, option))) => {
+            return Err(format!(
                 "{option} needs a Redis server: give --redis URL (or set INFLIGHT_REDIS)"
-            )),
-            None => Ok(None),
-        };
+            ))
+        }
+        (Some(url), Some(_)) => url,
     };
     if args.queue.is_some() {
         if common.resume {

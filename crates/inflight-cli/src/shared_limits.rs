@@ -149,7 +149,19 @@ impl crate::feed::Feed for Settle {
         let redis = self.0.clone();
         Box::pin(async move {
             redis.flush(FLUSH).await;
+            say_trips(&redis);
         })
+    }
+}
+
+/// With `INFLIGHT_REDIS_TRIPS` set (for measurements, see BENCHMARKS.md), says how many
+/// commands and scripts the run sent to Redis, each one round trip.
+pub fn say_trips(redis: &Redis) {
+    if std::env::var_os("INFLIGHT_REDIS_TRIPS").is_some() {
+        say::line(&format!(
+            "inflight: {} Redis round trips",
+            redis.round_trips()
+        ));
     }
 }
 

@@ -448,6 +448,18 @@ fn bad_redis_settings_are_one_line_errors_before_any_job() {
     );
     assert!(!r.stderr.contains("secret"), "{}", r.stderr);
     assert!(!ran.exists());
+    // A run that asks nothing of Redis does not depend on it, even with INFLIGHT_REDIS set.
+    let mut cmd = common::inflight();
+    cmd.env("INFLIGHT_REDIS", "redis://127.0.0.1:1")
+        .args(["exec", "--redis-timeout", "1s"])
+        .args(touch);
+    let r = common::finish(
+        cmd.spawn().unwrap(),
+        Instant::now(),
+        Duration::from_secs(30),
+    );
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert!(ran.exists());
 }
 
 #[test]
