@@ -305,8 +305,9 @@ fn a_redis_restart_mid_run_crashes_nothing_exceeds_nothing_and_loses_nothing() {
         let done = p.wait(Duration::from_secs(60));
         assert_eq!(done.code, 0, "{done:?}");
         assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
-        assert!(done.stderr.contains("is unreachable"), "{}", done.stderr);
-        assert!(done.stderr.contains("is back after"), "{}", done.stderr);
+        // Said once each: the outage and its end.
+        assert_eq!(done.stderr.matches("is unreachable").count(), 1, "{}", done.stderr);
+        assert_eq!(done.stderr.matches("is back after").count(), 1, "{}", done.stderr);
     }
     assert!(http.peak() <= 5, "{} at once, limit 5", http.peak());
     assert!(http.hits().values().all(|&n| n == 1), "a URL fetched twice");
@@ -507,4 +508,79 @@ fn limits_set_changes_the_limit_of_running_processes() {
     let show = common::run(&["limits", "show", "live", "--redis", &url], None);
     assert!(show.stdout.contains("jobs      5"), "{}", show.stdout);
     assert!(show.stdout.contains("0 running now"), "{}", show.stdout);
+}
+
+/// A server that speaks just enough of Redis's protocol to say it is version 5.0.7 (no
+/// XAUTOCLAIM), on 127.0.0.1; returns its port.
+fn old_redis() -> u16 {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut out = conn.try_clone().unwrap();
+                let mut conn = BufReader::new(conn);
+                let mut line = String::new();
+                // Each command: *N, then N times $LEN and the bytes.
+                while conn.read_line(&mut line).unwrap_or(0) > 0 {
+                    let n: usize = line.trim()[1..].parse().unwrap_or(0);
+                    let mut args = Vec::new();
+                    for _ in 0..n {
+                        line.clear();
+                        conn.read_line(&mut line).unwrap();
+                        let len: usize = line.trim()[1..].parse().unwrap();
+                        let mut arg = vec![0; len + 2];
+                        conn.read_exact(&mut arg).unwrap();
+                        args.push(String::from_utf8_lossy(&arg[..len]).to_uppercase());
+                    }
+                    line.clear();
+                    let reply = match args.first().map(String::as_str) {
+                        Some("INFO") => {
+                            let info = "# Server\r\nredis_version:5.0.7\r\n";
+                            format!("${}\r\n{info}\r\n", info.len())
+                        }
+                        Some("PING") => "+PONG\r\n".to_string(),
+                        _ => "-ERR unknown command\r\n".to_string(),
+                    };
+                    if out.write_all(reply.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_redis_too_old_for_the_scripts_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let ran = dir.path().join("ran");
+    let url = format!("redis://127.0.0.1:{}", old_redis());
+    let r = common::run(
+        &[
+            "exec",
+            "--redis",
+            &url,
+            "--global-jobs",
+            "2",
+            "--",
+            "touch",
+            ran.to_str().unwrap(),
+            ":::",
+            "a",
+        ],
+        None,
+    );
+    common::assert_usage_error(&r);
+    assert!(
+        r.stderr
+            .contains("version 5.0.7; inflight needs 6.2 or newer"),
+        "{}",
+        r.stderr
+    );
+    assert!(!ran.exists());
+    let r = common::run(&["queue", "status", "q", "--redis", &url], None);
+    common::assert_usage_error(&r);
 }
