@@ -15,4 +15,9 @@ pub trait Feed: Send + Sync + 'static {
     /// The run is over: awaited before the summary, to settle what is under way (queue
     /// acknowledgements) and give back whatever is still held.
     fn close(&self) -> BoxFuture<'static, ()>;
+    /// After `close`: whether results were lost on the way (a queue that could not record
+    /// some): the run then ends with the status of an I/O error.
+    fn failed(&self) -> bool {
+        false
+    }
 }

@@ -167,7 +167,8 @@ pub async fn connect(connection: &Connection) -> Redis {
         say::line("inflight: no Redis server: give --redis URL (or set INFLIGHT_REDIS)");
         std::process::exit(EXIT_USAGE);
     };
-    match shared_limits::connect(connection, url, Progress::new(false, true, None)).await {
+    match shared_limits::connect(connection, url, Progress::new(false, true, None), "waiting").await
+    {
         Ok(redis) => redis,
         Err(e) => {
             say::line(&format!("inflight: {e}"));

@@ -160,8 +160,15 @@ impl Feed for QueueFeed {
                 say_once(e);
             }
             // The shared limits' last releases, and give-backs that drops started.
+
             redis.flush(crate::shared_limits::FLUSH).await;
             crate::shared_limits::say_trips(&redis);
         })
+    }
+
+    /// An acknowledgement failed (its result is not in the queue; the input goes to another
+    /// worker after its lease), or inputs could not be given back.
+    fn failed(&self) -> bool {
+        self.ack_failed.load(Relaxed)
     }
 }

@@ -51,7 +51,13 @@ pub async fn prepare(
             );
         }
     }
-    let redis = shared_limits::connect(&args.connection, url, settings.progress.clone()).await?;
+    let redis = shared_limits::connect(
+        &args.connection,
+        url,
+        settings.progress.clone(),
+        "jobs wait",
+    )
+    .await?;
     let plugs = shared_limits::Plugs::new(&redis, args, global_per_host);
     if plugs.per_key.is_some() && settings.per_host.is_none() {
         // The global per-host limit needs the keys; locally, -j is the only cap.

@@ -287,6 +287,9 @@ where
     let killed = shared.tally.running();
     if let Some(feed) = &shared.feed {
         feed.close().await;
+        if feed.failed() {
+            shared.tally.fatal.store(true, Relaxed);
+        }
     }
     shared.progress.finish();
     let summary = shared

@@ -19,10 +19,12 @@ pub async fn connect(
     connection: &Connection,
     url: &str,
     progress: Progress,
+    waiting: &'static str,
 ) -> Result<Redis, String> {
     let masked = inflight_redis::masked_url(url);
     let events = Events {
         url: masked,
+        waiting,
         progress,
         lost_said: Default::default(),
     };
@@ -37,6 +39,8 @@ pub async fn connect(
 /// How a run says what Redis does.
 struct Events {
     url: String,
+    /// Who waits during an outage: "jobs wait", "push waits".
+    waiting: &'static str,
     progress: Progress,
     /// A lost lease is said once per run: after a long outage there may be many.
     lost_said: std::sync::atomic::AtomicBool,
@@ -48,8 +52,8 @@ impl Events {
             RedisEvent::Down { error } => {
                 self.progress.note("waiting for Redis");
                 format!(
-                    "inflight: Redis at {} is unreachable ({error}); jobs wait for it",
-                    self.url
+                    "inflight: Redis at {} is unreachable ({error}); {} for it",
+                    self.url, self.waiting
                 )
             }
             RedisEvent::Up { after } => {

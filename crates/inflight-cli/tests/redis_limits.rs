@@ -306,8 +306,18 @@ fn a_redis_restart_mid_run_crashes_nothing_exceeds_nothing_and_loses_nothing() {
         assert_eq!(done.code, 0, "{done:?}");
         assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
         // Said once each: the outage and its end.
-        assert_eq!(done.stderr.matches("is unreachable").count(), 1, "{}", done.stderr);
-        assert_eq!(done.stderr.matches("is back after").count(), 1, "{}", done.stderr);
+        assert_eq!(
+            done.stderr.matches("is unreachable").count(),
+            1,
+            "{}",
+            done.stderr
+        );
+        assert_eq!(
+            done.stderr.matches("is back after").count(),
+            1,
+            "{}",
+            done.stderr
+        );
     }
     assert!(http.peak() <= 5, "{} at once, limit 5", http.peak());
     assert!(http.hits().values().all(|&n| n == 1), "a URL fetched twice");

@@ -562,6 +562,30 @@ fn ctrl_c_once_finishes_and_acknowledges_twice_gives_the_inputs_back_at_once() {
     assert_eq!(done.code, 0, "{done:?}");
     let by_input = once_each(&results(&url, "stop"), 12);
     assert_eq!(by_input.values().filter(|r| r["worker"] == "C").count(), 9);
+    // --watch ends by itself once the queue is finished; the text says it all.
+    let watch = queue_cmd(
+        &[
+            "status",
+            "stop",
+            "--watch",
+            "--interval",
+            "100ms",
+            "--redis",
+            &url,
+        ],
+        None,
+    );
+    assert_eq!(watch.code(), 0, "{watch:?}");
+    for field in [
+        "closed, finished",
+        "pushed     12",
+        "done       12",
+        "waiting    0",
+        "rate",
+        "eta",
+    ] {
+        assert!(watch.stdout.contains(field), "{field}: {}", watch.stdout);
+    }
 }
 
 #[test]
