@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt};
-use inflight_redis::{Queue, QueueItem, QueueOptions, Redis};
+use inflight_redis::{Acked, Queue, QueueItem, QueueOptions, Redis};
 use tokio_util::task::TaskTracker;
 
 use crate::feed::Feed;
@@ -44,6 +44,8 @@ pub struct QueueFeed {
     progress: Progress,
     /// A failed acknowledgement is said once (Redis gone past --redis-timeout, most likely).
     ack_failed: Arc<AtomicBool>,
+    /// A result dropped as a duplicate is said once.
+    duplicate_said: Arc<AtomicBool>,
 }
 
 /// The inputs of `queue` as the run's input stream, and the feed that settles them.
@@ -66,6 +68,7 @@ pub fn inputs(
         acks: TaskTracker::new(),
         progress,
         ack_failed: Arc::default(),
+        duplicate_said: Arc::default(),
     });
     let held = feed.held.clone();
     let lines = items
@@ -107,16 +110,33 @@ impl Feed for QueueFeed {
             fields.insert("worker".into(), self.worker.clone().into());
         }
         let (progress, failed) = (self.progress.clone(), self.ack_failed.clone());
+        let duplicate_said = self.duplicate_said.clone();
         self.acks.spawn(async move {
             let seq = item.position() + 1;
-            if let Err(e) = item.ack(ok, &value).await {
+            match item.ack(ok, &value).await {
+                Ok(Acked::Recorded) => {}
+                // It ran twice: this worker stalled past its lease and another took it.
+                // Said once a run: after a long stall there may be many.
+                Ok(_) => {
+                    if !duplicate_said.swap(true, Relaxed) {
+                        progress.suspend(|| {
+                            say::line(&format!(
+                                "inflight: input {seq} had a result already (another worker ran \
+                                 it after this one's lease ran out); each input keeps its first \
+                                 result, so this one is dropped"
+                            ))
+                        });
+                    }
+                }
                 // Not acknowledged: the input goes to another worker after its lease.
-                if !failed.swap(true, Relaxed) {
-                    progress.suspend(|| {
-                        say::line(&format!(
-                            "inflight: cannot record the result of input {seq} in the queue: {e}"
-                        ))
-                    });
+                Err(e) => {
+                    if !failed.swap(true, Relaxed) {
+                        progress.suspend(|| {
+                            say::line(&format!(
+                                "inflight: cannot record the result of input {seq} in the queue: {e}"
+                            ))
+                        });
+                    }
                 }
             }
         });

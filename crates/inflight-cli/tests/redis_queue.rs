@@ -637,3 +637,54 @@ fn queue_commands_say_what_is_wrong_in_one_line() {
         r.stderr
     );
 }
+
+#[test]
+fn an_input_that_ran_twice_has_one_result() {
+    let Some(redis) = common::redis::server() else {
+        return;
+    };
+    let url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        queue_cmd(&["push", "twice", "--redis", &url], Some(&inputs(4))).code(),
+        0
+    );
+    let worker = |tag: &str, script: &str| {
+        let args = [
+            "exec", "-q", "-j", "4", "--lease", "1s", "--worker", tag, "--queue", "twice",
+            "--redis", &url, "--", "sh", "-c", script, "_", "{}",
+        ];
+        spawn(&args, dir.path(), tag, None, &[])
+    };
+    // A takes all four and stalls past its lease (SIGSTOP) while its jobs run on.
+    let a = worker("A", "sleep 1; echo \"$1\"");
+    let held = || {
+        let pending: Vec<redis::Value> = redis.query(&[
+            "XPENDING",
+            "inflight:queue:{twice}:inputs",
+            "workers",
+            "-",
+            "+",
+            "100",
+            "A",
+        ]);
+        pending.len()
+    };
+    assert!(wait_for(Duration::from_secs(20), || held() == 4));
+    common::signal(a.pid(), "STOP");
+    // B claims them once A's lease has run out, runs them and records them.
+    let b = worker("B", "echo \"$1\"").wait(Duration::from_secs(20));
+    assert_eq!(b.code, 0, "{b:?}");
+    // A comes back: it ran them too, and says its leases ran out; its acks are duplicates.
+    common::signal(a.pid(), "CONT");
+    let a = a.wait(Duration::from_secs(20));
+    assert_eq!(a.code, 0, "{a:?}");
+    assert_eq!(a.stdout.lines().count(), 4, "A ran them: {a:?}");
+    assert_eq!(b.stdout.lines().count(), 4, "B ran them: {b:?}");
+    assert!(a.stderr.contains("had a result already"), "{}", a.stderr);
+    let by_input = once_each(&results(&url, "twice"), 4);
+    assert!(
+        by_input.values().all(|r| r["worker"] == "B"),
+        "{by_input:?}"
+    );
+}
