@@ -35,6 +35,9 @@ pub enum QueueCommand {
     Results(ResultsArgs),
     /// Print the dead letters (inputs given up after --max-deliveries), as JSON lines.
     Dead(NameArgs),
+    /// Close the queue without pushing: no more inputs will come, and the workers exit once
+    /// every input is done (for a queue pushed with --keep-open).
+    Close(NameArgs),
     /// Delete the queue: its inputs, results, dead letters and counters.
     Delete(NameArgs),
 }
@@ -134,6 +137,10 @@ pub async fn main(args: QueueArgs) -> i32 {
         QueueCommand::Dead(name) => {
             let queue = open(&name, QueueOptions::default()).await;
             queue_status::dead(queue).await
+        }
+        QueueCommand::Close(name) => {
+            let queue = open(&name, QueueOptions::default()).await;
+            queue.close().await.map(|()| 0).map_err(|e| e.to_string())
         }
         QueueCommand::Delete(name) => {
             let queue = open(&name, QueueOptions::default()).await;

@@ -242,6 +242,7 @@ fn a_killed_holders_permits_come_back_within_a_lease() {
         "B never reached the full limit"
     );
     let took = killed.elapsed();
+    eprintln!("B at the full limit {took:?} after A's kill (lease {lease:?})");
     // The promise is a lease plus a second (the waiters' poll); one more second for a
     // loaded machine to start five processes.
     assert!(

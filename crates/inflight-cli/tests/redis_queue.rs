@@ -202,6 +202,7 @@ fn a_killed_workers_inputs_are_done_by_the_others_within_the_lease() {
         "A's inputs were never done"
     );
     let took = killed.elapsed();
+    eprintln!("A's inputs done {took:?} after its kill (lease 2s)");
     // Promised: the lease (2 s) plus a second; one more for a loaded machine.
     assert!(
         took <= Duration::from_secs(4),
@@ -629,6 +630,24 @@ fn queue_commands_say_what_is_wrong_in_one_line() {
         None,
     );
     common::assert_usage_error(&r);
+    // A queue left open is closed by `queue close`; its worker then ends.
+    let r = queue_cmd(
+        &["push", "open", "--keep-open", "--redis", &url],
+        Some("a\nb\n"),
+    );
+    assert!(r.code() == 0 && !r.stderr.contains("closed"), "{r:?}");
+    assert_eq!(
+        queue_cmd(&["close", "open", "--redis", &url], None).code(),
+        0
+    );
+    let w = common::run(
+        &[
+            "exec", "-q", "--queue", "open", "--redis", &url, "--", "true",
+        ],
+        None,
+    );
+    assert_eq!(w.code(), 0, "{w:?}");
+    assert_eq!(results(&url, "open").len(), 2);
     let r = common::run(&["exec", "--queue", "q", "--", "true"], None);
     common::assert_usage_error(&r);
     assert!(
