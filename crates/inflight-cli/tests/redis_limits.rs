@@ -400,8 +400,10 @@ fn bad_redis_settings_are_one_line_errors_before_any_job() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
+    // The job makes DIR/ran: the input is part of its one argument.
     let ran = dir.path().join("ran");
-    let touch = ["--", "touch", ran.to_str().unwrap(), ":::", "a"];
+    let target = format!("{}/{{}}", dir.path().display());
+    let touch = ["--", "touch", &target, ":::", "ran"];
     let wrong = format!("redis://:wrong-pw@127.0.0.1:{}", redis.port);
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
@@ -568,22 +570,21 @@ fn old_redis() -> u16 {
 fn a_redis_too_old_for_the_scripts_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
     let ran = dir.path().join("ran");
+    let target = format!("{}/{{}}", dir.path().display());
     let url = format!("redis://127.0.0.1:{}", old_redis());
-    let r = common::run(
-        &[
-            "exec",
-            "--redis",
-            &url,
-            "--global-jobs",
-            "2",
-            "--",
-            "touch",
-            ran.to_str().unwrap(),
-            ":::",
-            "a",
-        ],
-        None,
-    );
+    let args = [
+        "exec",
+        "--redis",
+        &url,
+        "--global-jobs",
+        "2",
+        "--",
+        "touch",
+        &target,
+        ":::",
+        "ran",
+    ];
+    let r = common::run(&args, None);
     common::assert_usage_error(&r);
     assert!(
         r.stderr
