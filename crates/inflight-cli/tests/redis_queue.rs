@@ -166,8 +166,11 @@ fn a_killed_workers_inputs_are_done_by_the_others_within_the_lease() {
         queue_cmd(&["push", "kill", "--redis", &url], Some(&inputs(30))).code(),
         0
     );
-    // A's jobs hang (SLOW is set in its environment), B's finish at once.
-    let script = "if [ -n \"$SLOW\" ]; then exec sleep 20; fi; echo \"$1\"";
+    // A's jobs hang (SLOW, a directory for their pids, is set in its environment), B's
+    // finish at once.
+    let pids = dir.path().join("pids");
+    std::fs::create_dir(&pids).unwrap();
+    let script = "if [ -n \"$SLOW\" ]; then echo $$ > \"$SLOW/$1\"; exec sleep 20; fi; echo \"$1\"";
     let worker = |tag: &str, env: &[(&str, &str)]| {
         let args = [
             "exec", "-q", "-j", "4", "--lease", "2s", "--worker", tag, "--queue", "kill",
@@ -175,7 +178,7 @@ fn a_killed_workers_inputs_are_done_by_the_others_within_the_lease() {
         ];
         spawn(&args, dir.path(), tag, None, env)
     };
-    let mut a = worker("A", &[("SLOW", "1")]);
+    let mut a = worker("A", &[("SLOW", pids.to_str().unwrap())]);
     let held_by_a = || {
         let pending: Vec<redis::Value> = redis.query(&[
             "XPENDING",
@@ -211,10 +214,11 @@ fn a_killed_workers_inputs_are_done_by_the_others_within_the_lease() {
     assert_eq!(b.wait(Duration::from_secs(30)).code, 0);
     let by_input = once_each(&results(&url, "kill"), 30);
     assert!(by_input.values().all(|r| r["worker"] == "B"));
-    // A's orphaned jobs are still sleeping: end them.
-    let _ = std::process::Command::new("pkill")
-        .args(["-KILL", "-f", "^sleep 20$"])
-        .status();
+    // A's orphaned jobs are still sleeping: end them, by their pids.
+    for entry in std::fs::read_dir(&pids).unwrap().flatten() {
+        let pid = std::fs::read_to_string(entry.path()).unwrap();
+        common::signal(pid.trim().parse().unwrap(), "KILL");
+    }
 }
 
 #[test]
