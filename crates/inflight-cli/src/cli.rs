@@ -18,7 +18,12 @@ use crate::parse;
 /// 128 + N after signal N (130 Ctrl-C, 129 SIGHUP, 131 SIGQUIT, 143 SIGTERM; the running jobs'
 /// process groups are killed first); 141 when stdout is a closed pipe (as after SIGPIPE); 255
 /// for bad arguments, or when the input, the log or the output directory cannot be read or
-/// written.
+/// written, or when Redis refuses (URL, password, version) or stays unreachable past
+/// --redis-timeout.
+///
+/// Many processes on many machines work as one run through a Redis server: shared limits
+/// (--global-jobs, --global-rate, --global-per-host) and work queues (`inflight queue`,
+/// --queue). See USAGE.md, "More than one machine".
 #[derive(Parser, Debug)]
 #[command(name = "inflight", version, about, long_about)]
 pub struct Cli {
@@ -56,6 +61,11 @@ pub enum Command {
     /// numeric suffix (page-1.html). The log's `path` field says which file holds which URL.
     /// Passwords in URLs are masked (user:***@host) on stderr and in the log.
     Fetch(FetchArgs),
+    /// Work queues on Redis: push inputs once, run workers anywhere (`exec --queue`, `fetch
+    /// --queue`), read status and results.
+    Queue(crate::queue_cmd::QueueArgs),
+    /// Read or change live the shared limits of running processes (`--global-*`).
+    Limits(crate::limits_cmd::LimitsArgs),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
     ///
     /// bash: inflight completions bash > ~/.local/share/bash-completion/completions/inflight
@@ -139,6 +149,9 @@ pub struct Common {
     /// job fails with "longer than --max-line" and the run goes on.
     #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "1M")]
     pub max_line: u64,
+
+    #[command(flatten)]
+    pub redis: crate::redis_opts::RedisArgs,
 }
 
 /// `inflight exec`.
@@ -199,6 +212,9 @@ pub struct FetchArgs {
     /// File of URLs, one a line [default: stdin].
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub redis_fetch: crate::redis_opts::FetchRedisArgs,
 }
 
 /// A parsed `--halt`; `None` inside means `never`.

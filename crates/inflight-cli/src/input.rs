@@ -18,6 +18,9 @@ pub struct RawLine {
     pub bytes: Vec<u8>,
     /// `Some(length)` when the line was longer than the cap and `bytes` holds only its head.
     pub cut: Option<u64>,
+    /// The input's 1-based position when its source knows it (a queue's inputs are numbered
+    /// by their push); `None`: numbered in the order read.
+    pub seq: Option<u64>,
 }
 
 /// Lines of `reader` separated by `delim` (`\n`, or NUL for `-0`), without the delimiter (and
@@ -77,6 +80,7 @@ async fn next_line<R: AsyncRead + Unpin>(
         return Ok(Some(RawLine {
             bytes: line,
             cut: Some(len),
+            seq: None,
         }));
     }
     if delim == b'\n' && line.last() == Some(&b'\r') {
@@ -85,6 +89,7 @@ async fn next_line<R: AsyncRead + Unpin>(
     Ok(Some(RawLine {
         bytes: line,
         cut: None,
+        seq: None,
     }))
 }
 
@@ -101,6 +106,7 @@ mod tests {
         RawLine {
             bytes: b.to_vec(),
             cut: None,
+            seq: None,
         }
     }
 

@@ -4,20 +4,29 @@ mod cli;
 mod exec;
 mod extras;
 mod fdlimit;
+mod feed;
 mod fetch;
 mod halt;
 mod input;
 mod jobs;
+mod limits_cmd;
 mod log;
 mod mask;
 mod names;
 mod parse;
 mod process;
 mod progress;
+mod queue_cmd;
+mod queue_push;
+mod queue_source;
+mod queue_status;
+mod redis_opts;
+mod redis_run;
 mod retry;
 mod run;
 mod save;
 mod say;
+mod shared_limits;
 mod shown;
 mod signals;
 mod slots;
@@ -73,6 +82,8 @@ fn main() {
         match cli.command {
             Command::Exec(args) => exec_main(args).await,
             Command::Fetch(args) => fetch_main(args).await,
+            Command::Queue(args) => queue_cmd::main(args).await,
+            Command::Limits(args) => limits_cmd::main(args).await,
             Command::Completions { .. } | Command::Man { .. } => 0,
         }
     });
@@ -111,7 +122,7 @@ async fn exec_main(args: ExecArgs) -> i32 {
         .unwrap_or_else(|| jobs::Jobs::Fixed(cpus()));
     let total = inputs.as_ref().map(|i| i.len() as u64);
     // exec applies --timeout itself (TERM, grace, KILL, output kept), not through the library.
-    let settings = settings(&args.common, jobs, args.keep_order, total, None, None);
+    let mut settings = settings(&args.common, jobs, args.keep_order, total, None, None);
     let job = exec::Exec {
         slots: template.uses_slot.then(slots::Slots::default),
         template,
@@ -120,11 +131,21 @@ async fn exec_main(args: ExecArgs) -> i32 {
             grace: args.term_grace,
         },
     };
+    let queued = redis_run::prepare(&args.common, None, inputs.is_some(), &mut settings).await;
+    match queued {
+        Ok(Some(queued)) => return run::run(queued, settings, job).await,
+        Ok(None) => {}
+        Err(e) => fail(&e),
+    }
     match inputs {
         Some(list) => {
-            let list = list
-                .into_iter()
-                .map(|bytes| Ok(RawLine { bytes, cut: None }));
+            let list = list.into_iter().map(|bytes| {
+                Ok(RawLine {
+                    bytes,
+                    cut: None,
+                    seq: None,
+                })
+            });
             run::run(stream::iter(list).boxed(), settings, job).await
         }
         None => run::run(lines(tokio::io::stdin(), &args.common), settings, job).await,
@@ -133,7 +154,7 @@ async fn exec_main(args: ExecArgs) -> i32 {
 
 async fn fetch_main(args: FetchArgs) -> i32 {
     let jobs = args.common.jobs.unwrap_or(jobs::Jobs::Fixed(50));
-    let settings = settings(
+    let mut settings = settings(
         &args.common,
         jobs,
         false,
@@ -170,8 +191,16 @@ async fn fetch_main(args: FetchArgs) -> i32 {
             })
             .boxed()
     };
+    let global_per_host = args.redis_fetch.global_per_host;
     // `-` is stdin, as for curl and most tools.
-    match args.file.as_ref().filter(|path| path.as_os_str() != "-") {
+    let file = args.file.as_ref().filter(|path| path.as_os_str() != "-");
+    let own_inputs = file.is_some();
+    match redis_run::prepare(&args.common, global_per_host, own_inputs, &mut settings).await {
+        Ok(Some(queued)) => return run::run(urls(queued), settings, job).await,
+        Ok(None) => {}
+        Err(e) => fail(&e),
+    }
+    match file {
         Some(path) => match tokio::fs::File::open(path).await {
             Ok(file) => run::run(urls(lines(file, &args.common)), settings, job).await,
             Err(e) => fail(&format!("cannot open {}: {e}", path.display())),
@@ -207,6 +236,8 @@ fn settings(
         log,
         done,
         progress: progress::Progress::new(common.bar, common.quiet, total),
+        plug: None,
+        feed: None,
     }
 }
 

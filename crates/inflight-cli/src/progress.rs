@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 
-/// A bar, or nothing.
+/// A bar, or nothing. Clones show the same bar.
+#[derive(Clone)]
 pub struct Progress {
     bar: Option<ProgressBar>,
     quiet: bool,
@@ -35,11 +36,11 @@ impl Progress {
         let (bar, template) = match total {
             Some(n) => (
                 ProgressBar::with_draw_target(Some(n), target),
-                "{elapsed_precise} [{wide_bar}] {pos}/{len} {msg} eta {eta}",
+                "{prefix}{elapsed_precise} [{wide_bar}] {pos}/{len} {msg} eta {eta}",
             ),
             None => (
                 ProgressBar::with_draw_target(None, target),
-                "{spinner} {elapsed_precise} {pos} done {msg}",
+                "{prefix}{spinner} {elapsed_precise} {pos} done {msg}",
             ),
         };
         if let Ok(style) = ProgressStyle::with_template(template) {
@@ -74,6 +75,18 @@ impl Progress {
                 None => String::new(),
             };
             bar.set_message(format!("({ok} ok, {failed} failed, {rate:.1}/s{limit})"));
+        }
+    }
+
+    /// Shows `note` at the head of the bar until replaced (empty: none), e.g. while jobs wait
+    /// for Redis.
+    pub fn note(&self, note: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_prefix(if note.is_empty() {
+                String::new()
+            } else {
+                format!("[{note}] ")
+            });
         }
     }
 

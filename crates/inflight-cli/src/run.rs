@@ -15,6 +15,7 @@ use inflight::{Counted, ErrorPolicy, Failure, HaltMode, Inflight, Outcome, Outco
 use tokio_util::sync::CancellationToken;
 
 use crate::exec::human;
+use crate::feed::Feed;
 use crate::halt::Halt;
 use crate::input::RawLine;
 use crate::jobs::AutoLimit;
@@ -100,6 +101,8 @@ pub struct Shared {
     pub tally: Tally,
     log: Option<Log>,
     progress: Progress,
+    /// Told of each input's end (`--queue`: acknowledgements).
+    feed: Option<Arc<dyn Feed>>,
 }
 
 impl Shared {
@@ -130,6 +133,28 @@ impl Shared {
             &self.tally.failed
         };
         counter.fetch_add(1, Relaxed);
+        if let Some(feed) = &self.feed {
+            feed.finished(record);
+        }
+    }
+
+    /// A shared limit could not be had (Redis away past `--redis-timeout`): the input never
+    /// started and leaves no record (so `--resume`, or another worker, does it); the run
+    /// starts nothing more and ends with the status of an I/O error. Said once.
+    fn unavailable(&self, message: &str) {
+        if !self.tally.fatal.swap(true, Relaxed) {
+            self.say(&format!(
+                "inflight: {message}; starting no more jobs, waiting for {} running",
+                self.tally.running()
+            ));
+        }
+        self.stop.cancel();
+    }
+
+    fn unstarted(&self, seq: u64) {
+        if let Some(feed) = &self.feed {
+            feed.unstarted(seq);
+        }
     }
 
     /// The library halted the run (`--halt`): say so once, and start nothing more.
@@ -167,6 +192,10 @@ pub struct Settings {
     pub log: Option<Log>,
     pub done: Option<Done>,
     pub progress: Progress,
+    /// Adds shared limits (`--global-*`) to the run's builder.
+    pub plug: Option<Box<dyn FnOnce(Inflight) -> Inflight + Send>>,
+    /// Told of each input's end (`--queue`).
+    pub feed: Option<Arc<dyn Feed>>,
 }
 
 /// Runs `job` on every input and returns the exit status.
@@ -182,6 +211,7 @@ where
         tally: Tally::default(),
         log: settings.log,
         progress: settings.progress,
+        feed: settings.feed,
     });
     signals::listen(shared.clone());
     let job = Arc::new(job);
@@ -230,6 +260,9 @@ where
     if settings.keep_order {
         builder = builder.reorder_capacity(KEEP_ORDER_BUFFER.max(settings.jobs.most()));
     }
+    if let Some(plug) = settings.plug {
+        builder = plug(builder);
+    }
 
     let inputs = input_stream(inputs, settings.done, shared.clone(), job.clone());
     // The task the library runs per attempt. `Ok(None)`: the run was stopping (Ctrl-C, a fatal
@@ -275,6 +308,12 @@ where
         drain!(builder.stream(inputs, task))
     }
     let killed = shared.tally.running();
+    if let Some(feed) = &shared.feed {
+        feed.close().await;
+        if feed.failed() {
+            shared.tally.fatal.store(true, Relaxed);
+        }
+    }
     shared.progress.finish();
     let mut summary = shared
         .tally
@@ -319,7 +358,13 @@ impl<J: Job> Output<J> {
             };
             let Some(outcome) = outcome else { break };
             if matches!(outcome.result, Ok(None)) {
+                shared.unstarted(outcome.input.seq);
                 continue; // never started
+            }
+            if let Err(Failure::Unavailable(message)) = &outcome.result {
+                shared.unavailable(message);
+                shared.unstarted(outcome.input.seq);
+                continue;
             }
             let finished = self.job.finish(
                 outcome.map_result(|result| result.map(|output| output.expect("checked above"))),
@@ -425,7 +470,7 @@ where
         })
         .take_until(stop.cancelled_owned())
         .map(|(line, seq)| Input {
-            seq,
+            seq: line.seq.unwrap_or(seq),
             line: line.bytes,
             cut: line.cut,
             begun: AtomicBool::new(false),

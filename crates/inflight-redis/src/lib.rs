@@ -75,6 +75,11 @@
 //!   skips what is in. Acknowledged inputs are deleted from the inputs stream, so Redis holds
 //!   at most `max_pending` untaken inputs plus those in flight, plus the results and one bit
 //!   per input. With persistence off, a restart loses the queue: run it with `appendonly yes`.
+//!   A take whose reply an outage cut off (Redis ran it, the worker never heard) leaves inputs
+//!   pending for that worker that it does not know of; after any outage a worker looks for
+//!   such inputs in Redis and takes them up itself, so they do not wait a lease for another.
+//!   A stopping worker gives back everything it holds at once ([`Queue::give_back_worker`]),
+//!   and [`Redis::flush`] waits for the releases that drops left in the background.
 //!
 //! # Example
 //!

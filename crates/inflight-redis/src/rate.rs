@@ -158,6 +158,26 @@ impl GlobalRate {
         Ok(())
     }
 
+    /// The live rate stored with [`GlobalRate::set_rate`], if any (`None`: every process uses
+    /// the rate it was made with).
+    ///
+    /// ```no_run
+    /// # async fn f(rate: inflight_redis::GlobalRate) -> Result<(), inflight_redis::Error> {
+    /// let stored: Option<inflight::Rate> = rate.stored_rate().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn stored_rate(&self) -> Result<Option<Rate>, Error> {
+        let mut cmd = redis::cmd("HMGET");
+        cmd.arg(&self.inner.keys[1]).arg("interval_us").arg("burst");
+        let (interval, burst): (Option<u64>, Option<u32>) = self.inner.redis.cmd(&cmd).await?;
+        Ok(match (interval, burst) {
+            (Some(i), Some(b)) if i > 0 && b > 0 => {
+                Some(Rate::new(1, Duration::from_micros(i)).burst(b))
+            }
+            _ => None,
+        })
+    }
+
     /// The rate in force: the stored one, else this process's.
     ///
     /// ```no_run
@@ -166,15 +186,7 @@ impl GlobalRate {
     /// # Ok(()) }
     /// ```
     pub async fn rate(&self) -> Result<Rate, Error> {
-        let mut cmd = redis::cmd("HMGET");
-        cmd.arg(&self.inner.keys[1]).arg("interval_us").arg("burst");
-        let (interval, burst): (Option<u64>, Option<u32>) = self.inner.redis.cmd(&cmd).await?;
-        match (interval, burst) {
-            (Some(i), Some(b)) if i > 0 && b > 0 => {
-                Ok(Rate::new(1, Duration::from_micros(i)).burst(b))
-            }
-            _ => Ok(self.inner.default),
-        }
+        Ok(self.stored_rate().await?.unwrap_or(self.inner.default))
     }
 }
 

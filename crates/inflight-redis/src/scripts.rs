@@ -37,3 +37,5 @@ script!(ACK, "lua/queue_ack.lua");
 script!(RENEW_ITEMS, "lua/queue_renew.lua");
 script!(GIVE_BACK, "lua/queue_give_back.lua");
 script!(STATUS, "lua/queue_status.lua");
+script!(GIVE_BACK_ALL, "lua/queue_give_back_all.lua");
+script!(RECOVER, "lua/queue_recover.lua");

@@ -167,6 +167,29 @@ fn evalsha_calls(server: &common::Server) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flush_waits_for_the_releases_that_drops_started() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let redis = Redis::connect(&server.url()).await.unwrap();
+    let limit = GlobalLimit::with_options(&redis, "flush", 8, fast());
+    let permits: Vec<_> = futures::future::join_all((0..8).map(|_| limit.acquire(None)))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(limit.state().await.unwrap().held, 8);
+    drop(permits); // eight releases in the background
+    assert!(redis.flush(Duration::from_secs(5)).await);
+    assert_eq!(
+        limit.state().await.unwrap().held,
+        0,
+        "flush returned before the releases were done"
+    );
+    assert!(redis.flush(Duration::from_millis(1)).await, "nothing left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acquire_and_release_without_waiting_cost_two_round_trips() {
     let Some(server) = common::server() else {
         return;
@@ -343,6 +366,7 @@ async fn a_live_limit_change_applies_to_every_client() {
     held.push(b.acquire(None).await.unwrap());
     assert!(b.try_acquire().await.unwrap().is_none());
     assert_eq!(a.state().await.unwrap().limit, 4);
+    assert_eq!(a.stored_limit().await.unwrap(), Some(4));
     // lowered: nothing is revoked, new ones wait until the holders are under the new limit
     a.set_limit(1).await.unwrap();
     for p in held.drain(..3) {
@@ -356,6 +380,7 @@ async fn a_live_limit_change_applies_to_every_client() {
     let one = b.try_acquire().await.unwrap().expect("room for one");
     // cleared: back to each client's own limit (2)
     a.clear_limit().await.unwrap();
+    assert_eq!(b.stored_limit().await.unwrap(), None);
     let two = b.try_acquire().await.unwrap().expect("room for two");
     assert!(b.try_acquire().await.unwrap().is_none());
     drop((one, two));

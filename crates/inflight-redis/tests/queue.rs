@@ -422,6 +422,42 @@ async fn a_long_job_keeps_its_input_by_renewing_the_lease() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_worker_gives_back_everything_it_holds_at_once() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    // A long lease: only the give-back can let B have the inputs within the test.
+    let options = fast().lease(Duration::from_secs(60)).read_batch(4);
+    let q = queue(&url, "stopping", options).await;
+    q.push((0..6).map(input)).await.unwrap();
+    q.close().await.unwrap();
+    let mut a = q.items_as("A");
+    // One item handed out (and forgotten without a drop, as after a kill), three buffered.
+    let first = a.next().await.unwrap().unwrap();
+    std::mem::forget(first);
+    std::mem::forget(a);
+    assert_eq!(q.give_back_worker("A").await.unwrap(), 4);
+    assert_eq!(
+        q.give_back_worker("A").await.unwrap(),
+        0,
+        "no double listing"
+    );
+    let other = queue(&url, "stopping", options).await;
+    let done = tokio::time::timeout(Duration::from_secs(10), work(other, 4))
+        .await
+        .expect("B finished the queue without waiting for A's lease");
+    assert_eq!(done.len(), 6);
+    let results = all_results(&q).await;
+    assert_once_each(&results, 6);
+    // Given back, not delivered again: no delivery counted against max_deliveries.
+    assert!(
+        results.iter().all(|r| r.record["deliveries"] == 1),
+        "{results:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_counts_and_results_follow_the_run() {
     let Some(server) = common::server() else {
         return;
@@ -588,4 +624,56 @@ fn child_entry() {
         }
     });
     let _ = HashMap::<u8, u8>::new();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inputs_of_a_take_whose_reply_an_outage_cut_off_are_taken_up_without_a_lease() {
+    let Some(mut server) = common::server_with(common::Config {
+        appendonly: true,
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let url = server.url();
+    // A long lease: only the recovery can hand the stranded inputs out within the test.
+    let options = fast().lease(Duration::from_secs(60));
+    let q = queue(&url, "cutoff", options).await;
+    q.push((0..4).map(input)).await.unwrap();
+    q.close().await.unwrap();
+    let mut a = q.items_as("A");
+    let first = a.next().await.unwrap().unwrap();
+    // What a take whose reply was lost leaves: inputs pending for A that A never received.
+    let stranded: redis::Value = server.query(&[
+        "XREADGROUP",
+        "GROUP",
+        "workers",
+        "A",
+        "COUNT",
+        "2",
+        "STREAMS",
+        "inflight:queue:{cutoff}:inputs",
+        ">",
+    ]);
+    assert!(matches!(stranded, redis::Value::Array(_)), "{stranded:?}");
+    // An outage while A takes: A cannot tell what its take did, so it looks afterwards.
+    let restart = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        server.restart(true);
+        server
+    });
+    // The two stranded inputs and the last new one, within seconds (the lease is 60 s).
+    let mut got = vec![first.position()];
+    let record = json!({ "input": first.input() });
+    first.ack(true, &record).await.unwrap();
+    let _server = restart.await.unwrap();
+    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_secs(8), a.next()).await {
+        let item = item.unwrap();
+        got.push(item.position());
+        assert_eq!(item.deliveries(), 1, "taken up, not delivered again");
+        let record = json!({ "input": item.input() });
+        item.ack(true, &record).await.unwrap();
+    }
+    got.sort();
+    assert_eq!(got, [0, 1, 2, 3], "stranded inputs waited for their lease");
+    assert_once_each(&all_results(&q).await, 4);
 }

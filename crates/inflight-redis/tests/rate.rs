@@ -110,9 +110,14 @@ async fn a_live_rate_change_applies_to_every_client() {
         other.rate().await.unwrap().interval(),
         Duration::from_millis(10)
     );
+    assert_eq!(
+        other.stored_rate().await.unwrap(),
+        Some(Rate::per_second(100).burst(2))
+    );
     let after = per_second(&starts(&url, "live", slow, 2, 2, Duration::from_secs(1)).await);
     assert!((9.0..=10.5).contains(&before), "{before}/s at 10/s");
     assert!((90.0..=101.0).contains(&after), "{after}/s at 100/s");
     other.clear_rate().await.unwrap();
     assert_eq!(other.rate().await.unwrap(), slow);
+    assert_eq!(other.stored_rate().await.unwrap(), None);
 }

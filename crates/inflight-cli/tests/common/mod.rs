@@ -1,6 +1,9 @@
 //! Helpers shared by the CLI integration tests: run the built binary as a user would.
 #![allow(dead_code)]
 
+pub mod counting;
+pub mod procs;
+pub mod redis;
 pub mod server;
 
 use std::io::{Read, Write};

@@ -173,12 +173,9 @@ impl Family {
     pub(crate) fn release_later(self: &Arc<Self>, token: String, key: Option<String>) {
         self.lock_held().remove(&token);
         self.forget_waiter(&token);
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return; // no runtime left: the lease frees the place
-        };
         let family = self.clone();
         let lease = self.options.lease_time();
-        runtime.spawn(async move {
+        self.redis.spawn_background(async move {
             let _ = tokio::time::timeout(lease, family.release(&token, key.as_deref())).await;
         });
     }
@@ -202,6 +199,13 @@ impl Family {
             .script(&scripts::SET_LIMIT, &self.keys.script_keys(None), &args)
             .await?;
         Ok(())
+    }
+
+    /// The live limit stored in Redis, if one is (`None`: each process uses its own).
+    pub(crate) async fn stored_limit(&self) -> Result<Option<u64>, Error> {
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(&self.keys.script_keys(None)[4]);
+        self.redis.cmd(&cmd).await
     }
 
     /// `(limit, holders, waiters, in grace)` of a key, from Redis.

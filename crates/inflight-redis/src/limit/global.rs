@@ -145,6 +145,18 @@ impl GlobalLimit {
         self.family.set_limit(None).await
     }
 
+    /// The live limit stored with [`GlobalLimit::set_limit`], if any (`None`: every process
+    /// uses the limit it was made with).
+    ///
+    /// ```no_run
+    /// # async fn f(limit: inflight_redis::GlobalLimit) -> Result<(), inflight_redis::Error> {
+    /// if let Some(n) = limit.stored_limit().await? { println!("live limit {n}"); }
+    /// # Ok(()) }
+    /// ```
+    pub async fn stored_limit(&self) -> Result<Option<u64>, Error> {
+        self.family.stored_limit().await
+    }
+
     /// The limit, holders and waiters as Redis has them now.
     ///
     /// ```no_run

@@ -132,6 +132,17 @@ impl GlobalPerKey {
         self.family.set_limit(None).await
     }
 
+    /// The live per-key limit stored with [`GlobalPerKey::set_limit`], if any.
+    ///
+    /// ```no_run
+    /// # async fn f(hosts: inflight_redis::GlobalPerKey) -> Result<(), inflight_redis::Error> {
+    /// let stored: Option<u64> = hosts.stored_limit().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn stored_limit(&self) -> Result<Option<u64>, Error> {
+        self.family.stored_limit().await
+    }
+
     /// The state of one key in Redis.
     ///
     /// ```no_run

@@ -142,6 +142,7 @@ impl QueueItem {
         })?;
         self.settled = true;
         self.worker.lock_held().remove(&self.id);
+        self.worker.lock_settling().insert(self.id.clone());
         let q = &self.worker.queue;
         let keys = vec![
             q.keys.inputs.clone(),
@@ -159,7 +160,9 @@ impl QueueItem {
             record,
             std::mem::take(&mut self.input),
         ];
-        let first: u8 = q.redis.script(&scripts::ACK, &keys, &args).await?;
+        let acked: Result<u8, Error> = q.redis.script(&scripts::ACK, &keys, &args).await;
+        self.worker.lock_settling().remove(&self.id);
+        let first = acked?;
         Ok(if first == 1 {
             Acked::Recorded
         } else {
@@ -208,14 +211,12 @@ impl Drop for QueueItem {
             return;
         }
         self.worker.lock_held().remove(&self.id);
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return; // no runtime: the lease gives it back
-        };
         let worker = self.worker.clone();
         let id = std::mem::take(&mut self.id);
         let deliveries = self.deliveries;
         let lease = worker.queue.options.lease;
-        runtime.spawn(async move {
+        let redis = worker.queue.redis.clone();
+        redis.spawn_background(async move {
             let _ = tokio::time::timeout(lease, give_back(&worker, &id, deliveries)).await;
         });
     }

@@ -179,6 +179,33 @@ impl Queue {
         Results::new(self.inner.clone(), format!("({after}"), follow)
     }
 
+    /// Gives back at once every input that the worker named `worker` holds, so that other
+    /// workers take them without waiting for their lease; returns how many. For a worker that
+    /// stops: call it once the worker runs nothing and has no acknowledgement under way (an
+    /// input given back while it runs would run twice; its result is still recorded once).
+    /// Inputs given back do not count a delivery against `max_deliveries`.
+    ///
+    /// ```no_run
+    /// # async fn f(queue: inflight_redis::Queue) -> Result<(), inflight_redis::Error> {
+    /// let n = queue.give_back_worker("worker-1").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn give_back_worker(&self, worker: &str) -> Result<u64, Error> {
+        let keys = [
+            self.inner.keys.inputs.clone(),
+            self.inner.keys.returned.clone(),
+        ];
+        let args = [
+            crate::keys::GROUP.to_string(),
+            worker.to_string(),
+            (self.inner.options.lease.as_millis() + 1000).to_string(),
+        ];
+        self.inner
+            .redis
+            .script(&crate::scripts::GIVE_BACK_ALL, &keys, &args)
+            .await
+    }
+
     /// Up to `max` dead letters, oldest first.
     ///
     /// ```no_run

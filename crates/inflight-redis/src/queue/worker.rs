@@ -27,6 +27,9 @@ pub(crate) struct WorkerShared {
     pub(crate) name: String,
     /// Entry id → (position, lost flag) of every input this worker holds.
     pub(crate) held: Mutex<HashMap<String, (u64, Arc<AtomicBool>)>>,
+    /// Ids whose acknowledgement is under way: no longer renewed, not yet settled in Redis,
+    /// so not to be handed out again by a recovery.
+    pub(crate) settling: Mutex<std::collections::HashSet<String>>,
     renewer: Once,
 }
 
@@ -35,6 +38,12 @@ impl WorkerShared {
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Arc<AtomicBool>)>> {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn lock_settling(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
+        self.settling.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Starts the renewer with the first item (inside a runtime); it ends with the worker.
@@ -82,6 +91,9 @@ struct Fetcher {
     /// new input came (the only inputs left may be a dead worker's).
     claim_next: bool,
     finished: bool,
+    /// Redis went away during a take or a read: inputs may be pending for this worker that
+    /// it never received. Looked for on the next take.
+    recover: bool,
 }
 
 impl Items {
@@ -90,6 +102,7 @@ impl Items {
             queue,
             name,
             held: Mutex::new(HashMap::new()),
+            settling: Mutex::default(),
             renewer: Once::new(),
         });
         let fetcher = Box::new(Fetcher {
@@ -100,6 +113,7 @@ impl Items {
             blocking: None,
             claim_next: true,
             finished: false,
+            recover: false,
         });
         Items {
             shared,
@@ -176,7 +190,19 @@ impl Fetcher {
             if self.finished {
                 return None;
             }
-            match self.take().await {
+            if self.recover {
+                match self.recover().await {
+                    Ok(()) => continue,
+                    Err(e) => {
+                        self.finished = true;
+                        return Some((Err(e), self));
+                    }
+                }
+            }
+            let failures = self.shared.queue.redis.failures();
+            let took = self.take().await;
+            self.recover = self.shared.queue.redis.failures() != failures;
+            match took {
                 Ok(Took::Some) => {}
                 Ok(Took::Finished) => {
                     self.finished = true;
@@ -243,6 +269,25 @@ impl Fetcher {
         Ok(Took::Nothing)
     }
 
+    /// Hands out the inputs of takes and reads whose replies an outage cut off: they are
+    /// this worker's in Redis, and would otherwise wait a whole lease for another worker.
+    async fn recover(&mut self) -> Result<(), Error> {
+        let q = self.shared.queue.clone();
+        let keys = vec![q.keys.inputs.clone(), q.keys.done.clone()];
+        let mut args = vec![GROUP.to_string(), self.shared.name.clone()];
+        args.extend(self.shared.lock_held().keys().cloned());
+        args.extend(self.shared.lock_settling().iter().cloned());
+        let failures = q.redis.failures();
+        type Entry = (String, u64, String, u32);
+        let found: Vec<Entry> = q.redis.script(&scripts::RECOVER, &keys, &args).await?;
+        for (id, position, input, deliveries) in found {
+            self.hand_out(id, position, input, deliveries);
+        }
+        // Cut off again: look once more.
+        self.recover = q.redis.failures() != failures;
+        Ok(())
+    }
+
     /// Blocks up to a poll for new inputs on this worker's own connection.
     async fn wait_for_new(&mut self) {
         let q = self.shared.queue.clone();
@@ -282,8 +327,12 @@ impl Fetcher {
                 }
             }
             Ok(None) => {}
-            // Away: the next take waits out the outage (and reports it).
-            Err(_) => tokio::time::sleep(poll.min(Duration::from_millis(200))).await,
+            // Away: the next take waits out the outage (and reports it), after looking for
+            // inputs this read may have been handed without the reply arriving.
+            Err(_) => {
+                self.recover = true;
+                tokio::time::sleep(poll.min(Duration::from_millis(200))).await
+            }
         }
     }
 

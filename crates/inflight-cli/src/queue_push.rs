@@ -1,0 +1,150 @@
+//! `inflight queue push`: the lines of a file or stdin into a queue, lazily, with the
+//! library's backpressure (`--max-pending`) and resume (a rerun skips what the queue holds).
+//!
+//! The push runs on a blocking thread that reads its input synchronously, so a slow stdin
+//! (or a full queue) holds that thread only; the Redis connection runs on the runtime.
+use std::io::{self, BufRead, BufReader, Read};
+use std::sync::{Arc, Mutex};
+
+use inflight_redis::Queue;
+
+use crate::queue_cmd::PushArgs;
+use crate::say;
+
+/// Pushes, then closes the queue (unless `--keep-open`); returns the exit status.
+pub async fn push(queue: Queue, args: &PushArgs) -> Result<i32, String> {
+    let reader: Box<dyn Read + Send> = match &args.file {
+        Some(path) => Box::new(
+            std::fs::File::open(path)
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?,
+        ),
+        None => Box::new(io::stdin()),
+    };
+    let error = Arc::new(Mutex::new(None));
+    let lines = Lines {
+        reader: BufReader::with_capacity(64 * 1024, reader),
+        delim: if args.null { 0 } else { b'\n' },
+        max: usize::try_from(args.max_line).unwrap_or(usize::MAX),
+        line: 0,
+        error: error.clone(),
+        ended: false,
+    };
+    let runtime = tokio::runtime::Handle::current();
+    let pushing = queue.clone();
+    let report = tokio::task::spawn_blocking(move || runtime.block_on(pushing.push(lines)))
+        .await
+        .map_err(|e| format!("push failed: {e}"))?
+        .map_err(|e| e.to_string())?;
+    let said = format!(
+        "inflight: {} inputs pushed to queue {}{}",
+        report.added,
+        queue.name(),
+        if report.skipped > 0 {
+            format!(" ({} were in already)", report.skipped)
+        } else {
+            String::new()
+        }
+    );
+    say::line(&said);
+    let error = error.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(error) = error {
+        // Not closed: a fixed input pushed again goes on from here.
+        return Err(error);
+    }
+    if !args.keep_open {
+        queue.close().await.map_err(|e| e.to_string())?;
+        say::line(&format!("inflight: queue {} closed", queue.name()));
+    }
+    Ok(0)
+}
+
+/// The inputs, one per line, read as the push asks for them. Blank lines are skipped. The
+/// first line that cannot be an input (not UTF-8, longer than `--max-line`, a read error)
+/// ends them, its message in `error`.
+struct Lines {
+    reader: BufReader<Box<dyn Read + Send>>,
+    delim: u8,
+    max: usize,
+    /// Lines read so far (1-based number of the last one).
+    line: u64,
+    error: Arc<Mutex<Option<String>>>,
+    /// Set at the end or at the first bad line: nothing more comes (the push may ask again).
+    ended: bool,
+}
+
+impl Lines {
+    fn fail(&mut self, message: String) -> Option<String> {
+        self.ended = true;
+        *self.error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
+        None
+    }
+
+    /// The next line without its delimiter (and `\r`), or `Err(length)` if over the cap.
+    fn read_line(&mut self) -> io::Result<Option<Result<Vec<u8>, u64>>> {
+        let mut line = Vec::new();
+        let (mut len, mut any) = (0u64, false);
+        loop {
+            let buf = self.reader.fill_buf()?;
+            if buf.is_empty() {
+                if !any {
+                    return Ok(None);
+                }
+                break;
+            }
+            any = true;
+            let (end, found) = match memchr::memchr(self.delim, buf) {
+                Some(at) => (at, true),
+                None => (buf.len(), false),
+            };
+            let room = (self.max + 1).saturating_sub(line.len());
+            line.extend_from_slice(&buf[..end.min(room)]);
+            len += end as u64;
+            self.reader.consume(end + usize::from(found));
+            if found {
+                break;
+            }
+        }
+        if len > self.max as u64 {
+            return Ok(Some(Err(len)));
+        }
+        if self.delim == b'\n' && line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        Ok(Some(Ok(line)))
+    }
+}
+
+impl Iterator for Lines {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        while !self.ended {
+            let read = self.read_line();
+            self.line += 1;
+            let n = self.line;
+            let bytes = match read {
+                Ok(None) => {
+                    self.ended = true;
+                    return None;
+                }
+                Ok(Some(Ok(bytes))) => bytes,
+                Ok(Some(Err(len))) => {
+                    return self.fail(format!(
+                    "line {n} is {len} bytes, longer than --max-line; nothing after it was pushed"
+                ))
+                }
+                Err(e) => return self.fail(format!("cannot read input: {e}")),
+            };
+            if bytes.trim_ascii().is_empty() {
+                continue;
+            }
+            return match String::from_utf8(bytes) {
+                Ok(text) => Some(text),
+                Err(_) => self.fail(format!(
+                    "line {n} is not UTF-8 (queue inputs are text); nothing after it was pushed"
+                )),
+            };
+        }
+        None
+    }
+}
