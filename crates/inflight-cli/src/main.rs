@@ -9,6 +9,7 @@ mod fetch;
 mod halt;
 mod input;
 mod jobs;
+mod keep_order;
 mod limits_cmd;
 mod log;
 mod mask;

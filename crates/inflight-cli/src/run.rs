@@ -19,6 +19,7 @@ use crate::feed::Feed;
 use crate::halt::Halt;
 use crate::input::RawLine;
 use crate::jobs::AutoLimit;
+use crate::keep_order::{Reorder, Window, Windowed};
 use crate::log::{Done, Log, Record};
 use crate::progress::Progress;
 use crate::retry::{JobRetry, Retryable};
@@ -257,14 +258,24 @@ where
         );
         builder = builder.errors(halt.policy).halt_mode(halt.mode);
     }
-    if settings.keep_order {
-        builder = builder.reorder_capacity(KEEP_ORDER_BUFFER.max(settings.jobs.most()));
-    }
     if let Some(plug) = settings.plug {
         builder = plug(builder);
     }
 
-    let inputs = input_stream(inputs, settings.done, shared.clone(), job.clone());
+    // With -k the jobs still run in completion order (so each record is logged as soon as its
+    // job finishes); the output side puts the outputs back in order, and the window keeps the
+    // input from running further ahead than -j running plus KEEP_ORDER_BUFFER waiting.
+    let window = Arc::new(Window::default());
+    let bound = if settings.keep_order {
+        settings.jobs.most() + KEEP_ORDER_BUFFER.max(settings.jobs.most())
+    } else {
+        usize::MAX / 2
+    };
+    let inputs = Windowed::new(
+        input_stream(inputs, settings.done, shared.clone(), job.clone()),
+        bound,
+        window.clone(),
+    );
     // The task the library runs per attempt. `Ok(None)`: the run was stopping (Ctrl-C, a fatal
     // error) before the job's first attempt, so it never started and leaves no record. Only
     // inputs already pulled get here (with `--per-host`, the parked ones); the library counts
@@ -287,6 +298,7 @@ where
         job: job.clone(),
         halt_mode,
         halt_on_success,
+        order: settings.keep_order.then(|| Reorder::new(window)),
     };
     // A job holds its host's slot from its first attempt to its end, backoff included.
     let per_host = settings.per_host;
@@ -302,11 +314,7 @@ where
             }
         }};
     }
-    if settings.keep_order {
-        drain!(builder.stream_ordered(inputs, task))
-    } else {
-        drain!(builder.stream(inputs, task))
-    }
+    drain!(builder.stream(inputs, task));
     let killed = shared.tally.running();
     if let Some(feed) = &shared.feed {
         feed.close().await;
@@ -334,58 +342,86 @@ struct Output<J> {
     halt_mode: HaltMode,
     /// The halt rule counts successes (`success=N`): meeting it is a success.
     halt_on_success: bool,
+    /// With `-k`: the finished jobs waiting for earlier ones.
+    order: Option<Reorder<Finished>>,
 }
 
 impl<J: Job> Output<J> {
-    /// Takes the outcomes as the library hands them back (completion or input order), logs,
-    /// counts and prints each: a record is logged just before its output is written, so with
-    /// `-k` it waits for the jobs before it, like its output. Returns when the run is over, or
-    /// at once on a kill: dropping the outcomes drops the attempts in flight, which kills their
-    /// processes.
-    async fn drain<S, Fut>(&self, mut outcomes: Outcomes<S, Input, Fut>)
+    /// Takes the outcomes as the library hands them back (in completion order), logs and
+    /// counts each at once, and prints each (with `-k`, in input order, once the jobs before
+    /// it are printed). Returns when the run is over, or at once on a kill: dropping the
+    /// outcomes drops the attempts in flight, which kills their processes (the jobs that
+    /// finished are in the log already; with `-k`, those waiting for an earlier one are not
+    /// printed).
+    async fn drain<S, Fut>(mut self, mut outcomes: Outcomes<S, Input, Fut>)
     where
         S: FusedStream<Item = Option<Outcome<Input, Option<J::Output>, J::Error>>> + Unpin,
         Fut: std::future::Future,
     {
-        let shared = &*self.shared;
+        let shared = &*self.shared.clone();
         let stdout_tty = io::stdout().is_terminal();
         let mut stdout = io::stdout().lock();
+        // A stop (the first Ctrl-C, a fatal error) reaches the run itself too: nothing more
+        // starts, and a job waiting out a retry delay (a server's long Retry-After) ends now
+        // with its last failure instead of trying again later.
+        let stopper = outcomes.stop_handle();
+        let stop = shared.stop.clone();
+        let watcher = tokio::spawn(async move {
+            stop.cancelled().await;
+            stopper.stop();
+        });
         loop {
             let outcome = tokio::select! {
                 biased;
                 _ = shared.kill.cancelled() => break,
                 outcome = outcomes.next() => outcome,
             };
-            let Some(outcome) = outcome else { break };
-            if matches!(outcome.result, Ok(None)) {
-                shared.unstarted(outcome.input.seq);
-                continue; // never started
-            }
-            if let Err(Failure::Unavailable(message)) = &outcome.result {
+            let Some(outcome) = outcome else {
+                // The end: with -k, what waited for a job the run never started comes out.
+                let rest = self.order.as_mut().map(Reorder::rest).unwrap_or_default();
+                for finished in rest {
+                    if !self.print(finished, &mut stdout, stdout_tty) {
+                        break;
+                    }
+                }
+                break;
+            };
+            let position = outcome.index;
+            let finished = if matches!(outcome.result, Ok(None)) {
+                shared.unstarted(outcome.input.seq); // never started
+                None
+            } else if let Err(Failure::Unavailable(message)) = &outcome.result {
                 shared.unavailable(message);
                 shared.unstarted(outcome.input.seq);
-                continue;
-            }
-            let finished = self.job.finish(
-                outcome.map_result(|result| result.map(|output| output.expect("checked above"))),
-            );
-            shared.finish(&finished.record);
+                None
+            } else {
+                let finished = self.job.finish(
+                    outcome
+                        .map_result(|result| result.map(|output| output.expect("checked above"))),
+                );
+                shared.finish(&finished.record);
+                Some(finished)
+            };
             if outcomes.halted() {
+                // A halt of the error policy, not one that a stop (Ctrl-C) made.
+                let by_policy = !shared.stop.is_cancelled();
                 shared.halted(self.halt_mode);
-                if self.halt_on_success {
+                if by_policy && self.halt_on_success {
                     shared.tally.halted_on_success.store(true, Relaxed);
                 }
             }
-            if let Err(e) = emit(finished, &mut stdout, stdout_tty, &shared.progress) {
-                if e.kind() == io::ErrorKind::BrokenPipe {
-                    // Like a program killed by SIGPIPE: quietly, with status 141.
-                    shared.tally.broken_pipe.store(true, Relaxed);
-                } else {
-                    shared.say(&format!("inflight: cannot write output: {e}"));
-                    shared.tally.fatal.store(true, Relaxed);
+            let ready = match &mut self.order {
+                Some(order) => order.complete(position, finished),
+                None => finished.into_iter().collect(),
+            };
+            let mut printing = true;
+            for finished in ready {
+                if !self.print(finished, &mut stdout, stdout_tty) {
+                    printing = false;
+                    break;
                 }
-                // Nobody reads our output any more: stop, and kill what runs, like `--halt now`.
-                shared.stop.cancel();
+            }
+            if !printing {
                 break;
             }
             let (ok, failed) = (
@@ -394,6 +430,26 @@ impl<J: Job> Output<J> {
             );
             shared.progress.finished(ok, failed);
         }
+        watcher.abort();
+    }
+
+    /// Prints a finished job's output; false when output can no longer be written (the run
+    /// then stops, and kills what runs, like `--halt now`).
+    fn print(&self, finished: Finished, stdout: &mut impl Write, stdout_tty: bool) -> bool {
+        let shared = &*self.shared;
+        let Err(e) = emit(finished, stdout, stdout_tty, &shared.progress) else {
+            return true;
+        };
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            // Like a program killed by SIGPIPE: quietly, with status 141.
+            shared.tally.broken_pipe.store(true, Relaxed);
+        } else {
+            shared.say(&format!("inflight: cannot write output: {e}"));
+            shared.tally.fatal.store(true, Relaxed);
+        }
+        // Nobody reads our output any more: stop, and kill what runs, like `--halt now`.
+        shared.stop.cancel();
+        false
     }
 }
 

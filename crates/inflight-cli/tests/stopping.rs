@@ -368,3 +368,90 @@ fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> common::Run {
         .unwrap();
     finish(child, Instant::now(), Duration::from_secs(30))
 }
+
+/// Review: with -k, SIGTERM while a slow first job held the others back lost the records of
+/// the jobs that had finished behind it, and called them killed; `--resume` ran them again.
+#[test]
+fn keep_order_killed_keeps_the_records_of_jobs_finished_behind_a_slow_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let script = r#"[ "$1" = 1 ] && exec sleep 30; echo out$1"#;
+    let child = inflight()
+        .args([
+            "exec",
+            "-k",
+            "-j",
+            "2",
+            "--log",
+            log.to_str().unwrap(),
+            "--",
+        ])
+        .args([
+            "sh", "-c", script, "_", "{}", ":::", "1", "2", "3", "4", "5",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    assert!(wait_for(Duration::from_secs(20), || log_records(
+        &log, true
+    )
+    .len()
+        == 4));
+    signal(child.id(), "TERM");
+    let r = finish(child, started, Duration::from_secs(20));
+    assert_eq!(r.code(), 143, "{r:?}");
+    let mut seqs: Vec<u64> = log_records(&log, false)
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, [2, 3, 4, 5], "the jobs that finished are in the log");
+    assert!(r.stderr.contains("killing 1 running jobs"), "{}", r.stderr);
+    // Their outputs would come out of order before job 1's: not printed.
+    assert_eq!(r.stdout, "", "{r:?}");
+}
+
+/// Review: the first Ctrl-C did not end a job waiting out a server's long Retry-After: it
+/// waited up to a minute and then made another attempt.
+#[test]
+fn the_first_ctrl_c_ends_a_wait_for_a_retry_without_another_attempt() {
+    let s = common::server::Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let child = inflight()
+        .args(["fetch", "--retries", "3", "--log", log.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = child;
+    let url = s.url("/flaky/ctrl-c/9/60"); // 503 with Retry-After: 60, nine times
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{url}\n").as_bytes())
+        .unwrap();
+    let started = Instant::now();
+    assert!(wait_for(Duration::from_secs(20), || {
+        s.state.requests.load(std::sync::atomic::Ordering::SeqCst) == 1
+    }));
+    std::thread::sleep(Duration::from_millis(200)); // now in the 60 s wait
+    signal(child.id(), "INT");
+    let r = finish(child, started, Duration::from_secs(30));
+    assert_eq!(r.code(), 130, "{r:?}");
+    assert!(
+        r.took < Duration::from_secs(20),
+        "waited for the retry: {r:?}"
+    );
+    let records = log_records(&log, false);
+    assert_eq!(records.len(), 1, "the failure is recorded: {records:?}");
+    assert_eq!(records[0]["attempts"], 1);
+    assert_eq!(
+        s.state.requests.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+}
