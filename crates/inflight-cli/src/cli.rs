@@ -192,6 +192,9 @@ pub struct FetchArgs {
     )]
     pub max_redirects: usize,
 
+    #[command(flatten)]
+    pub crawl: crate::crawl::CrawlArgs,
+
     /// File of URLs, one a line [default: stdin].
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,

@@ -9,11 +9,13 @@ use futures::future::BoxFuture;
 use inflight::{Failure, Outcome};
 use reqwest::{StatusCode, Url};
 
+use crate::crawl::Print;
+use crate::outdir::OutDir;
 use crate::retry::{self, Retryable};
 use crate::run::{policy_failure, record_of, Finished, Input, Job};
-use crate::save::PartFile;
+use crate::save::Body;
 use crate::spool::Spool;
-use crate::{fdlimit, mask, names, shown};
+use crate::{fdlimit, mask, print, shown};
 
 /// What every fetch job shares; cheap to clone into each attempt (the client is shared).
 #[derive(Clone)]
@@ -21,18 +23,9 @@ pub struct Fetcher {
     pub client: reqwest::Client,
     pub max_size: Option<u64>,
     pub max_redirects: usize,
-    pub out_dir: Option<Arc<Path>>,
-}
-
-impl Fetcher {
-    /// The one client of the run.
-    pub fn client(max_redirects: usize) -> reqwest::Result<reqwest::Client> {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::limited(max_redirects))
-            .user_agent(concat!("inflight/", env!("CARGO_PKG_VERSION")))
-            .tcp_nodelay(true)
-            .build()
-    }
+    /// `-o DIR`: where bodies go, and DIR as given (for `--print path`).
+    pub out: Option<(Arc<OutDir>, Arc<Path>)>,
+    pub print: Option<Print>,
 }
 
 /// A successful attempt.
@@ -101,7 +94,8 @@ impl Job for Fetcher {
             }
         };
         let fetcher = self.clone();
-        Box::pin(async move { fetch_once(&fetcher, &url).await })
+        let seq = input.seq;
+        Box::pin(async move { fetch_once(&fetcher, &url, seq).await })
     }
 
     fn finish(&self, outcome: Outcome<Input, Fetched, FetchError>) -> Finished {
@@ -128,6 +122,13 @@ impl Job for Fetcher {
             }
             Err(failure) => policy_failure(&failure),
         };
+        let mut stdout = Spool::default();
+        if let Some(what) = self.print {
+            let dir = self.out.as_ref().map(|(_, dir)| &**dir);
+            if let Some(line) = print::line(what, &record, dir) {
+                let _ = stdout.push(&line);
+            }
+        }
         let mut stderr = Spool::default();
         if let Some(message) = error {
             let message = shown::cut(message);
@@ -137,7 +138,7 @@ impl Job for Fetcher {
         }
         Finished {
             record,
-            stdout: Spool::default(),
+            stdout,
             stderr,
         }
     }
@@ -174,7 +175,7 @@ fn parse_url(line: &[u8]) -> Result<Url, String> {
 }
 
 /// One attempt: request, status check, body streamed to a counter or a file, size cap.
-async fn fetch_once(fetcher: &Fetcher, url: &Url) -> Result<Fetched, FetchError> {
+async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, FetchError> {
     let mut response = loop {
         match fetcher.client.get(url.clone()).send().await {
             Ok(response) => break response,
@@ -220,21 +221,14 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url) -> Result<Fetched, FetchError>
             return Err(too_large(max));
         }
     }
-    let mut sink = match &fetcher.out_dir {
-        Some(dir) => Some(loop {
-            match PartFile::create(dir) {
-                Ok(file) => break file,
-                Err(e) if fdlimit::exhausted(&e) => fdlimit::wait().await,
-                Err(e) => {
-                    return Err(FetchError::fatal(format!(
-                        "cannot write in {}: {e}",
-                        dir.display()
-                    )))
-                }
-            }
-        }),
+    let target = match &fetcher.out {
+        Some((out, _)) => Some(
+            out.target(url, seq)
+                .map_err(|e| FetchError::fatal(format!("cannot make the file's directory: {e}")))?,
+        ),
         None => None,
     };
+    let mut sink = target.as_ref().map(|t| Body::new(t.dir.clone()));
     let mut bytes = 0u64;
     loop {
         let chunk = match response.chunk().await {
@@ -251,17 +245,30 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url) -> Result<Fetched, FetchError>
         if fetcher.max_size.is_some_and(|max| bytes > max) {
             return Err(too_large(fetcher.max_size.unwrap_or_default()));
         }
-        if let Some(file) = &mut sink {
-            file.write(&chunk)
-                .map_err(|e| FetchError::fatal(format!("cannot write body: {e}")))?;
+        if let Some(body) = &mut sink {
+            // Out of descriptors for the file: others will free some; offer the chunk again.
+            while let Err(e) = body.push(&chunk) {
+                if !fdlimit::exhausted(&e) {
+                    return Err(FetchError::fatal(format!("cannot write body: {e}")));
+                }
+                fdlimit::wait().await;
+            }
         }
     }
-    let path = match sink {
-        Some(file) => Some(
-            file.keep(&names::for_url(url))
-                .map_err(|e| FetchError::fatal(format!("cannot save body: {e}")))?,
-        ),
-        None => None,
+    let path = match (sink, target) {
+        (Some(mut body), Some(target)) => {
+            while let Err(e) = body.ready() {
+                if !fdlimit::exhausted(&e) {
+                    return Err(FetchError::fatal(format!("cannot write body: {e}")));
+                }
+                fdlimit::wait().await;
+            }
+            let name = body
+                .keep(&target.name)
+                .map_err(|e| FetchError::fatal(format!("cannot save body: {e}")))?;
+            Some(target.prefix + &name)
+        }
+        _ => None,
     };
     Ok(Fetched {
         status,
