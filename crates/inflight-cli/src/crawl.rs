@@ -12,8 +12,9 @@ use crate::parse;
 /// Options of `inflight fetch` for crawls.
 #[derive(Args, Debug, Clone)]
 pub struct CrawlArgs {
-    /// Send this header with every request ('Name: value'; repeatable). 'Name:' with nothing
-    /// after it sends no such header (e.g. no User-Agent). Values are never shown in messages or
+    /// Send this header with every request ('Name: value'; repeatable; the last value given
+    /// for a name wins). 'Name:' with nothing after it sends no such header (e.g. no
+    /// User-Agent). Values are never shown in messages or
     /// the log; put secrets in --header-file to keep them out of `ps` and shell history.
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     pub header: Vec<String>,

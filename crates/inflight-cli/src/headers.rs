@@ -11,8 +11,8 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 pub const DEFAULT_USER_AGENT: &str = concat!("inflight/", env!("CARGO_PKG_VERSION"));
 
 /// The headers of every request: the User-Agent (default, then `-A`), then the files' headers,
-/// then `-H`; a name given later replaces the same name given earlier, and repeats of a name
-/// within one source are all sent. A name with an empty value is removed.
+/// then `-H`; the last value given for a name is the one sent, and a name with an empty value
+/// is not sent at all.
 pub fn build(
     cli: &[String],
     files: &[impl AsRef<Path>],
@@ -50,16 +50,14 @@ pub fn build(
     Ok(headers)
 }
 
-/// Adds one source's headers: each name replaces what earlier sources said, and is sent once
-/// per time this source gives it; an empty value removes the name.
+/// Adds one source's headers: each replaces what came before for its name; an empty value
+/// removes the name.
 fn merge(headers: &mut HeaderMap, source: Vec<(HeaderName, Option<HeaderValue>)>) {
-    for (name, _) in &source {
-        headers.remove(name);
-    }
     for (name, value) in source {
-        if let Some(value) = value {
-            headers.append(name, value);
-        }
+        match value {
+            Some(value) => headers.insert(name, value),
+            None => headers.remove(name),
+        };
     }
 }
 
@@ -107,6 +105,8 @@ mod tests {
         .unwrap();
         assert_eq!(h["authorization"], "Bearer cli");
         assert_eq!(h.get_all("x-a").iter().collect::<Vec<_>>(), ["3"]);
+        let h = build(&[], &[&file], None).unwrap();
+        assert_eq!(h.get_all("x-a").iter().collect::<Vec<_>>(), ["2"]);
         assert_eq!(h["x-keep"], "k");
         assert_eq!(h[USER_AGENT], "bot/1");
         let h = build(&["User-Agent:".into()], &[] as &[&Path], None).unwrap();

@@ -121,7 +121,12 @@ impl OutDir {
 
 /// Opens `name` in `dir`, or `name-1`, `name-2`... when a file or a link has that name.
 fn subdir_with_free_name(dir: &Dir, name: &str) -> io::Result<(Dir, String)> {
-    for candidate in names::candidates(name).take(100) {
+    // The suffix goes at the end: a host such as 127.0.0.1 has no extension to keep.
+    let candidates = (0..100).map(|n| match n {
+        0 => name.to_string(),
+        n => format!("{name}-{n}"),
+    });
+    for candidate in candidates {
         match dir.subdir(&candidate) {
             Ok(sub) => return Ok((sub, candidate)),
             Err(e) if matches!(Errno::from_io_error(&e), Some(Errno::NOTDIR | Errno::LOOP)) => {
