@@ -105,10 +105,10 @@ mod tests {
         .unwrap();
         assert_eq!(h["authorization"], "Bearer cli");
         assert_eq!(h.get_all("x-a").iter().collect::<Vec<_>>(), ["3"]);
-        let h = build(&[], &[&file], None).unwrap();
-        assert_eq!(h.get_all("x-a").iter().collect::<Vec<_>>(), ["2"]);
         assert_eq!(h["x-keep"], "k");
         assert_eq!(h[USER_AGENT], "bot/1");
+        let h = build(&[], &[&file], None).unwrap();
+        assert_eq!(h.get_all("x-a").iter().collect::<Vec<_>>(), ["2"]);
         let h = build(&["User-Agent:".into()], &[] as &[&Path], None).unwrap();
         assert!(h.get(USER_AGENT).is_none());
         let h = build(&[], &[] as &[&Path], None).unwrap();
