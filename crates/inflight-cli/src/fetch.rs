@@ -15,7 +15,7 @@ use crate::retry::{self, Retryable};
 use crate::run::{policy_failure, record_of, Finished, Input, Job};
 use crate::save::Body;
 use crate::spool::Spool;
-use crate::{fdlimit, mask, print, shown};
+use crate::{fdlimit, mask, print, shown, tlserr};
 
 /// What every fetch job shares; cheap to clone into each attempt (the client is shared).
 #[derive(Clone)]
@@ -301,6 +301,10 @@ fn transport_error(e: &reqwest::Error, max_redirects: usize) -> FetchError {
     }
     if e.is_builder() {
         return FetchError::fatal(format!("bad request: {cause}"));
+    }
+    if let Some(problem) = tlserr::certificate_problem(e) {
+        // The server's certificate will not change on a retry.
+        return FetchError::fatal(format!("connection failed: {problem}"));
     }
     if e.is_connect() {
         return FetchError::transient(format!("connection failed: {cause}"));

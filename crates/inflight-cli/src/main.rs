@@ -30,6 +30,7 @@ mod slots;
 mod spool;
 mod tally;
 mod template;
+mod tlserr;
 mod usage;
 
 use std::path::Path;

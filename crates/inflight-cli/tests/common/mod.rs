@@ -1,7 +1,9 @@
 //! Helpers shared by the CLI integration tests: run the built binary as a user would.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod server;
+pub mod tls;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -15,9 +17,24 @@ pub fn bin() -> std::ffi::OsString {
     std::env::var_os("INFLIGHT_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_inflight").into())
 }
 
+/// Proxy variables that would send a test's requests elsewhere; every run starts without them.
+pub const PROXY_VARS: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
 /// The binary under test, with piped stdout and stderr and no stdin.
 pub fn inflight() -> Command {
     let mut cmd = Command::new(bin());
+    for var in PROXY_VARS {
+        cmd.env_remove(var);
+    }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
