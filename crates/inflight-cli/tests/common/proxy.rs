@@ -9,11 +9,13 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
+/// Request lines seen, each with its `Proxy-Authorization` value if any.
+pub type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 /// A running proxy; it lives until the test process exits.
 pub struct Proxy {
     pub addr: SocketAddr,
-    /// Request lines seen, with the `Proxy-Authorization` value if any.
-    pub seen: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    pub seen: Seen,
 }
 
 impl Proxy {
@@ -47,7 +49,7 @@ impl Proxy {
     }
 }
 
-fn handle(mut client: TcpStream, seen: &Mutex<Vec<(String, Option<String>)>>) {
+fn handle(mut client: TcpStream, seen: &Seen) {
     let Some(head) = read_head(&mut client) else {
         return;
     };
