@@ -32,7 +32,9 @@ fn the_proxy_option_and_variables_as_curl_reads_them() {
     let p = Proxy::start();
     let (bare, url) = (p.addr.to_string(), p.url());
     let through = |path: &str| format!("GET {} HTTP/1.1", s.url(path));
-    let cases: Vec<(&str, Vec<&str>, Vec<(&str, String)>, bool)> = vec![
+    // (path, options, environment, whether it goes through the proxy)
+    type Case<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, String)>, bool);
+    let cases: Vec<Case> = vec![
         ("/option", vec!["--proxy", &bare], vec![], true),
         ("/lower", vec![], vec![("http_proxy", p.url())], true),
         // HTTP_PROXY in capitals is not read (httpoxy), as by curl.
