@@ -7,13 +7,15 @@ use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
 use inflight::{Failure, Outcome};
+use reqwest::header::{CONTENT_RANGE, IF_RANGE, RANGE};
 use reqwest::{StatusCode, Url};
 
+use crate::body::Body;
 use crate::crawl::Print;
 use crate::outdir::OutDir;
+use crate::partial::{self, Found, Partials};
 use crate::retry::{self, Retryable};
 use crate::run::{policy_failure, record_of, Finished, Input, Job};
-use crate::save::Body;
 use crate::spool::Spool;
 use crate::{fdlimit, mask, print, shown, tlserr};
 
@@ -25,6 +27,8 @@ pub struct Fetcher {
     pub max_redirects: usize,
     /// `-o DIR`: where bodies go, and DIR as given (for `--print path`).
     pub out: Option<(Arc<OutDir>, Arc<Path>)>,
+    /// Unfinished downloads kept for later attempts (with `-o`, without `--compressed`).
+    pub partials: Option<Arc<Partials>>,
     pub print: Option<Print>,
 }
 
@@ -33,6 +37,8 @@ pub struct Fetched {
     status: StatusCode,
     bytes: u64,
     path: Option<String>,
+    /// Bytes an earlier attempt had saved, which this one continued.
+    resumed_from: Option<u64>,
 }
 
 /// A failed attempt (a timeout is the library's [`Failure::TimedOut`]).
@@ -110,6 +116,7 @@ impl Job for Fetcher {
                 record.status = Some(i64::from(done.status.as_u16()));
                 record.bytes = Some(done.bytes);
                 record.path = done.path;
+                record.resumed_from = done.resumed_from;
                 None
             }
             Err(Failure::Error(failure)) => {
@@ -176,8 +183,28 @@ fn parse_url(line: &[u8]) -> Result<Url, String> {
 
 /// One attempt: request, status check, body streamed to a counter or a file, size cap.
 async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, FetchError> {
+    // An unfinished download of this URL that this attempt may continue (see `partial`).
+    let key = fetcher
+        .partials
+        .as_ref()
+        .map(|_| Partials::key(url.as_str()));
+    let mut found = match (&fetcher.partials, &key) {
+        (Some(partials), Some(key)) => partials.find(key),
+        _ => None,
+    };
     let mut response = loop {
-        match fetcher.client.get(url.clone()).send().await {
+        let mut request = fetcher.client.get(url.clone());
+        if let Some(f) = &found {
+            // If-Range: the rest if the file is still the one the bytes came from, else all.
+            request = request
+                .header(RANGE, format!("bytes={}-", f.len))
+                .header(IF_RANGE, f.validator.as_str());
+        }
+        match request.send().await {
+            // The partial is no shorter than the file: it is no use; start over.
+            Ok(r) if r.status() == StatusCode::RANGE_NOT_SATISFIABLE && found.is_some() => {
+                discard(fetcher, found.take());
+            }
             Ok(response) => break response,
             // Out of descriptors: other requests will free some; try again later.
             Err(e) if fdlimit::exhausted_in(&e) => fdlimit::wait().await,
@@ -216,8 +243,29 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
         bytes: None,
         rejected: false,
     };
+    // A 206 continues the partial from where it ends; any other success starts over.
+    let resumed = match found.take() {
+        Some(f)
+            if status == StatusCode::PARTIAL_CONTENT && range_start(&response) == Some(f.len) =>
+        {
+            Some(f)
+        }
+        other => {
+            discard(fetcher, other);
+            None
+        }
+    };
+    if status == StatusCode::PARTIAL_CONTENT && resumed.is_none() {
+        return Err(FetchError {
+            status: Some(status),
+            ..FetchError::transient(
+                "the server sent part of the body, which was not asked for".into(),
+            )
+        });
+    }
+    let offset = resumed.as_ref().map_or(0, |f| f.len);
     if let (Some(max), Some(len)) = (fetcher.max_size, response.content_length()) {
-        if len > max {
+        if offset + len > max {
             return Err(too_large(max));
         }
     }
@@ -228,8 +276,24 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
         ),
         None => None,
     };
-    let mut sink = target.as_ref().map(|t| Body::new(t.dir.clone()));
-    let mut bytes = 0u64;
+    let mut sink = match (&target, resumed, &fetcher.partials) {
+        (Some(t), Some(found), Some(partials)) => Some(
+            Body::continued(t.dir.clone(), found, partials.clone())
+                .map_err(|e| FetchError::fatal(format!("cannot continue the body: {e}")))?,
+        ),
+        (Some(t), _, partials) => {
+            let mut body = Body::new(t.dir.clone());
+            let validator = partial::validator(response.headers());
+            if let (Some(partials), Some(key), Some(validator)) = (partials, key, validator) {
+                let shown =
+                    String::from_utf8_lossy(&mask::password(url.as_str().as_bytes())).into_owned();
+                body.keepable(partials.clone(), key, validator, shown);
+            }
+            Some(body)
+        }
+        (None, ..) => None,
+    };
+    let mut bytes = offset;
     loop {
         let chunk = match response.chunk().await {
             Ok(Some(chunk)) => chunk,
@@ -274,7 +338,27 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
         status,
         bytes,
         path,
+        resumed_from: (offset > 0).then_some(offset),
     })
+}
+
+/// Removes a partial file that turned out to be of no use.
+fn discard(fetcher: &Fetcher, found: Option<Found>) {
+    if let (Some(partials), Some(found)) = (&fetcher.partials, found) {
+        partials.remove(&found.key);
+    }
+}
+
+/// Where the body of a 206 starts (`Content-Range: bytes START-END/LEN`).
+fn range_start(response: &reqwest::Response) -> Option<u64> {
+    let range = response.headers().get(CONTENT_RANGE)?.to_str().ok()?;
+    range
+        .strip_prefix("bytes ")?
+        .split('-')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Why a redirect was not followed, when its target is not http or https (reqwest hands such a

@@ -1,5 +1,6 @@
 //! The `inflight` command line tool: `exec` runs a command per input, `fetch` downloads URLs,
 //! both with a bounded number in flight. See `inflight --help` and USAGE.md.
+mod body;
 mod cli;
 mod client;
 mod crawl;
@@ -16,6 +17,7 @@ mod names;
 mod naming;
 mod outdir;
 mod parse;
+mod partial;
 mod print;
 mod process;
 mod progress;
@@ -176,6 +178,14 @@ async fn fetch_main(args: FetchArgs) -> i32 {
         client,
         max_size: args.max_size,
         max_redirects: args.max_redirects,
+        // Partial bodies are byte ranges of what the server sends; decoded ones are not.
+        partials: match (&out, crawl.compressed) {
+            (Some((out, _)), false) => Some(std::sync::Arc::new(partial::Partials::new(
+                out.root().clone(),
+                args.common.resume,
+            ))),
+            _ => None,
+        },
         out,
         print: crawl.print,
     };

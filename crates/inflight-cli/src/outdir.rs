@@ -69,6 +69,11 @@ impl OutDir {
         })
     }
 
+    /// DIR itself.
+    pub fn root(&self) -> &Dir {
+        &self.root
+    }
+
     /// The directory (made if missing) and file name for the body of `url`, input `seq`.
     pub fn target(&self, url: &Url, seq: u64) -> io::Result<Target> {
         let (dirs, last) = match self.layout {

@@ -10,10 +10,6 @@
 //! with `AT_EMPTY_PATH` (no path lookup at all; Linux 6.10 and later allow it to the file's
 //! opener), else through `/proc/self/fd`.
 //!
-//! A small body is held in memory and written with one `write` when it is complete (so a file
-//! is only made, and a descriptor only held, for a body that arrived): `open`, `write`,
-//! `linkat`, `close` per file, as few system calls as curl's `open`, `write`, `close`, `fstat`.
-//!
 //! Where `O_TMPFILE` is not supported, the file gets a random name (`.inflight-XXXXXXXXXXXX.part`,
 //! created with `O_EXCL | O_NOFOLLOW`, which refuses a planted symlink) and is moved into place
 //! with `renameat2(RENAME_NOREPLACE)`.
@@ -28,10 +24,6 @@ use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags, CWD};
 use rustix::io::Errno;
 
 use crate::names;
-
-/// Bodies up to this size are held in memory and written in one call when complete; a larger
-/// one goes to its file in writes of this size.
-pub const BUFFER: usize = 64 * 1024;
 
 /// An open directory that files are made in. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -63,6 +55,11 @@ impl Dir {
             Mode::empty(),
         )?;
         Ok(Dir(Arc::new(fd)))
+    }
+
+    /// A directory already opened (with `O_NOFOLLOW`, and checked by the caller).
+    pub fn from_fd(fd: OwnedFd) -> Dir {
+        Dir(Arc::new(fd))
     }
 
     pub fn fd(&self) -> &OwnedFd {
@@ -130,6 +127,11 @@ impl PartFile {
         ))
     }
 
+    /// The unnamed file itself (for `partial` to keep), or `None` for the named fallback.
+    pub fn unnamed(&self) -> Option<&File> {
+        self.named.is_none().then_some(&self.file)
+    }
+
     /// Appends data. (Plain blocking I/O on the worker: writes land in the page cache, so a
     /// hop to the blocking pool per call would cost more than it saves.)
     pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
@@ -167,9 +169,16 @@ const UNKNOWN: u8 = 0;
 const EMPTY_PATH: u8 = 1;
 const PROC: u8 = 2;
 
-/// Links an unnamed file into `dir` under the first free candidate name. `linkat` fails with
-/// EEXIST on any existing entry, a symlink included, so nothing is replaced or followed.
-fn link_to_free_name(file: &File, dir: &Dir, name: &str) -> io::Result<String> {
+/// Links an open file into `dir` under the first free candidate name based on `name` (one safe
+/// component). `linkat` fails with EEXIST on any existing entry, a symlink included, so
+/// nothing is replaced or followed.
+pub fn link_to_free_name(file: &impl AsFd, dir: &Dir, name: &str) -> io::Result<String> {
+    if !names::is_single_component(name) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unsafe file name {name:?}"),
+        ));
+    }
     for candidate in names::candidates(name) {
         match link(file, dir, &candidate) {
             Ok(()) => return Ok(candidate),
@@ -253,64 +262,6 @@ fn no_free_name(name: &str) -> io::Error {
     )
 }
 
-/// A body on its way to a file: held in memory while small, in an unnamed file past
-/// [`BUFFER`].
-pub struct Body {
-    dir: Dir,
-    held: Vec<u8>,
-    file: Option<PartFile>,
-}
-
-impl Body {
-    pub fn new(dir: Dir) -> Body {
-        Body {
-            dir,
-            held: Vec::new(),
-            file: None,
-        }
-    }
-
-    /// Takes a chunk. Fails without taking it if the file cannot be made (the caller may
-    /// wait for descriptors and offer the same chunk again).
-    pub fn push(&mut self, chunk: &[u8]) -> io::Result<()> {
-        if self.file.is_none() && self.held.len() + chunk.len() <= BUFFER {
-            self.held.extend_from_slice(chunk);
-            return Ok(());
-        }
-        let file = match &mut self.file {
-            Some(file) => file,
-            None => self.file.insert(PartFile::create(&self.dir)?),
-        };
-        if self.held.is_empty() && chunk.len() >= BUFFER {
-            return file.write(chunk);
-        }
-        self.held.extend_from_slice(chunk);
-        if self.held.len() >= BUFFER {
-            file.write(&self.held)?;
-            self.held.clear();
-        }
-        Ok(())
-    }
-
-    /// Makes the file if the body was small (fails, keeping the body, if it cannot be made).
-    pub fn ready(&mut self) -> io::Result<()> {
-        if self.file.is_none() {
-            self.file = Some(PartFile::create(&self.dir)?);
-        }
-        Ok(())
-    }
-
-    /// Writes what is held and links the file under a free name based on `name`.
-    pub fn keep(mut self, name: &str) -> io::Result<String> {
-        self.ready()?;
-        let mut file = self.file.take().expect("made above");
-        if !self.held.is_empty() {
-            file.write(&self.held)?;
-        }
-        file.keep(name)
-    }
-}
-
 /// Checks that bodies can be saved in `dir`, before any request is made.
 pub fn check_dir(dir: &Dir) -> io::Result<()> {
     PartFile::create(dir).map(drop)
@@ -340,31 +291,6 @@ mod tests {
         assert_eq!(std::fs::read(tmp.path().join("a-1.txt")).unwrap(), b"two");
         assert_eq!(entries(tmp.path()), 2);
         assert!(PartFile::create(&dir).unwrap().keep("../x").is_err());
-    }
-
-    #[test]
-    fn large_bodies_go_to_the_file_and_small_ones_in_one_write() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = Dir::open(tmp.path()).unwrap();
-        let mut small = Body::new(dir.clone());
-        small.push(b"ab").unwrap();
-        small.push(b"c").unwrap();
-        assert!(small.file.is_none(), "no file made for a small body yet");
-        assert_eq!(small.keep("s").unwrap(), "s");
-        let mut big = Body::new(dir);
-        let mut expected = Vec::new();
-        for i in 0..100u8 {
-            let chunk = vec![i; 3000];
-            big.push(&chunk).unwrap();
-            expected.extend_from_slice(&chunk);
-        }
-        big.push(&vec![7; BUFFER + 1]).unwrap();
-        expected.extend(std::iter::repeat_n(7, BUFFER + 1));
-        assert!(big.file.is_some());
-        assert_eq!(entries(tmp.path()), 1, "the big body has no name yet");
-        assert_eq!(big.keep("b").unwrap(), "b");
-        assert_eq!(std::fs::read(tmp.path().join("s")).unwrap(), b"abc");
-        assert_eq!(std::fs::read(tmp.path().join("b")).unwrap(), expected);
     }
 
     #[test]
