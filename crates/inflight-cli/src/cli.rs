@@ -115,7 +115,8 @@ pub struct Common {
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
 
-    /// Skip the inputs whose latest record in --log succeeded, and append to the log.
+    /// Skip the inputs whose latest record in --log succeeded, and append to the log. With
+    /// fetch -o, also continue unfinished downloads with Range requests.
     #[arg(long, requires = "log")]
     pub resume: bool,
 

@@ -187,6 +187,7 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
     let key = fetcher
         .partials
         .as_ref()
+        .filter(|p| p.may_find())
         .map(|_| Partials::key(url.as_str()));
     let mut found = match (&fetcher.partials, &key) {
         (Some(partials), Some(key)) => partials.find(key),
@@ -283,8 +284,16 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
         ),
         (Some(t), _, partials) => {
             let mut body = Body::new(t.dir.clone());
-            let validator = partial::validator(response.headers());
-            if let (Some(partials), Some(key), Some(validator)) = (partials, key, validator) {
+            // Only a body that may pass partial::KEEP_AFTER is worth the setup.
+            let may_grow = response
+                .content_length()
+                .is_none_or(|len| len >= partial::KEEP_AFTER);
+            let validator = partials
+                .as_ref()
+                .filter(|_| may_grow)
+                .and_then(|_| partial::validator(response.headers()));
+            if let (Some(partials), Some(validator)) = (partials, validator) {
+                let key = key.unwrap_or_else(|| Partials::key(url.as_str()));
                 let shown =
                     String::from_utf8_lossy(&mask::password(url.as_str().as_bytes())).into_owned();
                 body.keepable(partials.clone(), key, validator, shown);

@@ -85,8 +85,20 @@ impl Partials {
 
     /// The name of a URL's partial file: 32 hex digits of its SHA-256.
     pub fn key(url: &str) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha256::digest(url.as_bytes());
-        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+        let mut key = String::with_capacity(32);
+        for b in &digest[..16] {
+            key.push(HEX[usize::from(b >> 4)] as char);
+            key.push(HEX[usize::from(b & 15)] as char);
+        }
+        key
+    }
+
+    /// Whether any partial file may be found: with `--resume`, or once this run kept one.
+    /// (Cheap, so that a run of small files computes no keys.)
+    pub fn may_find(&self) -> bool {
+        self.resume || !self.lock_mine().is_empty()
     }
 
     /// The partial file of `key` that this attempt may continue, locked, if there is one.
@@ -309,6 +321,14 @@ mod tests {
         assert!(partials
             .keep(&unnamed(&root, b"x"), "k", "\"v\"", "u")
             .is_none());
+    }
+
+    #[test]
+    fn keys_are_stable_hex() {
+        assert_eq!(Partials::key("http://h/a"), Partials::key("http://h/a"));
+        assert_ne!(Partials::key("http://h/a"), Partials::key("http://h/b"));
+        // The SHA-256 of "abc" begins ba7816bf8f01cfea414140de5dae2223.
+        assert_eq!(Partials::key("abc"), "ba7816bf8f01cfea414140de5dae2223");
     }
 
     #[test]
