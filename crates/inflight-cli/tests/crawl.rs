@@ -251,6 +251,22 @@ fn layouts_and_name_templates_spread_files_inside_dir() {
 }
 
 #[test]
+fn threads_drive_the_requests() {
+    let s = Server::start();
+    let input: String = (0..20)
+        .map(|i| format!("{}\n", s.url(&format!("/t{i}"))))
+        .collect();
+    for threads in ["1", "3"] {
+        let r = run(&["fetch", "-j", "8", "--threads", threads], Some(&input));
+        assert_eq!(r.code(), 0, "{r:?}");
+        assert!(r.stderr.contains("20 jobs, 20 ok"), "{}", r.stderr);
+    }
+    let r = run(&["fetch", "--threads", "0"], Some(&input));
+    assert_usage_error(&r);
+    assert!(r.stderr.contains("--threads"), "{}", r.stderr);
+}
+
+#[test]
 fn compressed_bodies_are_decoded_and_the_cap_counts_decoded_bytes() {
     let s = Server::start();
     let dir = tempfile::tempdir().unwrap();

@@ -172,6 +172,49 @@ fn without_resume_a_run_starts_over_but_its_retries_continue() {
 }
 
 #[test]
+fn a_download_killed_with_kill_9_is_continued_by_resume() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (out, log) = (dir.path().join("out"), dir.path().join("log"));
+    let path = format!("/ranged-hang/g/{LEN}/{CUT}");
+    let mut child = inflight()
+        .args([
+            "fetch",
+            "-o",
+            out.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{}\n", s.url(&path)).as_bytes())
+        .unwrap();
+    drop(stdin);
+    // The server has sent CUT bytes and hangs: kill once they are on disk.
+    let kept = wait_for(std::time::Duration::from_secs(20), || {
+        out.join(".inflight-partial").is_dir() && files(&out).iter().any(|(_, len)| *len >= 1 << 20)
+    });
+    assert!(kept, "no partial file: {:?}", files(&out));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(files(&out)
+        .iter()
+        .all(|(n, _)| n.starts_with(".inflight-partial/")));
+    let r = fetch(&out, &log, &s.url(&path), &["--resume"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let rec = log_records(&log, false).pop().unwrap();
+    assert!(rec["resumed_from"].as_u64().is_some(), "{rec}");
+    assert_eq!(
+        std::fs::read(out.join(rec["path"].as_str().unwrap())).unwrap(),
+        expected(0)
+    );
+}
+
+#[test]
 fn a_planted_partial_directory_is_never_used() {
     let s = Server::start();
     let dir = tempfile::tempdir().unwrap();

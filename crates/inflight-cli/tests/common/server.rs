@@ -11,7 +11,7 @@
 //! 6.8 MB, whatever the request accepts); `/ranged/TAG/LEN/CUT` and
 //! `/norange/TAG/LEN/CUT` (LEN bytes with ETag TAG plus the server's `generation`, cut after CUT
 //! bytes the first time a path is asked for in full; `ranged` honours `Range` with `If-Range`,
-//! `norange` ignores it); `/redirect-to/URL` (302 to URL, percent-encoded); `/enc/KIND` ("compressed body\\n" 2000
+//! `norange` ignores it; `ranged-hang` hangs after the cut instead of closing); `/redirect-to/URL` (302 to URL, percent-encoded); `/enc/KIND` ("compressed body\\n" 2000
 //! times, encoded as KIND: gzip, br or zstd); anything else: 200 with
 //! body `body of PATH`. Every request's head is kept in `State::heads`.
 #![allow(dead_code)]
@@ -182,7 +182,7 @@ fn handle(mut conn: TcpStream, state: &State) {
             let url = percent_encoding::percent_decode_str(url).decode_utf8_lossy();
             respond(&mut conn, "302 Found", &[&format!("Location: {url}")], b"");
         }
-        [kind @ ("ranged" | "norange"), tag, len, cut] => {
+        [kind @ ("ranged" | "norange" | "ranged-hang"), tag, len, cut] => {
             let generation = state.generation.load(SeqCst);
             let etag = format!("\"{tag}-{generation}\"");
             let len: usize = len.parse().unwrap();
@@ -194,7 +194,7 @@ fn handle(mut conn: TcpStream, state: &State) {
                     .ok()
             });
             let if_range = header(&head, "if-range");
-            let honoured = *kind == "ranged"
+            let honoured = *kind != "norange"
                 && range.is_some()
                 && if_range.as_deref().is_none_or(|v| v == etag);
             if let (true, Some(from)) = (honoured, range) {
@@ -218,7 +218,7 @@ fn handle(mut conn: TcpStream, state: &State) {
                 *n == 1
             };
             let et = format!("ETag: {etag}");
-            let accept = if *kind == "ranged" {
+            let accept = if *kind != "norange" {
                 "Accept-Ranges: bytes"
             } else {
                 "Accept-Ranges: none"
@@ -230,6 +230,9 @@ fn handle(mut conn: TcpStream, state: &State) {
                 );
                 let _ = conn.write_all(head.as_bytes());
                 let _ = conn.write_all(&body[..cut.parse::<usize>().unwrap().min(len)]);
+                if *kind == "ranged-hang" {
+                    thread::sleep(Duration::from_secs(30));
+                }
                 return;
             }
             respond(&mut conn, "200 OK", &[&et, accept], &body);
