@@ -174,18 +174,19 @@ async fn fetch_main(args: FetchArgs) -> i32 {
         Ok(c) => c,
         Err(e) => fail(&e),
     };
+    // Partial bodies are byte ranges of what the server sends; decoded ones are not.
+    let partials = match (&out, crawl.compressed) {
+        (Some((out, _)), false) => Some(std::sync::Arc::new(partial::Partials::new(
+            out.root().clone(),
+            args.common.resume,
+        ))),
+        _ => None,
+    };
     let job = fetch::Fetcher {
         client,
         max_size: args.max_size,
         max_redirects: args.max_redirects,
-        // Partial bodies are byte ranges of what the server sends; decoded ones are not.
-        partials: match (&out, crawl.compressed) {
-            (Some((out, _)), false) => Some(std::sync::Arc::new(partial::Partials::new(
-                out.root().clone(),
-                args.common.resume,
-            ))),
-            _ => None,
-        },
+        partials: partials.clone(),
         out,
         print: crawl.print,
     };
@@ -199,7 +200,7 @@ async fn fetch_main(args: FetchArgs) -> i32 {
             })
             .boxed()
     };
-    match &args.file {
+    let status = match &args.file {
         Some(path) => match tokio::fs::File::open(path).await {
             Ok(file) => run::run(urls(lines(file, &args.common)), settings, job).await,
             Err(e) => fail(&format!("cannot open {}: {e}", path.display())),
@@ -208,7 +209,11 @@ async fn fetch_main(args: FetchArgs) -> i32 {
             let input = urls(lines(tokio::io::stdin(), &args.common));
             run::run(input, settings, job).await
         }
+    };
+    if let Some(partials) = partials {
+        partials.tidy();
     }
+    status
 }
 
 /// The run settings common to both commands; opens the log and reads it for `--resume`.

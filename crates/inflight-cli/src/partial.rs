@@ -178,6 +178,14 @@ impl Partials {
         }
     }
 
+    /// At the end of a run: removes the partial directory if nothing is left in it (a run
+    /// whose big downloads all finished leaves no trace), never a directory that holds files.
+    pub fn tidy(&self) {
+        if let Some(Some(_)) = self.dir.get() {
+            let _ = rustix::fs::unlinkat(self.root.fd(), DIR_NAME, AtFlags::REMOVEDIR);
+        }
+    }
+
     /// The partial directory, opened once (and made if `make`). Refused, once and for the
     /// whole run, if it is not a directory of ours that nobody else may write to.
     fn dir(&self, make: bool) -> Option<Dir> {

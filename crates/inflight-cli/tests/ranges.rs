@@ -95,6 +95,10 @@ fn resume_continues_with_a_range_request() {
         "the partial is gone: {:?}",
         files(&out)
     );
+    assert!(
+        !out.join(".inflight-partial").exists(),
+        "and its empty directory too"
+    );
 }
 
 #[test]
