@@ -125,7 +125,7 @@ impl Body {
         let claimed = match std::mem::replace(&mut self.sink, Sink::None) {
             Sink::New(file) => file.keep(name)?,
             Sink::Continued(file) => save::link_to_free_name(&file, &self.dir, name)?,
-            Sink::None => unreachable!("made by ready"),
+            Sink::None => return Err(no_file()),
         };
         if let Some((partials, kept)) = self.kept.take() {
             partials.remove(&kept.key);
@@ -147,7 +147,7 @@ impl Body {
         match &mut self.sink {
             Sink::New(file) => file.write(data)?,
             Sink::Continued(file) => file.write_all(data)?,
-            Sink::None => unreachable!("made by ready"),
+            Sink::None => return Err(no_file()),
         }
         self.written += data.len() as u64;
         Ok(())
@@ -167,6 +167,11 @@ impl Body {
             }
         }
     }
+}
+
+/// What `ready` rules out; an error rather than a panic all the same.
+fn no_file() -> io::Error {
+    io::Error::other("the body's file was not made")
 }
 
 impl Drop for Body {

@@ -161,6 +161,52 @@ fn print_path_feeds_a_pipeline_page_by_page() {
 }
 
 #[test]
+fn print_waits_for_a_slow_reader_instead_of_running_ahead() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let urls = dir.path().join("urls");
+    // 5000 lines of about 60 bytes: four times what a 64 KiB pipe holds.
+    let list: String = (0..5000)
+        .map(|i| format!("{}\n", s.url(&format!("/bounded/{i:020}"))))
+        .collect();
+    std::fs::write(&urls, list).unwrap();
+    let mut producer = Command::new(bin())
+        .args(["fetch", "-q", "-j", "8", "--print", "url"])
+        .arg(&urls)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Nobody reads the pipe: once it is full, fetch must stop starting requests.
+    let mut last = usize::MAX;
+    let settled = wait_for(Duration::from_secs(20), || {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = s.state.requests.load(std::sync::atomic::Ordering::SeqCst);
+        std::mem::replace(&mut last, now) == now && now > 0
+    });
+    let requests = s.state.requests.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(settled, "requests kept coming: {requests}");
+    assert!(
+        producer.try_wait().unwrap().is_none(),
+        "fetch ended without its reader"
+    );
+    assert!(
+        requests < 2500,
+        "{requests} requests for a reader that read nothing"
+    );
+    // Reading it all lets the run finish.
+    let mut printed = String::new();
+    producer
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut printed)
+        .unwrap();
+    assert!(producer.wait().unwrap().success());
+    assert_eq!(printed.lines().count(), 5000);
+}
+
+#[test]
 fn print_url_and_json_one_line_per_input() {
     let s = Server::start();
     let input = format!("{}\n{}\n", s.url("/one"), s.url("/404"));
