@@ -36,8 +36,29 @@ fn describe(problem: &C) -> String {
                 .to_string()
         }
         C::NotValidForName => "not valid for this host name".to_string(),
-        C::NotValidForNameContext { expected, .. } => {
-            format!("not valid for {expected:?}")
+        C::NotValidForNameContext {
+            expected,
+            presented,
+        } => {
+            let expected = match expected {
+                rustls::pki_types::ServerName::DnsName(name) => name.as_ref().to_string(),
+                rustls::pki_types::ServerName::IpAddress(ip) => {
+                    std::net::IpAddr::from(*ip).to_string()
+                }
+                other => format!("{other:?}"),
+            };
+            // rustls gives them as `DnsName("example.com")`: keep what is quoted.
+            let presented: Vec<&str> = presented
+                .iter()
+                .map(|p| match (p.find('"'), p.rfind('"')) {
+                    (Some(a), Some(b)) if a < b => &p[a + 1..b],
+                    _ => p.as_str(),
+                })
+                .collect();
+            format!(
+                "not valid for {expected} (it is for {})",
+                presented.join(", ")
+            )
         }
         C::Expired | C::ExpiredContext { .. } => "expired".to_string(),
         C::NotValidYet | C::NotValidYetContext { .. } => "not valid yet".to_string(),

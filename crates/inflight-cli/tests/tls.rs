@@ -61,7 +61,7 @@ fn a_wrong_certificate_fails_with_one_line_naming_the_problem() {
         (
             vec!["fetch", "--cacert", &right],
             server.url("/c", true),
-            "not valid for",
+            "not valid for 127.0.0.1 (it is for localhost)",
         ),
     ];
     for (args, url, problem) in cases {
