@@ -6,7 +6,8 @@
 //! is refused (see `fetch`); Authorization, Cookie and Proxy-Authorization headers are not
 //! sent on to another host or port (reqwest drops them, as curl does), so a token given with
 //! -H reaches only the host it was meant for. An https page that redirects to http on the
-//! default ports always changes port (443 to 80), so its credentials are dropped too.
+//! default ports always changes port (443 to 80), so its credentials are dropped too. No
+//! Referer is sent, as by curl.
 use reqwest::{Certificate, Client};
 
 use crate::crawl::CrawlArgs;
@@ -18,6 +19,9 @@ pub fn build(max_redirects: usize, args: &CrawlArgs) -> Result<Client, String> {
     // The environment's proxies are read by `proxy`, with curl's rules, not by reqwest's own.
     let mut builder = Client::builder()
         .redirect(reqwest::redirect::Policy::limited(max_redirects))
+        // No Referer on redirects, as curl (it would carry the first URL, query and all, to
+        // the next host).
+        .referer(false)
         .default_headers(headers)
         .tcp_nodelay(true)
         .no_proxy()
