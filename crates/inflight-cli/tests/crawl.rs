@@ -61,7 +61,10 @@ fn headers_are_sent_and_their_values_never_shown() {
     }
     assert!(r.stderr.contains("HTTP 404"), "{}", r.stderr);
     // Redirects carry the headers to the same host, and no Referer (as curl).
-    run(&["fetch", "-H", "X-Token: t"], Some(&format!("{}\n", s.url("/redirect"))));
+    run(
+        &["fetch", "-H", "X-Token: t"],
+        Some(&format!("{}\n", s.url("/redirect"))),
+    );
     let head = &s.state.heads_for("/target")[0];
     assert_eq!(header(head, "x-token").as_deref(), Some("t"), "{head}");
     assert_eq!(header(head, "referer"), None, "{head}");
