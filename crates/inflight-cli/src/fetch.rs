@@ -7,13 +7,12 @@ use std::time::{Duration, SystemTime};
 
 use futures::future::BoxFuture;
 use inflight::{Failure, Outcome};
-use reqwest::header::{CONTENT_RANGE, IF_RANGE, RANGE};
 use reqwest::{StatusCode, Url};
 
-use crate::body::Body;
+use crate::continuation::Continuation;
 use crate::crawl::Print;
 use crate::outdir::OutDir;
-use crate::partial::{self, Found, Partials};
+use crate::partial::Partials;
 use crate::retry::{self, Retryable};
 use crate::run::{policy_failure, record_of, Finished, Input, Job};
 use crate::spool::Spool;
@@ -184,28 +183,11 @@ fn parse_url(line: &[u8]) -> Result<Url, String> {
 /// One attempt: request, status check, body streamed to a counter or a file, size cap.
 async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, FetchError> {
     // An unfinished download of this URL that this attempt may continue (see `partial`).
-    let key = fetcher
-        .partials
-        .as_ref()
-        .filter(|p| p.may_find())
-        .map(|_| Partials::key(url.as_str()));
-    let mut found = match (&fetcher.partials, &key) {
-        (Some(partials), Some(key)) => partials.find(key),
-        _ => None,
-    };
+    let mut continuation = Continuation::start(fetcher.partials.as_ref(), url);
     let mut response = loop {
-        let mut request = fetcher.client.get(url.clone());
-        if let Some(f) = &found {
-            // If-Range: the rest if the file is still the one the bytes came from, else all.
-            request = request
-                .header(RANGE, format!("bytes={}-", f.len))
-                .header(IF_RANGE, f.validator.as_str());
-        }
+        let request = continuation.request(fetcher.client.get(url.clone()));
         match request.send().await {
-            // The partial is no shorter than the file: it is no use; start over.
-            Ok(r) if r.status() == StatusCode::RANGE_NOT_SATISFIABLE && found.is_some() => {
-                discard(fetcher, found.take());
-            }
+            Ok(r) if continuation.ask_again(r.status()) => {}
             Ok(response) => break response,
             // Out of descriptors: other requests will free some; try again later.
             Err(e) if fdlimit::exhausted_in(&e) => fdlimit::wait().await,
@@ -244,27 +226,12 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
         bytes: None,
         rejected: false,
     };
-    // A 206 continues the partial from where it ends; any other success starts over.
-    let resumed = match found.take() {
-        Some(f)
-            if status == StatusCode::PARTIAL_CONTENT && range_start(&response) == Some(f.len) =>
-        {
-            Some(f)
-        }
-        other => {
-            discard(fetcher, other);
-            None
-        }
-    };
-    if status == StatusCode::PARTIAL_CONTENT && resumed.is_none() {
-        return Err(FetchError {
+    let offset = continuation
+        .settle(&response)
+        .map_err(|message| FetchError {
             status: Some(status),
-            ..FetchError::transient(
-                "the server sent part of the body, which was not asked for".into(),
-            )
-        });
-    }
-    let offset = resumed.as_ref().map_or(0, |f| f.len);
+            ..FetchError::transient(message)
+        })?;
     if let (Some(max), Some(len)) = (fetcher.max_size, response.content_length()) {
         if offset + len > max {
             return Err(too_large(max));
@@ -277,30 +244,13 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
         ),
         None => None,
     };
-    let mut sink = match (&target, resumed, &fetcher.partials) {
-        (Some(t), Some(found), Some(partials)) => Some(
-            Body::continued(t.dir.clone(), found, partials.clone())
+    let mut sink = match &target {
+        Some(t) => Some(
+            continuation
+                .body(t.dir.clone(), url, &response)
                 .map_err(|e| FetchError::fatal(format!("cannot continue the body: {e}")))?,
         ),
-        (Some(t), _, partials) => {
-            let mut body = Body::new(t.dir.clone());
-            // Only a body that may pass partial::KEEP_AFTER is worth the setup.
-            let may_grow = response
-                .content_length()
-                .is_none_or(|len| len >= partial::KEEP_AFTER);
-            let validator = partials
-                .as_ref()
-                .filter(|_| may_grow)
-                .and_then(|_| partial::validator(response.headers()));
-            if let (Some(partials), Some(validator)) = (partials, validator) {
-                let key = key.unwrap_or_else(|| Partials::key(url.as_str()));
-                let shown =
-                    String::from_utf8_lossy(&mask::password(url.as_str().as_bytes())).into_owned();
-                body.keepable(partials.clone(), key, validator, shown);
-            }
-            Some(body)
-        }
-        (None, ..) => None,
+        None => None,
     };
     let mut bytes = offset;
     loop {
@@ -349,25 +299,6 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
         path,
         resumed_from: (offset > 0).then_some(offset),
     })
-}
-
-/// Removes a partial file that turned out to be of no use.
-fn discard(fetcher: &Fetcher, found: Option<Found>) {
-    if let (Some(partials), Some(found)) = (&fetcher.partials, found) {
-        partials.remove(&found.key);
-    }
-}
-
-/// Where the body of a 206 starts (`Content-Range: bytes START-END/LEN`).
-fn range_start(response: &reqwest::Response) -> Option<u64> {
-    let range = response.headers().get(CONTENT_RANGE)?.to_str().ok()?;
-    range
-        .strip_prefix("bytes ")?
-        .split('-')
-        .next()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// Why a redirect was not followed, when its target is not http or https (reqwest hands such a

@@ -3,6 +3,7 @@
 mod body;
 mod cli;
 mod client;
+mod continuation;
 mod crawl;
 mod exec;
 mod extras;
