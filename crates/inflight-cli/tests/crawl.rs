@@ -321,6 +321,39 @@ fn threads_drive_the_requests() {
 }
 
 #[test]
+fn one_thread_still_stops_on_signals() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let urls = dir.path().join("urls");
+    let list: String = (0..10)
+        .map(|_| format!("{}\n", s.url("/slow/1500")))
+        .collect();
+    std::fs::write(&urls, list).unwrap();
+    for (sig, code) in [("INT", 130), ("TERM", 143)] {
+        let log = dir.path().join(format!("log-{sig}"));
+        let child = inflight()
+            .args(["fetch", "-j", "2", "--log", log.to_str().unwrap()])
+            .arg(&urls)
+            .spawn()
+            .unwrap();
+        assert!(wait_for(Duration::from_secs(10), || s
+            .state
+            .slow_max
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0));
+        std::thread::sleep(Duration::from_millis(200));
+        signal(child.id(), sig);
+        let started = Instant::now();
+        let r = finish(child, started, Duration::from_secs(20));
+        assert_eq!(r.code(), code, "{sig}: {r:?}");
+        // INT lets the two running requests finish (1.5 s); TERM stops at once.
+        assert!(r.took < Duration::from_secs(8), "{sig}: took {:?}", r.took);
+        let done = log_records(&log, false).len();
+        assert!(done < 10, "{sig}: the run stopped early, {done} records");
+    }
+}
+
+#[test]
 fn compressed_bodies_are_decoded_and_the_cap_counts_decoded_bytes() {
     let s = Server::start();
     let dir = tempfile::tempdir().unwrap();
