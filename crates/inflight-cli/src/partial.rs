@@ -171,6 +171,7 @@ impl Partials {
 
     /// Removes `key`'s partial file and its validator (the body is whole, or useless).
     pub fn remove(&self, key: &str) {
+        self.lock_mine().remove(key);
         if let Some(Some(dir)) = self.dir.get() {
             for name in [key.to_string(), format!("{key}.meta")] {
                 let _ = rustix::fs::unlinkat(dir.fd(), name.as_str(), AtFlags::empty());
