@@ -102,6 +102,28 @@ fn resume_continues_with_a_range_request() {
 }
 
 #[test]
+fn last_modified_serves_as_the_validator_without_an_etag() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (out, log) = (dir.path().join("out"), dir.path().join("log"));
+    let path = format!("/ranged-lm/h/{LEN}/{CUT}");
+    first_run_is_cut(&s, &path, &out, &log);
+    let r = fetch(&out, &log, &s.url(&path), &["--resume"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let rec = log_records(&log, false).pop().unwrap();
+    assert!(rec["resumed_from"].as_u64().is_some(), "{rec}");
+    let head = s.state.heads_for(&path).pop().unwrap();
+    assert_eq!(
+        header(&head, "if-range").as_deref(),
+        Some("Tue, 14 Nov 2023 22:13:20 GMT")
+    );
+    assert_eq!(
+        std::fs::read(out.join(rec["path"].as_str().unwrap())).unwrap(),
+        expected(0)
+    );
+}
+
+#[test]
 fn a_server_without_ranges_or_a_changed_file_starts_over() {
     let s = Server::start();
     let dir = tempfile::tempdir().unwrap();

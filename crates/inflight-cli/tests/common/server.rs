@@ -11,7 +11,8 @@
 //! 6.8 MB, whatever the request accepts); `/ranged/TAG/LEN/CUT` and
 //! `/norange/TAG/LEN/CUT` (LEN bytes with ETag TAG plus the server's `generation`, cut after CUT
 //! bytes the first time a path is asked for in full; `ranged` honours `Range` with `If-Range`,
-//! `norange` ignores it; `ranged-hang` hangs after the cut instead of closing); `/redirect-to/URL` (302 to URL, percent-encoded); `/enc/KIND` ("compressed body\\n" 2000
+//! `norange` ignores it; `ranged-hang` hangs after the cut instead of closing; `ranged-lm` has a Last-Modified date
+//! and no ETag); `/redirect-to/URL` (302 to URL, percent-encoded); `/enc/KIND` ("compressed body\\n" 2000
 //! times, encoded as KIND: gzip, br or zstd); anything else: 200 with
 //! body `body of PATH`. Every request's head is kept in `State::heads`.
 #![allow(dead_code)]
@@ -182,9 +183,18 @@ fn handle(mut conn: TcpStream, state: &State) {
             let url = percent_encoding::percent_decode_str(url).decode_utf8_lossy();
             respond(&mut conn, "302 Found", &[&format!("Location: {url}")], b"");
         }
-        [kind @ ("ranged" | "norange" | "ranged-hang"), tag, len, cut] => {
+        [kind @ ("ranged" | "norange" | "ranged-hang" | "ranged-lm"), tag, len, cut] => {
             let generation = state.generation.load(SeqCst);
-            let etag = format!("\"{tag}-{generation}\"");
+            // The validator: an ETag, or for `ranged-lm` only a Last-Modified date.
+            let (etag, validator) = if *kind == "ranged-lm" {
+                let at = std::time::UNIX_EPOCH
+                    + Duration::from_secs(1_700_000_000 + 60 * generation as u64);
+                let date = httpdate::fmt_http_date(at);
+                (date.clone(), format!("Last-Modified: {date}"))
+            } else {
+                let etag = format!("\"{tag}-{generation}\"");
+                (etag.clone(), format!("ETag: {etag}"))
+            };
             let len: usize = len.parse().unwrap();
             let body: Vec<u8> = (0..len).map(|i| content_byte(i, generation)).collect();
             let range = header(&head, "range").and_then(|r| {
@@ -203,11 +213,10 @@ fn handle(mut conn: TcpStream, state: &State) {
                     return respond(&mut conn, "416 Range Not Satisfiable", &[&cr], b"");
                 }
                 let cr = format!("Content-Range: bytes {from}-{}/{len}", len - 1);
-                let et = format!("ETag: {etag}");
                 return respond(
                     &mut conn,
                     "206 Partial Content",
-                    &[&cr, &et, "Accept-Ranges: bytes"],
+                    &[&cr, &validator, "Accept-Ranges: bytes"],
                     &body[from..],
                 );
             }
@@ -217,7 +226,7 @@ fn handle(mut conn: TcpStream, state: &State) {
                 *n += 1;
                 *n == 1
             };
-            let et = format!("ETag: {etag}");
+            let et = validator;
             let accept = if *kind != "norange" {
                 "Accept-Ranges: bytes"
             } else {
