@@ -8,6 +8,9 @@
 #          writing the bodies to disk.
 #
 # Usage: scripts/bench-cli.sh            (env: N=3000 J_EXEC=$(nproc) J_FETCH=50 RUNS=5)
+#        ROUNDS=15 scripts/bench-cli.sh (the default; 0 skips it)
+#            also runs the fetch tools in turn, round after round (interleaved, so a burst of load
+#            from elsewhere hits them all alike), and prints each one's median wall time.
 #        BASELINE=/path/to/old/inflight scripts/bench-cli.sh
 #            also times an older inflight build in each group, in the same hyperfine run, so a
 #            change's cost is a ratio measured under the same load (the "inflight (baseline)"
@@ -19,6 +22,7 @@ N=${N:-3000}
 J_EXEC=${J_EXEC:-$(nproc)}
 J_FETCH=${J_FETCH:-50}
 RUNS=${RUNS:-5}
+ROUNDS=${ROUNDS:-15}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 need=()
@@ -130,6 +134,50 @@ for t in inflight curl aria2 xargs; do
     got=$(find "$OUT/$t" -type f | wc -l)
     [ "$got" -eq "$N" ] || echo "warning: $t wrote $got files, expected $N" >&2
 done
+
+# ---------------------------------------------------------------- interleaved medians
+# hyperfine times all runs of one command, then the next: on a machine shared with other work,
+# a burst of load can land on one tool only. Here each round runs every tool once, in turn.
+if [ "$ROUNDS" -gt 0 ]; then
+    python3 - "$ROUNDS" "$N" "$OUT" "$BIN" "${BASELINE:-}" "$J_FETCH" "$TMP" <<'PY'
+import os, shutil, statistics, subprocess, sys, time
+rounds, n, out, bin_, base, j, tmp = sys.argv[1:]
+rounds, n = int(rounds), int(n)
+tools = [("inflight fetch -o", [bin_, "fetch", "-q", "-j", j, "-o", "{d}", f"{tmp}/urls"])]
+if base:
+    tools.append(("inflight (baseline) -o", [base, "fetch", "-q", "-j", j, "-o", "{d}", f"{tmp}/urls"]))
+tools += [
+    ("curl --parallel", ["curl", "-s", "--parallel", "--parallel-max", j, "--output-dir", "{d}",
+                         "--remote-name-all", "-K", f"{tmp}/curl.cfg"]),
+    ("inflight fetch (discard)", [bin_, "fetch", "-q", "-j", j, f"{tmp}/urls"]),
+]
+if base:
+    tools.append(("inflight (baseline) discard", [base, "fetch", "-q", "-j", j, f"{tmp}/urls"]))
+tools.append(("curl --parallel -o /dev/null", ["curl", "-s", "--parallel", "--parallel-max", j,
+                                               "-K", f"{tmp}/curl-null.cfg"]))
+times = {name: [] for name, _ in tools}
+for _ in range(rounds):
+    for name, cmd in tools:
+        d = os.path.join(out, "round")
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        start = time.perf_counter()
+        subprocess.run([c.replace("{d}", d) for c in cmd], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times[name].append(time.perf_counter() - start)
+print()
+print(f"Interleaved: {rounds} rounds, each tool once per round; median wall time.")
+print()
+print("| tool | median (s) | files/s | rate / curl's (same mode) |")
+print("| --- | ---: | ---: | ---: |")
+for name, _ in tools:
+    med = statistics.median(times[name])
+    discard = "discard" in name or "/dev/null" in name
+    peer = "curl --parallel -o /dev/null" if discard else "curl --parallel"
+    ratio = statistics.median(times[peer]) / med
+    print(f"| {name} | {med:.3f} | {n / med:.0f} | {ratio:.2f} |")
+PY
+fi
 
 # ---------------------------------------------------------------- table
 python3 - "$N" "$TMP/exec.json" "$TMP/fetch.json" "$TMP/discard.json" <<'PY'

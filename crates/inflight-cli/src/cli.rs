@@ -50,7 +50,7 @@ pub enum Command {
     /// (held in memory up to 1 MiB a stream and 64 MiB in all, past that in a temporary file).
     ///
     /// Example: seq 1 9 | inflight exec -j 3 -- sh -c 'sleep 1; echo done "$1"' _ {}
-    Exec(ExecArgs),
+    Exec(Box<ExecArgs>),
     /// Download URLs (one a line, from FILE or stdin; blank lines are skipped).
     ///
     /// Only http and https. Redirects are followed (up to --max-redirects). A job succeeds on a
@@ -60,7 +60,7 @@ pub enum Command {
     /// URL's last path segment, sanitised so it can never leave DIR; a taken name gets a
     /// numeric suffix (page-1.html). The log's `path` field says which file holds which URL.
     /// Passwords in URLs are masked (user:***@host) on stderr and in the log.
-    Fetch(FetchArgs),
+    Fetch(Box<FetchArgs>),
     /// Work queues on Redis: push inputs once, run workers anywhere (`exec --queue`, `fetch
     /// --queue`), read status and results.
     Queue(crate::queue_cmd::QueueArgs),
@@ -129,7 +129,8 @@ pub struct Common {
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
 
-    /// Skip the inputs whose latest record in --log succeeded, and append to the log.
+    /// Skip the inputs whose latest record in --log succeeded, and append to the log. With
+    /// fetch -o, also continue unfinished downloads with Range requests.
     #[arg(long, requires = "log")]
     pub resume: bool,
 
@@ -208,6 +209,9 @@ pub struct FetchArgs {
         allow_negative_numbers = true
     )]
     pub max_redirects: usize,
+
+    #[command(flatten)]
+    pub crawl: crate::crawl::CrawlArgs,
 
     /// File of URLs, one a line [default: stdin].
     #[arg(value_name = "FILE")]

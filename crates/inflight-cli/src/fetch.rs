@@ -9,11 +9,14 @@ use futures::future::BoxFuture;
 use inflight::{Failure, Outcome};
 use reqwest::{StatusCode, Url};
 
+use crate::continuation::Continuation;
+use crate::crawl::Print;
+use crate::outdir::OutDir;
+use crate::partial::Partials;
 use crate::retry::{self, Retryable};
 use crate::run::{policy_failure, record_of, Finished, Input, Job};
-use crate::save::PartFile;
 use crate::spool::Spool;
-use crate::{fdlimit, mask, names, shown};
+use crate::{fdlimit, mask, print, shown, tlserr};
 
 /// What every fetch job shares; cheap to clone into each attempt (the client is shared).
 #[derive(Clone)]
@@ -21,18 +24,11 @@ pub struct Fetcher {
     pub client: reqwest::Client,
     pub max_size: Option<u64>,
     pub max_redirects: usize,
-    pub out_dir: Option<Arc<Path>>,
-}
-
-impl Fetcher {
-    /// The one client of the run.
-    pub fn client(max_redirects: usize) -> reqwest::Result<reqwest::Client> {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::limited(max_redirects))
-            .user_agent(concat!("inflight/", env!("CARGO_PKG_VERSION")))
-            .tcp_nodelay(true)
-            .build()
-    }
+    /// `-o DIR`: where bodies go, and DIR as given (for `--print path`).
+    pub out: Option<(Arc<OutDir>, Arc<Path>)>,
+    /// Unfinished downloads kept for later attempts (with `-o`, without `--compressed`).
+    pub partials: Option<Arc<Partials>>,
+    pub print: Option<Print>,
 }
 
 /// A successful attempt.
@@ -40,6 +36,8 @@ pub struct Fetched {
     status: StatusCode,
     bytes: u64,
     path: Option<String>,
+    /// Bytes an earlier attempt had saved, which this one continued.
+    resumed_from: Option<u64>,
 }
 
 /// A failed attempt (a timeout is the library's [`Failure::TimedOut`]).
@@ -112,7 +110,8 @@ impl Job for Fetcher {
             }
         };
         let fetcher = self.clone();
-        Box::pin(async move { fetch_once(&fetcher, &url).await })
+        let seq = input.seq;
+        Box::pin(async move { fetch_once(&fetcher, &url, seq).await })
     }
 
     fn finish(&self, outcome: Outcome<Input, Fetched, FetchError>) -> Finished {
@@ -127,6 +126,7 @@ impl Job for Fetcher {
                 record.status = Some(i64::from(done.status.as_u16()));
                 record.bytes = Some(done.bytes);
                 record.path = done.path;
+                record.resumed_from = done.resumed_from;
                 None
             }
             Err(Failure::Error(failure)) => {
@@ -139,6 +139,13 @@ impl Job for Fetcher {
             }
             Err(failure) => policy_failure(&failure),
         };
+        let mut stdout = Spool::default();
+        if let Some(what) = self.print {
+            let dir = self.out.as_ref().map(|(_, dir)| &**dir);
+            if let Some(line) = print::line(what, &record, dir) {
+                let _ = stdout.push(&line);
+            }
+        }
         let mut stderr = Spool::default();
         if let Some(message) = error {
             let message = shown::cut(message);
@@ -148,7 +155,7 @@ impl Job for Fetcher {
         }
         Finished {
             record,
-            stdout: Spool::default(),
+            stdout,
             stderr,
         }
     }
@@ -185,9 +192,13 @@ fn parse_url(line: &[u8]) -> Result<Url, String> {
 }
 
 /// One attempt: request, status check, body streamed to a counter or a file, size cap.
-async fn fetch_once(fetcher: &Fetcher, url: &Url) -> Result<Fetched, FetchError> {
+async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, FetchError> {
+    // An unfinished download of this URL that this attempt may continue (see `partial`).
+    let mut continuation = Continuation::start(fetcher.partials.as_ref(), url);
     let mut response = loop {
-        match fetcher.client.get(url.clone()).send().await {
+        let request = continuation.request(fetcher.client.get(url.clone()));
+        match request.send().await {
+            Ok(r) if continuation.ask_again(r.status()) => {}
             Ok(response) => break response,
             // Out of descriptors: other requests will free some; try again later.
             Err(e) if fdlimit::exhausted_in(&e) => fdlimit::wait().await,
@@ -228,27 +239,33 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url) -> Result<Fetched, FetchError>
         rejected: false,
         refused: false,
     };
+    let offset = continuation
+        .settle(&response)
+        .map_err(|message| FetchError {
+            status: Some(status),
+            ..FetchError::transient(message)
+        })?;
     if let (Some(max), Some(len)) = (fetcher.max_size, response.content_length()) {
-        if len > max {
+        if offset + len > max {
             return Err(too_large(max));
         }
     }
-    let mut sink = match &fetcher.out_dir {
-        Some(dir) => Some(loop {
-            match PartFile::create(dir) {
-                Ok(file) => break file,
-                Err(e) if fdlimit::exhausted(&e) => fdlimit::wait().await,
-                Err(e) => {
-                    return Err(FetchError::fatal(format!(
-                        "cannot write in {}: {e}",
-                        dir.display()
-                    )))
-                }
-            }
-        }),
+    let target = match &fetcher.out {
+        Some((out, _)) => Some(
+            out.target(url, seq)
+                .map_err(|e| FetchError::fatal(format!("cannot make the file's directory: {e}")))?,
+        ),
         None => None,
     };
-    let mut bytes = 0u64;
+    let mut sink = match &target {
+        Some(t) => Some(
+            continuation
+                .body(t.dir.clone(), url, &response)
+                .map_err(|e| FetchError::fatal(format!("cannot continue the body: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut bytes = offset;
     loop {
         let chunk = match response.chunk().await {
             Ok(Some(chunk)) => chunk,
@@ -264,22 +281,36 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url) -> Result<Fetched, FetchError>
         if fetcher.max_size.is_some_and(|max| bytes > max) {
             return Err(too_large(fetcher.max_size.unwrap_or_default()));
         }
-        if let Some(file) = &mut sink {
-            file.write(&chunk)
-                .map_err(|e| FetchError::fatal(format!("cannot write body: {e}")))?;
+        if let Some(body) = &mut sink {
+            // Out of descriptors for the file: others will free some; offer the chunk again.
+            while let Err(e) = body.push(&chunk) {
+                if !fdlimit::exhausted(&e) {
+                    return Err(FetchError::fatal(format!("cannot write body: {e}")));
+                }
+                fdlimit::wait().await;
+            }
         }
     }
-    let path = match sink {
-        Some(file) => Some(
-            file.keep(&names::for_url(url))
-                .map_err(|e| FetchError::fatal(format!("cannot save body: {e}")))?,
-        ),
-        None => None,
+    let path = match (sink, target) {
+        (Some(mut body), Some(target)) => {
+            while let Err(e) = body.ready() {
+                if !fdlimit::exhausted(&e) {
+                    return Err(FetchError::fatal(format!("cannot write body: {e}")));
+                }
+                fdlimit::wait().await;
+            }
+            let name = body
+                .keep(&target.name)
+                .map_err(|e| FetchError::fatal(format!("cannot save body: {e}")))?;
+            Some(target.prefix + &name)
+        }
+        _ => None,
     };
     Ok(Fetched {
         status,
         bytes,
         path,
+        resumed_from: (offset > 0).then_some(offset),
     })
 }
 
@@ -307,6 +338,10 @@ fn transport_error(e: &reqwest::Error, max_redirects: usize) -> FetchError {
     }
     if e.is_builder() {
         return FetchError::fatal(format!("bad request: {cause}"));
+    }
+    if let Some(problem) = tlserr::certificate_problem(e) {
+        // The server's certificate will not change on a retry.
+        return FetchError::fatal(format!("connection failed: {problem}"));
     }
     let refused = io_kind(e).is_some_and(|kind| {
         matches!(

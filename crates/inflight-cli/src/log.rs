@@ -48,6 +48,10 @@ pub struct Record {
     /// fetch with `-o`: the file written, relative to the output directory.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub path: Option<String>,
+    /// fetch with `-o`: bytes that an earlier attempt had saved and this one continued from
+    /// (with a Range request); `bytes` counts the whole body.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub resumed_from: Option<u64>,
 }
 
 impl Record {

@@ -1,12 +1,17 @@
 //! The `inflight` command line tool: `exec` runs a command per input, `fetch` downloads URLs,
 //! both with a bounded number in flight. See `inflight --help` and USAGE.md.
+mod body;
 mod cli;
+mod client;
+mod continuation;
+mod crawl;
 mod exec;
 mod extras;
 mod fdlimit;
 mod feed;
 mod fetch;
 mod halt;
+mod headers;
 mod input;
 mod jobs;
 mod keep_order;
@@ -14,9 +19,14 @@ mod limits_cmd;
 mod log;
 mod mask;
 mod names;
+mod naming;
+mod outdir;
 mod parse;
+mod partial;
+mod print;
 mod process;
 mod progress;
+mod proxy;
 mod queue_cmd;
 mod queue_push;
 mod queue_source;
@@ -34,6 +44,7 @@ mod slots;
 mod spool;
 mod tally;
 mod template;
+mod tlserr;
 mod usage;
 
 use std::path::Path;
@@ -72,17 +83,14 @@ fn main() {
         }
     }
     fdlimit::raise();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime_for(&cli.command).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => fail(&format!("cannot start the async runtime: {e}")),
     };
     let status = runtime.block_on(async {
         match cli.command {
-            Command::Exec(args) => exec_main(args).await,
-            Command::Fetch(args) => fetch_main(args).await,
+            Command::Exec(args) => exec_main(*args).await,
+            Command::Fetch(args) => fetch_main(*args).await,
             Command::Queue(args) => queue_cmd::main(args).await,
             Command::Limits(args) => limits_cmd::main(args).await,
             Command::Completions { .. } | Command::Man { .. } => 0,
@@ -91,6 +99,24 @@ fn main() {
     // Reading stdin parks a thread in a read that cannot be cancelled; do not wait for it.
     runtime.shutdown_timeout(Duration::from_millis(50));
     std::process::exit(status);
+}
+
+/// exec: a thread per core, so jobs' output is read on every core. fetch: one thread by
+/// default (`--threads`), which drives thousands of connections without handing work and
+/// wake-ups between threads, as curl and aria2 do: on a small machine this halves the CPU time
+/// per request.
+fn runtime_for(command: &Command) -> tokio::runtime::Builder {
+    match command {
+        Command::Fetch(args) if args.crawl.threads == 1 => {
+            tokio::runtime::Builder::new_current_thread()
+        }
+        Command::Fetch(args) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(args.crawl.threads);
+            builder
+        }
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    }
 }
 
 /// A fatal error before any job ran: one line, exit status 255.
@@ -163,24 +189,42 @@ async fn fetch_main(args: FetchArgs) -> i32 {
         args.per_host,
         args.common.timeout,
     );
-    if let Some(dir) = &args.output {
+    let crawl = &args.crawl;
+    if crawl.print == Some(crawl::Print::Path) && args.output.is_none() {
+        fail("--print path needs -o DIR (without it no file is saved)");
+    }
+    let out = args.output.as_ref().map(|dir| {
         // Checked before the first request: a run whose bodies cannot be saved is no run.
-        if let Err(e) = std::fs::create_dir_all(dir).and_then(|()| save::check_dir(dir)) {
-            fail(&format!(
+        match outdir::OutDir::open(dir, crawl.layout, crawl.save_as.clone()) {
+            Ok(out) => (
+                std::sync::Arc::new(out),
+                std::sync::Arc::from(dir.as_path()),
+            ),
+            Err(e) => fail(&format!(
                 "cannot write in output directory {}: {e}",
                 dir.display()
-            ));
+            )),
         }
-    }
-    let client = match fetch::Fetcher::client(args.max_redirects) {
+    });
+    let client = match client::build(args.max_redirects, crawl) {
         Ok(c) => c,
-        Err(e) => fail(&format!("cannot set up the HTTP client: {e}")),
+        Err(e) => fail(&e),
+    };
+    // Partial bodies are byte ranges of what the server sends; decoded ones are not.
+    let partials = match (&out, crawl.compressed) {
+        (Some((out, _)), false) => Some(std::sync::Arc::new(partial::Partials::new(
+            out.root().clone(),
+            args.common.resume,
+        ))),
+        _ => None,
     };
     let job = fetch::Fetcher {
         client,
         max_size: args.max_size,
         max_redirects: args.max_redirects,
-        out_dir: args.output.map(std::sync::Arc::from),
+        partials: partials.clone(),
+        out,
+        print: crawl.print,
     };
     // Blank lines are not inputs (and do not take a job number).
     let urls = |lines: BoxStream<'static, std::io::Result<RawLine>>| {
@@ -196,21 +240,26 @@ async fn fetch_main(args: FetchArgs) -> i32 {
     // `-` is stdin, as for curl and most tools.
     let file = args.file.as_ref().filter(|path| path.as_os_str() != "-");
     let own_inputs = file.is_some();
-    match redis_run::prepare(&args.common, global_per_host, own_inputs, &mut settings).await {
-        Ok(Some(queued)) => return run::run(urls(queued), settings, job).await,
-        Ok(None) => {}
-        Err(e) => fail(&e),
-    }
-    match file {
-        Some(path) => match tokio::fs::File::open(path).await {
+    let queued =
+        match redis_run::prepare(&args.common, global_per_host, own_inputs, &mut settings).await {
+            Ok(queued) => queued,
+            Err(e) => fail(&e),
+        };
+    let status = match (queued, file) {
+        (Some(queued), _) => run::run(urls(queued), settings, job).await,
+        (None, Some(path)) => match tokio::fs::File::open(path).await {
             Ok(file) => run::run(urls(lines(file, &args.common)), settings, job).await,
             Err(e) => fail(&format!("cannot open {}: {e}", path.display())),
         },
-        None => {
+        (None, None) => {
             let input = urls(lines(tokio::io::stdin(), &args.common));
             run::run(input, settings, job).await
         }
+    };
+    if let Some(partials) = partials {
+        partials.tidy();
     }
+    status
 }
 
 /// The run settings common to both commands; opens the log and reads it for `--resume`.

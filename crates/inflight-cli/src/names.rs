@@ -3,12 +3,9 @@
 //! A name is one path component made from the URL's last non-empty path segment, percent-decoded
 //! and then sanitised, so that `..`, `/`, `\`, absolute paths and encoded tricks such as
 //! `%2e%2e%2f` cannot leave DIR: decoding happens *before* sanitising, and the result is checked
-//! to be a single normal component. A taken name gets a numeric suffix (`page-1.html`); the
-//! finished body is moved there with `renameat2(RENAME_NOREPLACE)` (or, where unsupported, the
-//! name is claimed with `O_EXCL` first), so two jobs never write the same file and nothing that
-//! exists is ever replaced.
-use std::fs::OpenOptions;
-use std::io;
+//! to be a single normal component. A taken name gets a numeric suffix (`page-1.html`), claimed
+//! atomically by `save`, so two jobs never write the same file and nothing that exists is ever
+//! replaced.
 use std::path::{Component, Path};
 
 use percent_encoding::percent_decode_str;
@@ -18,7 +15,7 @@ use percent_encoding::percent_decode_str;
 const MAX_NAME: usize = 200;
 
 /// Name used when the URL has no path segment (e.g. `http://host/`).
-const DEFAULT_NAME: &str = "index.html";
+pub const DEFAULT_NAME: &str = "index.html";
 
 /// The file name for a URL's body: a single, safe path component.
 pub fn for_url(url: &reqwest::Url) -> String {
@@ -30,6 +27,27 @@ pub fn for_url(url: &reqwest::Url) -> String {
     let name = sanitize(&decoded);
     if name.is_empty() {
         DEFAULT_NAME.to_string()
+    } else {
+        name
+    }
+}
+
+/// One path segment of a URL as a directory or file name: percent-decoded, then sanitised.
+pub fn segment(raw: &str) -> String {
+    sanitize(&percent_decode_str(raw).decode_utf8_lossy())
+}
+
+/// The host of a URL as a directory name, with its port when it is not the scheme's default
+/// (`example.com`, `127.0.0.1_8080`); `_` when there is none.
+pub fn host(url: &reqwest::Url) -> String {
+    let host = match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{host}:{port}"),
+        (Some(host), None) => host.to_string(),
+        (None, _) => String::new(),
+    };
+    let name = sanitize(&host);
+    if name.is_empty() {
+        "_".to_string()
     } else {
         name
     }
@@ -64,38 +82,6 @@ pub fn is_single_component(name: &str) -> bool {
         && !name.contains('/')
 }
 
-/// Moves `from` to a free name in `dir` based on `name` in one `renameat2(RENAME_NOREPLACE)`
-/// per candidate, which never replaces an existing file (nor a planted symlink). Returns the
-/// name used; `ErrorKind::Unsupported` if the filesystem cannot do it (then use [`claim`]).
-pub fn move_to_free_name(from: &Path, dir: &Path, name: &str) -> io::Result<String> {
-    use nix::errno::Errno;
-    use nix::fcntl::{renameat2, RenameFlags};
-    if !is_single_component(name) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("unsafe file name {name:?}"),
-        ));
-    }
-    for candidate in candidates(name) {
-        match renameat2(
-            None,
-            from,
-            None,
-            &dir.join(&candidate),
-            RenameFlags::RENAME_NOREPLACE,
-        ) {
-            Ok(()) => return Ok(candidate),
-            Err(Errno::EEXIST) => continue,
-            Err(Errno::EINVAL | Errno::ENOSYS) => return Err(io::ErrorKind::Unsupported.into()),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        format!("no free name for {name:?} after 10000 tries"),
-    ))
-}
-
 /// `name`, then `stem-1.ext`, `stem-2.ext`, ... (10000 in all).
 pub fn candidates(name: &str) -> impl Iterator<Item = String> + '_ {
     let (stem, ext) = match name.rsplit_once('.') {
@@ -107,33 +93,6 @@ pub fn candidates(name: &str) -> impl Iterator<Item = String> + '_ {
         (n, Some(ext)) => format!("{stem}-{n}.{ext}"),
         (n, None) => format!("{stem}-{n}"),
     })
-}
-
-/// Claims a free name in `dir` based on `name`, by creating it exclusively (`O_EXCL`, which also
-/// refuses to follow a symlink planted there), and returns the name claimed. The caller then
-/// renames the finished download over the claimed, empty file.
-pub fn claim(dir: &Path, name: &str) -> io::Result<String> {
-    if !is_single_component(name) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("unsafe file name {name:?}"),
-        ));
-    }
-    for candidate in candidates(name) {
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(dir.join(&candidate))
-        {
-            Ok(_) => return Ok(candidate),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        format!("no free name for {name:?} after 10000 tries"),
-    ))
 }
 
 #[cfg(test)]
@@ -197,35 +156,5 @@ mod tests {
         for bad in ["", ".", "..", "/etc", "a/b", "../x"] {
             assert!(!is_single_component(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn claim_adds_suffixes() {
-        let dir = tempfile::tempdir().unwrap();
-        assert_eq!(claim(dir.path(), "a.txt").unwrap(), "a.txt");
-        assert_eq!(claim(dir.path(), "a.txt").unwrap(), "a-1.txt");
-        assert_eq!(claim(dir.path(), "a.txt").unwrap(), "a-2.txt");
-        assert_eq!(claim(dir.path(), "noext").unwrap(), "noext");
-        assert_eq!(claim(dir.path(), "noext").unwrap(), "noext-1");
-        assert!(claim(dir.path(), "../x").is_err());
-    }
-
-    #[test]
-    fn move_never_replaces() {
-        let dir = tempfile::tempdir().unwrap();
-        let part = dir.path().join(".part");
-        for body in ["one", "two"] {
-            std::fs::write(&part, body).unwrap();
-            move_to_free_name(&part, dir.path(), "f.txt").unwrap();
-        }
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("f.txt")).unwrap(),
-            "one"
-        );
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("f-1.txt")).unwrap(),
-            "two"
-        );
-        assert!(move_to_free_name(&part, dir.path(), "..").is_err());
     }
 }

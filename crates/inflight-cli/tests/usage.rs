@@ -146,7 +146,16 @@ fn completions_come_from_the_same_definitions() {
     for shell in ["bash", "zsh", "fish"] {
         let r = run(&["completions", shell], None);
         assert_eq!(r.code(), 0, "{r:?}");
-        assert!(r.stdout.contains("term-grace"), "{shell}");
+        for option in [
+            "term-grace",
+            "header-file",
+            "user-agent",
+            "cacert",
+            "layout",
+            "print",
+        ] {
+            assert!(r.stdout.contains(option), "{shell}: {option}");
+        }
         let file = dir.path().join(shell);
         std::fs::write(&file, &r.stdout).unwrap();
         // Each shell checks its own script's syntax, where it is installed.
@@ -179,6 +188,14 @@ fn the_man_page_has_every_option() {
         "null",
         "per\\-host",
         "resume",
+        "header\\-file",
+        "user\\-agent",
+        "proxy",
+        "cacert",
+        "compressed",
+        "layout",
+        "print",
+        "threads",
     ] {
         assert!(
             r.stdout.contains(option),

@@ -3,8 +3,10 @@
 
 pub mod counting;
 pub mod procs;
+pub mod proxy;
 pub mod redis;
 pub mod server;
+pub mod tls;
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -18,9 +20,24 @@ pub fn bin() -> std::ffi::OsString {
     std::env::var_os("INFLIGHT_TEST_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_inflight").into())
 }
 
+/// Proxy variables that would send a test's requests elsewhere; every run starts without them.
+pub const PROXY_VARS: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
+
 /// The binary under test, with piped stdout and stderr and no stdin.
 pub fn inflight() -> Command {
     let mut cmd = Command::new(bin());
+    for var in PROXY_VARS {
+        cmd.env_remove(var);
+    }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -7,9 +7,15 @@
 //! `/flaky/KEY/FAILS/RETRY_AFTER` (503 FAILS times per KEY, then 200); `/loop/N` (redirects to
 //! N+1 forever); `/redirect` (to `/target`); `/slow/MS` (waits MS ms; concurrency is counted);
 //! `/to-file` (redirects to file:///etc/passwd); `/fill/BYTE/LEN/MS` (LEN bytes of the
-//! character BYTE, 64 KiB at a time, MS ms apart); `/capacity/C/MS[/ANY]` (a server with a hidden
-//! capacity of C: up to C at once take MS ms; above C each takes MS × (n/C)³ (it thrashes);
-//! above 2C it answers 503 at once); anything else: 200 with body `body of PATH`.
+//! character BYTE, 64 KiB at a time, MS ms apart); `/gzip-bomb` (1 GiB of zeros, gzip-encoded in
+//! 6.8 MB, whatever the request accepts); `/ranged/TAG/LEN/CUT` and
+//! `/norange/TAG/LEN/CUT` (LEN bytes with ETag TAG plus the server's `generation`, cut after CUT
+//! bytes the first time a path is asked for in full; `ranged` honours `Range` with `If-Range`,
+//! `norange` ignores it; `ranged-hang` hangs after the cut instead of closing; `ranged-lm` has a Last-Modified date
+//! and no ETag); `/redirect-to/URL` (302 to URL, percent-encoded); `/enc/KIND` ("compressed body\\n" 2000
+//! times, encoded as KIND: gzip, br or zstd); `/capacity/C/MS[/ANY]` (a server with a hidden capacity of C: up to C at once take MS ms;
+//! above C each takes MS × (n/C)³ (it thrashes); above 2C it answers 503 at once); anything
+//! else: 200 with body `body of PATH`. Every request's head is kept in `State::heads`.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -35,6 +41,25 @@ pub struct State {
     capacity_now: AtomicUsize,
     pub refused: AtomicUsize,
     pub requests: AtomicUsize,
+    /// Every request's head (request line and headers), in arrival order.
+    pub heads: Mutex<Vec<String>>,
+    /// Added to the ETag and the content of `/ranged` and `/norange`: a new version of a file.
+    pub generation: AtomicUsize,
+    /// Paths of `/ranged` and `/norange` already asked for in full (the next is not cut).
+    served_full: Mutex<HashMap<String, usize>>,
+}
+
+impl State {
+    /// The heads of the requests whose request line has `path`.
+    pub fn heads_for(&self, path: &str) -> Vec<String> {
+        let needle = format!(" {path} ");
+        let heads = self.heads.lock().unwrap();
+        heads
+            .iter()
+            .filter(|h| h.contains(&needle))
+            .cloned()
+            .collect()
+    }
 }
 
 impl Server {
@@ -59,10 +84,11 @@ impl Server {
 }
 
 fn handle(mut conn: TcpStream, state: &State) {
-    let Some(path) = read_request(&mut conn) else {
+    let Some((path, head)) = read_request(&mut conn) else {
         return;
     };
     state.requests.fetch_add(1, SeqCst);
+    state.heads.lock().unwrap().push(head.clone());
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match parts.as_slice() {
         ["404"] => respond(&mut conn, "404 Not Found", &[], b"no such thing"),
@@ -154,6 +180,89 @@ fn handle(mut conn: TcpStream, state: &State) {
             state.capacity_now.fetch_sub(1, SeqCst);
             respond(&mut conn, "200 OK", &[], b"served");
         }
+        ["gzip-bomb"] => respond(
+            &mut conn,
+            "200 OK",
+            &["Content-Encoding: gzip"],
+            gzip_bomb(),
+        ),
+        ["enc", kind] => {
+            let plain = "compressed body\n".repeat(2000);
+            let body = encode(kind, plain.as_bytes());
+            respond(
+                &mut conn,
+                "200 OK",
+                &[&format!("Content-Encoding: {kind}")],
+                &body,
+            );
+        }
+        ["redirect-to", url] => {
+            let url = percent_encoding::percent_decode_str(url).decode_utf8_lossy();
+            respond(&mut conn, "302 Found", &[&format!("Location: {url}")], b"");
+        }
+        [kind @ ("ranged" | "norange" | "ranged-hang" | "ranged-lm"), tag, len, cut] => {
+            let generation = state.generation.load(SeqCst);
+            // The validator: an ETag, or for `ranged-lm` only a Last-Modified date.
+            let (etag, validator) = if *kind == "ranged-lm" {
+                let at = std::time::UNIX_EPOCH
+                    + Duration::from_secs(1_700_000_000 + 60 * generation as u64);
+                let date = httpdate::fmt_http_date(at);
+                (date.clone(), format!("Last-Modified: {date}"))
+            } else {
+                let etag = format!("\"{tag}-{generation}\"");
+                (etag.clone(), format!("ETag: {etag}"))
+            };
+            let len: usize = len.parse().unwrap();
+            let body: Vec<u8> = (0..len).map(|i| content_byte(i, generation)).collect();
+            let range = header(&head, "range").and_then(|r| {
+                r.strip_prefix("bytes=")?
+                    .strip_suffix('-')?
+                    .parse::<usize>()
+                    .ok()
+            });
+            let if_range = header(&head, "if-range");
+            let honoured = *kind != "norange"
+                && range.is_some()
+                && if_range.as_deref().is_none_or(|v| v == etag);
+            if let (true, Some(from)) = (honoured, range) {
+                if from >= len {
+                    let cr = format!("Content-Range: bytes */{len}");
+                    return respond(&mut conn, "416 Range Not Satisfiable", &[&cr], b"");
+                }
+                let cr = format!("Content-Range: bytes {from}-{}/{len}", len - 1);
+                return respond(
+                    &mut conn,
+                    "206 Partial Content",
+                    &[&cr, &validator, "Accept-Ranges: bytes"],
+                    &body[from..],
+                );
+            }
+            let first = {
+                let mut map = state.served_full.lock().unwrap();
+                let n = map.entry(path.clone()).or_default();
+                *n += 1;
+                *n == 1
+            };
+            let et = validator;
+            let accept = if *kind != "norange" {
+                "Accept-Ranges: bytes"
+            } else {
+                "Accept-Ranges: none"
+            };
+            if first {
+                // Declares the whole length, sends CUT bytes, and hangs up.
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {len}\r\n{et}\r\n{accept}\r\nConnection: close\r\n\r\n"
+                );
+                let _ = conn.write_all(head.as_bytes());
+                let _ = conn.write_all(&body[..cut.parse::<usize>().unwrap().min(len)]);
+                if *kind == "ranged-hang" {
+                    thread::sleep(Duration::from_secs(30));
+                }
+                return;
+            }
+            respond(&mut conn, "200 OK", &[&et, accept], &body);
+        }
         ["slow", ms] => {
             let now = state.slow_now.fetch_add(1, SeqCst) + 1;
             state.slow_max.fetch_max(now, SeqCst);
@@ -170,8 +279,84 @@ fn handle(mut conn: TcpStream, state: &State) {
     }
 }
 
-/// Reads the request head and returns the path of its request line.
-fn read_request(conn: &mut TcpStream) -> Option<String> {
+/// Byte `i` of the content of `/ranged` and `/norange` in a generation.
+pub fn content_byte(i: usize, generation: usize) -> u8 {
+    ((i * 7 + i / 251 + generation * 13) % 251) as u8
+}
+
+/// A gzip file of 1 GiB of zeros, about 6.8 MB: one deflate block with fixed Huffman codes
+/// (RFC 1951 3.2.6), a literal 0 and then matches of length 258 at distance 1, 13 bits each.
+/// Made by hand because compressing 1 GiB in a debug build would take minutes.
+fn gzip_bomb() -> &'static [u8] {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| {
+        const SIZE: u64 = 1 << 30;
+        /// CRC-32 of 1 GiB of zeros (Python: zlib.crc32 over 1024 zero MiBs).
+        const CRC: u32 = 0x5b64_c2b0;
+        let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        let (mut acc, mut nbits) = (0u64, 0u32);
+        let mut bits = |out: &mut Vec<u8>, value: u64, n: u32| {
+            acc |= value << nbits;
+            nbits += n;
+            while nbits >= 8 {
+                out.push(acc as u8);
+                acc >>= 8;
+                nbits -= 8;
+            }
+        };
+        // Huffman codes go most significant bit first.
+        let code = |c: u64, n: u32| (0..n).fold(0, |r, i| (r << 1) | ((c >> i) & 1));
+        bits(&mut out, 1, 1); // BFINAL
+        bits(&mut out, 1, 2); // BTYPE 01: fixed codes
+        bits(&mut out, code(0x30, 8), 8); // literal 0
+        let (matches, rest) = ((SIZE - 1) / 258, (SIZE - 1) % 258);
+        let (length_258, distance_1, zero) = (code(0xc5, 8), code(0, 5), code(0x30, 8));
+        for _ in 0..matches {
+            bits(&mut out, length_258 | (distance_1 << 8), 13);
+        }
+        for _ in 0..rest {
+            bits(&mut out, zero, 8);
+        }
+        bits(&mut out, 0, 7); // end of block
+        bits(&mut out, 0, 7); // flush the last byte
+        out.extend_from_slice(&CRC.to_le_bytes());
+        out.extend_from_slice(&(SIZE as u32).to_le_bytes());
+        out
+    })
+}
+
+/// `plain` encoded as `gzip`, `br` or `zstd`.
+fn encode(kind: &str, plain: &[u8]) -> Vec<u8> {
+    match kind {
+        "gzip" => {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(plain).unwrap();
+            enc.finish().unwrap()
+        }
+        "br" => {
+            let mut out = Vec::new();
+            let mut enc = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+            enc.write_all(plain).unwrap();
+            drop(enc);
+            out
+        }
+        "zstd" => zstd::encode_all(plain, 3).unwrap(),
+        other => panic!("no encoding {other}"),
+    }
+}
+
+/// The value of header `name` (lowercase) in a request head.
+pub fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().skip(1).find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_string())
+    })
+}
+
+/// Reads the request head and returns the path of its request line, and the head.
+fn read_request(conn: &mut TcpStream) -> Option<(String, String)> {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -181,9 +366,10 @@ fn read_request(conn: &mut TcpStream) -> Option<String> {
         }
         head.extend_from_slice(&buf[..n]);
     }
-    let text = String::from_utf8_lossy(&head);
+    let text = String::from_utf8_lossy(&head).into_owned();
     let line = text.lines().next()?;
-    line.split(' ').nth(1).map(str::to_string)
+    let path = line.split(' ').nth(1)?.to_string();
+    Some((path, text))
 }
 
 fn respond(conn: &mut TcpStream, status: &str, headers: &[&str], body: &[u8]) {

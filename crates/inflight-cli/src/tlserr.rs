@@ -1,0 +1,70 @@
+//! A refused TLS certificate, said in words: rustls's own message is "invalid peer
+//! certificate: UnknownIssuer", which does not say what to do about it.
+use std::error::Error;
+
+use rustls::CertificateError as C;
+
+/// What is wrong with the server's certificate, if that is why `e` happened.
+pub fn certificate_problem(e: &(dyn Error + 'static)) -> Option<String> {
+    match find(e)? {
+        rustls::Error::InvalidCertificate(problem) => Some(describe(problem)),
+        _ => None,
+    }
+}
+
+/// The rustls error in `e`'s chain. It travels inside io::Errors (two, through hyper), whose
+/// `source` skips what they hold, so each one is opened too.
+fn find<'a>(e: &'a (dyn Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(found) = e.downcast_ref::<rustls::Error>() {
+        return Some(found);
+    }
+    if let Some(held) = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(|io| io.get_ref())
+    {
+        if let Some(found) = find(held) {
+            return Some(found);
+        }
+    }
+    find(e.source()?)
+}
+
+fn describe(problem: &C) -> String {
+    let what = match problem {
+        C::UnknownIssuer => {
+            "not trusted (issued by an unknown certificate authority; give its CA with --cacert)"
+                .to_string()
+        }
+        C::NotValidForName => "not valid for this host name".to_string(),
+        C::NotValidForNameContext {
+            expected,
+            presented,
+        } => {
+            let expected = match expected {
+                rustls::pki_types::ServerName::DnsName(name) => name.as_ref().to_string(),
+                rustls::pki_types::ServerName::IpAddress(ip) => {
+                    std::net::IpAddr::from(*ip).to_string()
+                }
+                other => format!("{other:?}"),
+            };
+            // rustls gives them as `DnsName("example.com")`: keep what is quoted.
+            let presented: Vec<&str> = presented
+                .iter()
+                .map(|p| match (p.find('"'), p.rfind('"')) {
+                    (Some(a), Some(b)) if a < b => &p[a + 1..b],
+                    _ => p.as_str(),
+                })
+                .collect();
+            format!(
+                "not valid for {expected} (it is for {})",
+                presented.join(", ")
+            )
+        }
+        C::Expired | C::ExpiredContext { .. } => "expired".to_string(),
+        C::NotValidYet | C::NotValidYetContext { .. } => "not valid yet".to_string(),
+        C::Revoked => "revoked".to_string(),
+        C::BadSignature => "badly signed".to_string(),
+        other => format!("refused ({other:?})"),
+    };
+    format!("TLS certificate {what}")
+}

@@ -1,0 +1,133 @@
+//! An HTTPS server for the tests, on 127.0.0.1:0, with a certificate authority and a server
+//! certificate that the test makes (rcgen): the CA's PEM goes to `--cacert`. It speaks HTTP/2
+//! and HTTP/1.1 (hyper's auto builder), and offers by ALPN what the test asks for, so both
+//! protocols can be checked. Routes: `/redirect-to/URL` (302 to URL, percent-encoded);
+//! anything else: 200 with body `PROTOCOL PATH` (e.g. `HTTP/2.0 /a`).
+#![allow(dead_code)]
+
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Request, Response};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+/// A certificate authority made for one test.
+pub struct Ca {
+    pub pem: String,
+    cert: rcgen::Certificate,
+    key: KeyPair,
+}
+
+impl Ca {
+    pub fn new(name: &str) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        Ca {
+            pem: cert.pem(),
+            cert,
+            key,
+        }
+    }
+
+    /// A server certificate for `localhost` and, if `with_ip`, 127.0.0.1.
+    fn leaf(&self, with_ip: bool) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        if with_ip {
+            params
+                .subject_alt_names
+                .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        }
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.cert, &self.key).unwrap();
+        let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        (cert.der().clone(), der)
+    }
+}
+
+/// A running HTTPS server; it lives until the test process exits.
+pub struct TlsServer {
+    pub addr: SocketAddr,
+}
+
+impl TlsServer {
+    /// Serves with a certificate from `ca` (valid for 127.0.0.1 only if `with_ip`), offering
+    /// HTTP/2 by ALPN only if `h2`.
+    pub fn start(ca: &Ca, with_ip: bool, h2: bool) -> TlsServer {
+        let (cert, key) = ca.leaf(with_ip);
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap();
+        config.alpn_protocols = if h2 {
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        } else {
+            vec![b"http/1.1".to_vec()]
+        };
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                loop {
+                    let Ok((tcp, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    let acceptor = acceptor.clone();
+                    tokio::spawn(async move {
+                        // A client that refuses the certificate ends the handshake: nothing to do.
+                        let Ok(tls) = acceptor.accept(tcp).await else {
+                            return;
+                        };
+                        let io = hyper_util::rt::TokioIo::new(tls);
+                        let builder = hyper_util::server::conn::auto::Builder::new(
+                            hyper_util::rt::TokioExecutor::new(),
+                        );
+                        let _ = builder
+                            .serve_connection(io, hyper::service::service_fn(respond))
+                            .await;
+                    });
+                }
+            });
+        });
+        TlsServer { addr }
+    }
+
+    /// `https://localhost:PORT/PATH`, or with the IP address if `ip`.
+    pub fn url(&self, path: &str, ip: bool) -> String {
+        let host = if ip { "127.0.0.1" } else { "localhost" };
+        format!("https://{host}:{}{path}", self.addr.port())
+    }
+}
+
+async fn respond(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_string();
+    if let Some(target) = path.strip_prefix("/redirect-to/") {
+        let target = percent_encoding::percent_decode_str(target)
+            .decode_utf8_lossy()
+            .into_owned();
+        return Ok(Response::builder()
+            .status(302)
+            .header("location", target)
+            .body(Full::new(Bytes::new()))
+            .unwrap());
+    }
+    let body = format!("{:?} {path}", req.version());
+    Ok(Response::new(Full::new(Bytes::from(body))))
+}

@@ -1,0 +1,169 @@
+//! `fetch` over HTTPS against a server the test starts, with a certificate the test makes:
+//! HTTP/2 and HTTP/1.1 by ALPN, `--cacert`, certificates that must be refused, an https page
+//! that redirects to http, and a tunnel through a proxy.
+mod common;
+
+use common::proxy::Proxy;
+use common::server::{header, Server};
+use common::tls::{Ca, TlsServer};
+use common::*;
+
+/// Writes the CA's PEM into `dir` and returns its path.
+fn ca_file(dir: &tempfile::TempDir, ca: &Ca, name: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, &ca.pem).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn https_over_http2_and_http1_with_cacert() {
+    let ca = Ca::new("inflight test CA");
+    let h2 = TlsServer::start(&ca, true, true);
+    let h1 = TlsServer::start(&ca, true, false);
+    let dir = tempfile::tempdir().unwrap();
+    let cacert = ca_file(&dir, &ca, "ca.pem");
+    let out = dir.path().join("out");
+    let input = format!(
+        "{}\n{}\n{}\n",
+        h2.url("/two", false),
+        h1.url("/one", false),
+        h2.url("/by-ip", true)
+    );
+    let r = run(
+        &["fetch", "--cacert", &cacert, "-o", out.to_str().unwrap()],
+        Some(&input),
+    );
+    assert_eq!(r.code(), 0, "{r:?}");
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+    assert_eq!(read("two"), "HTTP/2.0 /two");
+    assert_eq!(read("one"), "HTTP/1.1 /one");
+    assert_eq!(read("by-ip"), "HTTP/2.0 /by-ip");
+}
+
+#[test]
+fn a_wrong_certificate_fails_with_one_line_naming_the_problem() {
+    let ca = Ca::new("inflight test CA");
+    let other = Ca::new("someone else's CA");
+    let server = TlsServer::start(&ca, false, true);
+    let dir = tempfile::tempdir().unwrap();
+    let right = ca_file(&dir, &ca, "ca.pem");
+    let wrong = ca_file(&dir, &other, "other.pem");
+    let log = dir.path().join("log");
+    let cases = [
+        // Not signed by a CA we trust: the built-in roots, or another CA.
+        (vec!["fetch"], server.url("/a", false), "not trusted"),
+        (
+            vec!["fetch", "--cacert", &wrong],
+            server.url("/b", false),
+            "not trusted",
+        ),
+        // Signed by the right CA, but for another name.
+        (
+            vec!["fetch", "--cacert", &right],
+            server.url("/c", true),
+            "not valid for 127.0.0.1 (it is for localhost)",
+        ),
+    ];
+    for (args, url, problem) in cases {
+        let mut args = args.clone();
+        args.extend(["--log", log.to_str().unwrap()]);
+        let r = run(&args, Some(&format!("{url}\n")));
+        assert_eq!(r.code(), 1, "{r:?}");
+        let lines: Vec<&str> = r
+            .stderr
+            .lines()
+            .filter(|l| !l.contains(" jobs, "))
+            .collect();
+        assert_eq!(lines.len(), 1, "one line: {}", r.stderr);
+        assert!(
+            lines[0].contains("certificate") && lines[0].contains(problem),
+            "{url}: {}",
+            lines[0]
+        );
+    }
+    for rec in log_records(&log, false) {
+        assert_eq!(rec["ok"], false);
+        assert!(
+            rec["error"].as_str().unwrap().contains("certificate"),
+            "{rec}"
+        );
+    }
+    // A --cacert that is not a certificate is a usage error.
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    for file in [junk.to_str().unwrap(), "/no/such/ca.pem"] {
+        let r = run(&["fetch", "--cacert", file], Some(""));
+        assert_usage_error(&r);
+        assert!(r.stderr.contains("--cacert"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn an_https_to_http_redirect_is_followed_without_the_credentials() {
+    let ca = Ca::new("inflight test CA");
+    let tls = TlsServer::start(&ca, false, true);
+    let plain = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cacert = ca_file(&dir, &ca, "ca.pem");
+    let target = plain.url("/landed").replace(':', "%3A").replace('/', "%2F");
+    let url = tls.url(&format!("/redirect-to/{target}"), false);
+    let r = run(
+        &[
+            "fetch",
+            "--cacert",
+            &cacert,
+            "-H",
+            "Authorization: Bearer s3cret",
+            "-H",
+            "Cookie: session=s3cret",
+            "-H",
+            "X-Other: kept",
+            "--print",
+            "json",
+        ],
+        Some(&format!("{url}\n")),
+    );
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains(&format!("\"bytes\":{}", "body of /landed".len())),
+        "{}",
+        r.stdout
+    );
+    let head = &plain.state.heads_for("/landed")[0];
+    assert_eq!(header(head, "authorization"), None, "{head}");
+    assert_eq!(header(head, "cookie"), None, "{head}");
+    assert_eq!(header(head, "x-other").as_deref(), Some("kept"), "{head}");
+}
+
+#[test]
+fn https_goes_through_a_proxy_tunnel() {
+    let ca = Ca::new("inflight test CA");
+    let tls = TlsServer::start(&ca, false, true);
+    let proxy = Proxy::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cacert = ca_file(&dir, &ca, "ca.pem");
+    let out = dir.path().join("out");
+    let urls = dir.path().join("urls");
+    std::fs::write(&urls, format!("{}\n", tls.url("/tunnelled", false))).unwrap();
+    let child = inflight()
+        .args(["fetch", "--cacert", &cacert, "-o", out.to_str().unwrap()])
+        .arg(&urls)
+        .env("HTTPS_PROXY", proxy.url())
+        .spawn()
+        .unwrap();
+    let r = finish(
+        child,
+        std::time::Instant::now(),
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert_eq!(
+        proxy.lines(),
+        [format!("CONNECT localhost:{} HTTP/1.1", tls.addr.port())]
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("tunnelled")).unwrap(),
+        "HTTP/2.0 /tunnelled"
+    );
+}
