@@ -26,6 +26,25 @@ pub async fn prepare(
         (args.queue.is_some(), "--queue"),
     ];
     let needed = needs.iter().find(|(given, _)| *given);
+    if needed.is_none() {
+        // An option that only qualifies shared limits or a queue would otherwise be ignored
+        // without a word: most likely a mistake (say, --name meant as a file-name template).
+        let idle = [
+            (
+                args.name.is_some(),
+                "--name",
+                " (file names from a template: --save-as)",
+            ),
+            (args.lease.is_some(), "--lease", ""),
+            (args.worker.is_some(), "--worker", ""),
+        ];
+        if let Some((_, option, hint)) = idle.iter().find(|(given, _, _)| *given) {
+            return Err(format!(
+                "{option} applies to shared limits or a queue: give --global-jobs, \
+                 --global-rate, --global-per-host or --queue too{hint}"
+            ));
+        }
+    }
     let url = match (&args.connection.redis, needed) {
         // Nothing uses Redis: a run does not depend on it (INFLIGHT_REDIS may be set for
         // every command of a shell).

@@ -42,6 +42,16 @@ fn usage_errors_name_what_is_wrong() {
             "--term-grace",
         ),
         (vec!["exec", "--max-line", "0", "--", "true"], "--max-line"),
+        // Options that only qualify shared limits or a queue are not silently ignored.
+        (
+            vec!["fetch", "-o", ".", "--name", "page.html", "-"],
+            "--save-as",
+        ),
+        (vec!["exec", "--worker", "w1", "--", "true"], "--queue"),
+        (
+            vec!["exec", "--lease", "10s", "--", "true"],
+            "--global-jobs",
+        ),
     ] {
         let r = run(&args, None);
         assert_usage_error(&r);
