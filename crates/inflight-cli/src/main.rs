@@ -10,6 +10,7 @@ mod extras;
 mod fdlimit;
 mod feed;
 mod fetch;
+mod free_name;
 mod halt;
 mod headers;
 mod input;

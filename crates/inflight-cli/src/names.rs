@@ -82,17 +82,14 @@ pub fn is_single_component(name: &str) -> bool {
         && !name.contains('/')
 }
 
-/// `name`, then `stem-1.ext`, `stem-2.ext`, ... (10000 in all).
-pub fn candidates(name: &str) -> impl Iterator<Item = String> + '_ {
-    let (stem, ext) = match name.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() => (stem, Some(ext)),
-        _ => (name, None),
-    };
-    (0u32..10_000).map(move |n| match (n, ext) {
+/// Candidate `n` for `name`: `name` itself for 0, else `stem-N.ext` (`name-N` without an
+/// extension).
+pub fn with_suffix(name: &str, n: u64) -> String {
+    match (n, name.rsplit_once('.')) {
         (0, _) => name.to_string(),
-        (n, Some(ext)) => format!("{stem}-{n}.{ext}"),
-        (n, None) => format!("{stem}-{n}"),
-    })
+        (n, Some((stem, ext))) if !stem.is_empty() => format!("{stem}-{n}.{ext}"),
+        (n, _) => format!("{name}-{n}"),
+    }
 }
 
 #[cfg(test)]

@@ -23,11 +23,12 @@ use std::sync::Arc;
 use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags, CWD};
 use rustix::io::Errno;
 
+use crate::free_name::{claim_free_name, Hints};
 use crate::names;
 
 /// An open directory that files are made in. Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Dir(Arc<OwnedFd>);
+pub struct Dir(Arc<(OwnedFd, Hints)>);
 
 impl Dir {
     /// Opens the directory at `path` (a symlink to a directory is followed, as given by the
@@ -38,7 +39,7 @@ impl Dir {
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
-        Ok(Dir(Arc::new(fd)))
+        Ok(Dir::from_fd(fd))
     }
 
     /// Opens, making it if missing, the subdirectory `name` (one safe component). A symlink
@@ -54,16 +55,21 @@ impl Dir {
             OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::empty(),
         )?;
-        Ok(Dir(Arc::new(fd)))
+        Ok(Dir::from_fd(fd))
     }
 
     /// A directory already opened (with `O_NOFOLLOW`, and checked by the caller).
     pub fn from_fd(fd: OwnedFd) -> Dir {
-        Dir(Arc::new(fd))
+        Dir(Arc::new((fd, Hints::default())))
     }
 
     pub fn fd(&self) -> &OwnedFd {
-        &self.0
+        &self.0 .0
+    }
+
+    /// Which suffixes this directory has given, to start the next probe there.
+    fn hints(&self) -> &Hints {
+        &self.0 .1
     }
 }
 
@@ -179,14 +185,7 @@ pub fn link_to_free_name(file: &impl AsFd, dir: &Dir, name: &str) -> io::Result<
             format!("unsafe file name {name:?}"),
         ));
     }
-    for candidate in names::candidates(name) {
-        match link(file, dir, &candidate) {
-            Ok(()) => return Ok(candidate),
-            Err(Errno::EXIST) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(no_free_name(name))
+    claim_free_name(dir.hints(), name, |candidate| link(file, dir, candidate))
 }
 
 /// One `linkat` of an unnamed file, the cheapest way this kernel allows.
@@ -217,49 +216,30 @@ pub fn link(file: &impl AsFd, dir: &Dir, name: &str) -> Result<(), Errno> {
 /// The fallback's move: `renameat2(RENAME_NOREPLACE)` per candidate; where the filesystem
 /// cannot, the name is claimed with `O_EXCL` first and the file renamed over the empty claim.
 fn rename_to_free_name(dir: &Dir, temp: &str, name: &str) -> io::Result<String> {
-    for candidate in names::candidates(name) {
-        match rustix::fs::renameat_with(
-            dir.fd(),
-            temp,
-            dir.fd(),
-            candidate.as_str(),
-            RenameFlags::NOREPLACE,
-        ) {
-            Ok(()) => return Ok(candidate),
-            Err(Errno::EXIST) => continue,
-            Err(Errno::INVAL | Errno::NOSYS) => {
-                let claimed = claim(dir, name)?;
-                rustix::fs::renameat(dir.fd(), temp, dir.fd(), claimed.as_str())?;
-                return Ok(claimed);
-            }
-            Err(e) => return Err(e.into()),
+    let renamed = claim_free_name(dir.hints(), name, |candidate| {
+        rustix::fs::renameat_with(dir.fd(), temp, dir.fd(), candidate, RenameFlags::NOREPLACE)
+    });
+    match renamed {
+        Err(e) if matches!(Errno::from_io_error(&e), Some(Errno::INVAL | Errno::NOSYS)) => {
+            let claimed = claim(dir, name)?;
+            rustix::fs::renameat(dir.fd(), temp, dir.fd(), claimed.as_str())?;
+            Ok(claimed)
         }
+        other => other,
     }
-    Err(no_free_name(name))
 }
 
 /// Claims a free name by creating it exclusively (`O_EXCL | O_NOFOLLOW`).
 fn claim(dir: &Dir, name: &str) -> io::Result<String> {
-    for candidate in names::candidates(name) {
-        match rustix::fs::openat(
+    claim_free_name(dir.hints(), name, |candidate| {
+        rustix::fs::openat(
             dir.fd(),
-            candidate.as_str(),
+            candidate,
             OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::WRONLY | OFlags::CLOEXEC,
             Mode::from_raw_mode(0o666),
-        ) {
-            Ok(_) => return Ok(candidate),
-            Err(Errno::EXIST) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(no_free_name(name))
-}
-
-fn no_free_name(name: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        format!("no free name for {name:?} after 10000 tries"),
-    )
+        )
+        .map(drop)
+    })
 }
 
 /// Checks that bodies can be saved in `dir`, before any request is made.
