@@ -332,9 +332,14 @@ fn refused_redirect(url: &Url, response: &reqwest::Response) -> Option<String> {
 fn transport_error(e: &reqwest::Error, max_redirects: usize) -> FetchError {
     let cause = root_cause(e);
     if e.is_redirect() {
-        return FetchError::fatal(format!(
-            "too many redirects (more than {max_redirects}): {cause}"
-        ));
+        // reqwest's own text only repeats "too many redirects"; where it led says more.
+        let last = e.url().map_or_else(String::new, |url| {
+            let shown = mask::password(url.as_str().as_bytes());
+            format!(", the last to {}", String::from_utf8_lossy(&shown))
+        });
+        return FetchError::fatal(shown::cut(format!(
+            "too many redirects (more than {max_redirects}){last}"
+        )));
     }
     if e.is_builder() {
         return FetchError::fatal(format!("bad request: {cause}"));

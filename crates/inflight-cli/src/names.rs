@@ -13,6 +13,8 @@ use percent_encoding::percent_decode_str;
 /// Longest name we produce, in bytes; well under the usual 255-byte limit, leaving room for the
 /// collision suffix.
 const MAX_NAME: usize = 200;
+/// Longest extension a cut name keeps (with its dot).
+const MAX_EXT: usize = 16;
 
 /// Name used when the URL has no path segment (e.g. `http://host/`).
 pub const DEFAULT_NAME: &str = "index.html";
@@ -55,7 +57,8 @@ pub fn host(url: &reqwest::Url) -> String {
 
 /// Replaces every character that could change the meaning of a path (separators, NUL, controls,
 /// shell and Windows specials, whitespace) with `_`, and a leading dot too, so no result is `.`,
-/// `..` or hidden. Truncates to `MAX_NAME` bytes on a character boundary.
+/// `..` or hidden. Cuts to `MAX_NAME` bytes on a character boundary, keeping a short extension
+/// (`.pdf`, up to `MAX_EXT` bytes), which says what the file is.
 pub fn sanitize(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len().min(MAX_NAME));
     for c in raw.chars() {
@@ -66,11 +69,21 @@ pub fn sanitize(raw: &str) -> String {
         } else {
             c
         };
-        if out.len() + c.len_utf8() > MAX_NAME {
-            break;
-        }
         out.push(c);
     }
+    if out.len() <= MAX_NAME {
+        return out;
+    }
+    let ext = match out.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && ext.len() < MAX_EXT => format!(".{ext}"),
+        _ => String::new(),
+    };
+    let mut cut = MAX_NAME - ext.len();
+    while !out.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    out.truncate(cut);
+    out.push_str(&ext);
     out
 }
 
@@ -145,6 +158,14 @@ mod tests {
         let n = name(&long);
         assert!(n.len() <= MAX_NAME);
         assert!(n.chars().all(|c| c == 'é'));
+        let long = format!("http://h/{}.pdf", "a".repeat(300));
+        assert_eq!(name(&long), format!("{}.pdf", "a".repeat(MAX_NAME - 4)));
+        let long = format!("http://h/{}.pdf?x", "é".repeat(300));
+        let n = name(&long);
+        assert!(n.len() <= MAX_NAME && n.ends_with("é.pdf"), "{n}");
+        // A dot far from the end is not an extension.
+        let long = format!("http://h/a.{}", "b".repeat(300));
+        assert_eq!(name(&long), format!("a.{}", "b".repeat(MAX_NAME - 2)));
     }
 
     #[test]

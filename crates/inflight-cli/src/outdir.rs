@@ -58,6 +58,14 @@ pub struct Target {
 impl OutDir {
     /// Makes DIR if missing and checks that files can be made in it.
     pub fn open(path: &Path, layout: Layout, name: Option<NameTemplate>) -> io::Result<OutDir> {
+        if std::fs::metadata(path).is_ok_and(|meta| !meta.is_dir()) {
+            // create_dir_all would only say "File exists".
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "it is a file: -o takes a directory, and each body gets a name from its URL \
+                 there (or from --save-as)",
+            ));
+        }
         std::fs::create_dir_all(path)?;
         let root = Dir::open(path)?;
         save::check_dir(&root)?;

@@ -107,7 +107,10 @@ fn every_bad_input_is_a_clear_record_and_the_run_goes_on() {
         (s.url("/endless"), "too large"),
         (s.url("/big"), "too large"),
         (s.url("/big-chunked"), "too large"),
-        (s.url("/loop/0"), "too many redirects"),
+        (
+            s.url("/loop/0"),
+            "too many redirects (more than 10), the last to http",
+        ),
         (format!("http://{closed}/x"), "connection failed"),
         (s.url("/fine"), ""),
     ];

@@ -267,3 +267,21 @@ fn fetch_reads_stdin_for_a_dash_and_man_names_a_directory_it_cannot_write() {
         r.stderr
     );
 }
+
+#[test]
+fn fetch_into_a_file_says_that_o_takes_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("page.html");
+    std::fs::write(&file, "mine").unwrap();
+    let r = run(
+        &["fetch", "-o", file.to_str().unwrap(), "-"],
+        Some("http://127.0.0.1:1/x\n"),
+    );
+    assert_usage_error(&r);
+    assert!(
+        r.stderr.contains("it is a file: -o takes a directory"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"mine");
+}
