@@ -195,6 +195,7 @@ fn parse_url(line: &[u8]) -> Result<Url, String> {
 async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, FetchError> {
     // An unfinished download of this URL that this attempt may continue (see `partial`).
     let mut continuation = Continuation::start(fetcher.partials.as_ref(), url);
+    let mut asked_again = false;
     let mut response = loop {
         let request = continuation.request(fetcher.client.get(url.clone()));
         match request.send().await {
@@ -202,6 +203,11 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
             Ok(response) => break response,
             // Out of descriptors: other requests will free some; try again later.
             Err(e) if fdlimit::exhausted_in(&e) => fdlimit::wait().await,
+            // A kept-alive connection that the server closed as the request went out (its
+            // idle timeout or request cap): nothing was answered, so the GET is sent once
+            // more, on a new connection, as curl does ("Connection died, retrying a fresh
+            // connect"), without counting an attempt.
+            Err(e) if !asked_again && closed_before_answer(&e) => asked_again = true,
             Err(e) => return Err(transport_error(&e, fetcher.max_redirects)),
         }
     };
@@ -375,6 +381,19 @@ fn transport_error(e: &reqwest::Error, max_redirects: usize) -> FetchError {
         return FetchError::transient(format!("body failed: {cause}"));
     }
     FetchError::transient(format!("request failed: {cause}"))
+}
+
+/// Whether the connection closed before any of the response came (hyper's "incomplete
+/// message"): the mark of a kept-alive connection that the server had just closed.
+fn closed_before_answer(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(e);
+    while let Some(error) = current {
+        if let Some(hyper) = error.downcast_ref::<hyper::Error>() {
+            return hyper.is_incomplete_message();
+        }
+        current = error.source();
+    }
+    false
 }
 
 /// The kind of the first I/O error in the chain of `e`, if any.

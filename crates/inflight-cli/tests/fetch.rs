@@ -324,3 +324,80 @@ fn resume_after_kill_9_fetches_each_url_once() {
     assert_eq!(ok.len(), n);
     assert!(ok.values().all(|&c| c == 1), "an input succeeded twice");
 }
+
+/// A server that answers the first request on each connection, keeps it alive, then reads the
+/// next request and closes without a word: as a server does whose idle timeout or request cap
+/// ends a connection just as the client reuses it.
+fn one_answer_per_connection() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            counted.fetch_add(1, SeqCst);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let mut seen = Vec::new();
+                // The first request, to its blank line.
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                // The next one is read and never answered.
+                let _ = stream.read(&mut buf);
+            });
+        }
+    });
+    (addr, connections)
+}
+
+#[test]
+fn a_kept_alive_connection_closed_by_the_server_is_not_a_failure() {
+    let (addr, connections) = one_answer_per_connection();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let input: String = (0..6).map(|i| format!("http://{addr}/{i}\n")).collect();
+    let r = run(
+        &["fetch", "-j", "1", "--log", log.to_str().unwrap()],
+        Some(&input),
+    );
+    assert_eq!(r.code(), 0, "{r:?}");
+    let recs = log_records(&log, false);
+    assert_eq!(recs.len(), 6);
+    for rec in &recs {
+        assert_eq!(rec["ok"], true, "{rec}");
+        assert_eq!(rec["attempts"], 1, "{rec}");
+    }
+    assert_eq!(
+        connections.load(SeqCst),
+        6,
+        "one new connection per request"
+    );
+    // A server that never answers is still a failure (asked once more, not for ever).
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        for stream in silent.incoming() {
+            let Ok(mut stream) = stream else { return };
+            count.fetch_add(1, SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+        }
+    });
+    let r = run(&["fetch", "-"], Some(&format!("http://{silent_addr}/x\n")));
+    assert_eq!(r.code(), 1, "{r:?}");
+    assert!(r.stderr.contains("closed"), "{}", r.stderr);
+    assert_eq!(accepted.load(SeqCst), 2);
+}
