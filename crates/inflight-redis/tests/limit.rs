@@ -156,6 +156,26 @@ async fn a_release_wakes_the_next_waiter_without_waiting_for_its_poll() {
     assert!(evalsha_calls(&server) - calls_before <= 4);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wake_up_that_comes_before_the_waiter_is_queued_is_not_lost() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    // Each permit is dropped (released in the background) and the next acquire starts at
+    // once, so the release's wake-up token often reaches this process's hub while the
+    // acquire's reply is still on its way. With a poll of 10 s, one dropped token would
+    // hold the loop for seconds.
+    let slow_poll = LimitOptions::default().poll(Duration::from_secs(10));
+    let redis = Redis::connect(&server.url()).await.unwrap();
+    let limit = GlobalLimit::with_options(&redis, "early-wake", 1, slow_poll);
+    let started = Instant::now();
+    for _ in 0..40 {
+        drop(limit.acquire(None).await.unwrap());
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(8), "40 acquires took {took:?}");
+}
+
 fn evalsha_calls(server: &common::Server) -> u64 {
     let stats = server.info("commandstats");
     stats

@@ -98,7 +98,15 @@ impl Family {
             key: key.map(str::to_string),
             armed: true,
         };
-        let mut notify: Option<Arc<Notify>> = None;
+        // The waiter is known to the hub before the script can queue it: a release may push
+        // its wake-up token the moment the script returns, and a hub that popped it for an
+        // unknown token would drop it, leaving the place idle until the next poll.
+        let wake = wait.then(|| {
+            let n = Arc::new(Notify::new());
+            self.lock_waiters().insert(token.clone(), n.clone());
+            n
+        });
+        let mut told_hub = false;
         loop {
             let args = self.acquire_args(&token, wait);
             let (granted, epoch, now, _ahead): (u8, String, u64, u64) =
@@ -114,18 +122,17 @@ impl Family {
                 };
                 return Ok(Some(LimitPermit::new(self.clone(), key, grant)));
             }
-            if !wait {
+            let Some(wake) = &wake else {
                 // Not queued by the script: nothing to withdraw.
                 guard.armed = false;
                 return Ok(None);
-            }
-            let wake = notify.get_or_insert_with(|| {
-                let n = Arc::new(Notify::new());
-                self.lock_waiters().insert(token.clone(), n.clone());
+            };
+            if !told_hub {
+                told_hub = true;
                 self.hub_wake.notify_one();
-                n
-            });
-            // A wake-up, or the slow poll that also keeps this waiter's place alive.
+            }
+            // A wake-up (kept by `Notify` if it came during the script), or the slow poll
+            // that also keeps this waiter's place alive.
             tokio::select! {
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(jitter(self.options.poll_time())) => {}
