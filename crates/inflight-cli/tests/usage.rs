@@ -285,3 +285,31 @@ fn fetch_into_a_file_says_that_o_takes_a_directory() {
     );
     assert_eq!(std::fs::read(&file).unwrap(), b"mine");
 }
+
+#[test]
+fn redis_passwords_are_masked_even_in_urls_that_do_not_parse() {
+    for url in [
+        "redis://:s3cr3t/PW@127.0.0.1:1",
+        "redis+unix:///nonexistent/inflight.sock?pass=s3cr3t",
+    ] {
+        let r = run(
+            &[
+                "exec",
+                "--redis",
+                url,
+                "--redis-timeout",
+                "1s",
+                "--global-jobs",
+                "2",
+                "--",
+                "true",
+                ":::",
+                "a",
+            ],
+            None,
+        );
+        assert_eq!(r.code(), 255, "{r:?}");
+        assert!(!r.stderr.contains("s3cr3t"), "{}", r.stderr);
+        assert!(r.stderr.contains("***"), "{}", r.stderr);
+    }
+}

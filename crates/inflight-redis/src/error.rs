@@ -124,28 +124,52 @@ pub(crate) fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The URL with its password (if any) replaced by `***`, for messages.
+/// The URL with its password (if any) replaced by `***`, for messages: the one in the user
+/// part, and a `pass` or `password` query parameter (`redis+unix:///path?pass=...`). Invalid
+/// URLs are masked too (everything before the last `@` after the scheme's user name), since
+/// they are what error messages show.
 ///
 /// ```
 /// # use inflight_redis::masked_url;
 /// assert_eq!(masked_url("redis://user:secret@host:6379/0"), "redis://user:***@host:6379/0");
 /// assert_eq!(masked_url("redis://:secret@host"), "redis://:***@host");
+/// assert_eq!(masked_url("redis://:se/cr@et@host"), "redis://:***@host");
+/// assert_eq!(masked_url("redis+unix:///s.sock?db=1&pass=secret"), "redis+unix:///s.sock?db=1&pass=***");
 /// assert_eq!(masked_url("redis://host:6379"), "redis://host:6379");
 /// ```
 pub fn masked_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_string();
     };
-    let rest = &url[scheme_end + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_string();
+    let (head, rest) = url.split_at(scheme_end + 3);
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, Some(query)),
+        None => (rest, None),
     };
-    let userinfo = &authority[..at];
-    let masked = match userinfo.find(':') {
-        Some(colon) => format!("{}:***", &userinfo[..colon]),
-        None => "***".to_string(),
-    };
-    format!("{}{}{}", &url[..scheme_end + 3], masked, &rest[at..])
+    let mut out = head.to_string();
+    match rest.rfind('@') {
+        // A password may hold '/' or '@' (then the URL is invalid, but still shown): all up
+        // to the last '@' is the user part.
+        Some(at) => {
+            let userinfo = &rest[..at];
+            match userinfo.find(':') {
+                Some(colon) => out.push_str(&format!("{}:***", &userinfo[..colon])),
+                None => out.push_str("***"),
+            }
+            out.push_str(&rest[at..]);
+        }
+        None => out.push_str(rest),
+    }
+    if let Some(query) = query {
+        let masked: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if matches!(key, "pass" | "password") => format!("{key}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&masked.join("&"));
+    }
+    out
 }
