@@ -1,24 +1,61 @@
-//! The one HTTP client of a `fetch` run, made from the options: redirects, headers, proxies,
+//! The HTTP clients of a `fetch` run, made from the options: redirects, headers, proxies,
 //! CA certificates and compression. Every error is one line for a usage error (status 255).
 //!
 //! Redirects follow curl's rules: http and https targets are followed, https to http
 //! included (curl -L does the same; its default redirect protocols are both), anything else
-//! is refused (see `fetch`); Authorization, Cookie and Proxy-Authorization headers are not
-//! sent on to another host or port (reqwest drops them, as curl does), so a token given with
-//! -H reaches only the host it was meant for. An https page that redirects to http on the
-//! default ports always changes port (443 to 80), so its credentials are dropped too. No
-//! Referer is sent, as by curl.
+//! is refused (see `fetch`). Authorization, Cookie and Proxy-Authorization headers are not
+//! sent on to another host or port (reqwest drops them, as curl does), nor from https to
+//! http (curl's rule since CVE-2022-27776): reqwest would keep them when only the scheme
+//! changes, so the client stops at such a redirect and `fetch` follows it with the second
+//! client, which has no credentials. No Referer is sent, as by curl.
+use reqwest::header::{HeaderMap, AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
+use reqwest::redirect::Policy;
 use reqwest::{Certificate, Client};
 
 use crate::crawl::CrawlArgs;
 use crate::{headers, proxy};
 
-/// Builds the client for `fetch`.
-pub fn build(max_redirects: usize, args: &CrawlArgs) -> Result<Client, String> {
+/// The clients of a run: `full` sends the headers given; `plain` the same without
+/// credentials, for what an https URL redirected to http.
+pub struct Clients {
+    pub full: Client,
+    pub plain: Client,
+}
+
+/// Builds the clients for `fetch`.
+pub fn build(max_redirects: usize, args: &CrawlArgs) -> Result<Clients, String> {
     let headers = headers::build(&args.header, &args.header_file, args.user_agent.as_deref())?;
+    let mut plain_headers = headers.clone();
+    for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION] {
+        plain_headers.remove(name);
+    }
+    Ok(Clients {
+        full: build_one(max_redirects, args, headers)?,
+        plain: build_one(max_redirects, args, plain_headers)?,
+    })
+}
+
+/// Follows http(s) redirects up to `max`; stops (hands the 3xx back) at one from https to
+/// http or to another scheme, which `fetch` follows without credentials or refuses.
+fn redirect_policy(max: usize) -> Policy {
+    Policy::custom(move |attempt| {
+        let from_https = attempt
+            .previous()
+            .last()
+            .is_some_and(|url| url.scheme() == "https");
+        match attempt.url().scheme() {
+            _ if attempt.previous().len() > max => attempt.error("too many redirects"),
+            "http" if from_https => attempt.stop(),
+            "http" | "https" => attempt.follow(),
+            _ => attempt.stop(),
+        }
+    })
+}
+
+fn build_one(max_redirects: usize, args: &CrawlArgs, headers: HeaderMap) -> Result<Client, String> {
     // The environment's proxies are read by `proxy`, with curl's rules, not by reqwest's own.
     let mut builder = Client::builder()
-        .redirect(reqwest::redirect::Policy::limited(max_redirects))
+        .redirect(redirect_policy(max_redirects))
         // No Referer on redirects, as curl (it would carry the first URL, query and all, to
         // the next host).
         .referer(false)

@@ -22,6 +22,8 @@ use crate::{fdlimit, mask, print, shown, tlserr};
 #[derive(Clone)]
 pub struct Fetcher {
     pub client: reqwest::Client,
+    /// The same without credentials: for an https URL redirected to http.
+    pub plain_client: reqwest::Client,
     pub max_size: Option<u64>,
     pub max_redirects: usize,
     /// `-o DIR`: where bodies go, and DIR as given (for `--print path`).
@@ -196,11 +198,22 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
     // An unfinished download of this URL that this attempt may continue (see `partial`).
     let mut continuation = Continuation::start(fetcher.partials.as_ref(), url);
     let mut asked_again = false;
+    let mut client = &fetcher.client;
+    let mut target = url.clone();
+    let mut downgrades = 0;
     let mut response = loop {
-        let request = continuation.request(fetcher.client.get(url.clone()));
+        let request = continuation.request(client.get(target.clone()));
         match request.send().await {
             Ok(r) if continuation.ask_again(r.status()) => {}
-            Ok(response) => break response,
+            Ok(r) => match downgraded(&r) {
+                // https to http: followed as curl does, without the credentials.
+                Some(next) if downgrades < fetcher.max_redirects => {
+                    downgrades += 1;
+                    client = &fetcher.plain_client;
+                    target = next;
+                }
+                _ => break r,
+            },
             // Out of descriptors: other requests will free some; try again later.
             Err(e) if fdlimit::exhausted_in(&e) => fdlimit::wait().await,
             // A kept-alive connection that the server closed as the request went out (its
@@ -213,7 +226,7 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
     };
     let status = response.status();
     if status.is_redirection() {
-        if let Some(refused) = refused_redirect(url, &response) {
+        if let Some(refused) = refused_redirect(&response) {
             return Err(FetchError {
                 status: Some(status),
                 ..FetchError::fatal(format!("{refused} (HTTP {status})"))
@@ -320,11 +333,27 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
     })
 }
 
-/// Why a redirect was not followed, when its target is not http or https (reqwest hands such a
-/// response back as it is, which alone would say only "HTTP 302 Found").
-fn refused_redirect(url: &Url, response: &reqwest::Response) -> Option<String> {
+/// The http URL that an https response redirects to, if it is one.
+fn downgraded(response: &reqwest::Response) -> Option<Url> {
+    if !response.status().is_redirection() || response.url().scheme() != "https" {
+        return None;
+    }
     let location = response.headers().get(reqwest::header::LOCATION)?;
-    let target = url.join(location.to_str().ok()?).ok()?;
+    let target = response.url().join(location.to_str().ok()?).ok()?;
+    (target.scheme() == "http").then_some(target)
+}
+
+/// Why a redirect was not followed, when its target is not http or https (the client hands
+/// such a response back as it is, which alone would say only "HTTP 302 Found").
+fn refused_redirect(response: &reqwest::Response) -> Option<String> {
+    let location = response.headers().get(reqwest::header::LOCATION)?;
+    let Some(target) = location
+        .to_str()
+        .ok()
+        .and_then(|l| response.url().join(l).ok())
+    else {
+        return Some("redirect to an invalid URL refused".into());
+    };
     if matches!(target.scheme(), "http" | "https") {
         return None;
     }

@@ -220,7 +220,8 @@ async fn fetch_main(args: FetchArgs) -> i32 {
         _ => None,
     };
     let job = fetch::Fetcher {
-        client,
+        client: client.full,
+        plain_client: client.plain,
         max_size: args.max_size,
         max_redirects: args.max_redirects,
         partials: partials.clone(),

@@ -230,4 +230,25 @@ fn a_redirect_to_another_scheme_says_why() {
         "{}",
         r.stderr
     );
+    // Other schemes too (reqwest said "URL scheme is not allowed", with no status).
+    for (target, says) in [
+        (
+            "ftp://example.invalid/x",
+            "redirect to ftp://example.invalid/x refused",
+        ),
+        (
+            "javascript:alert(1)",
+            "redirect to javascript:alert(1) refused",
+        ),
+        ("file://u:p@h/x", "redirect to an invalid URL refused"),
+    ] {
+        let url = s.url(&format!(
+            "/redirect-to/{}",
+            target.replace(':', "%3A").replace('/', "%2F")
+        ));
+        let r = run(&["fetch"], Some(&format!("{url}\n")));
+        assert_eq!(r.code(), 1, "{r:?}");
+        assert!(r.stderr.contains(says), "{target}: {}", r.stderr);
+        assert!(r.stderr.contains("(HTTP 302 Found)"), "{}", r.stderr);
+    }
 }

@@ -137,6 +137,45 @@ fn an_https_to_http_redirect_is_followed_without_the_credentials() {
 }
 
 #[test]
+fn an_https_to_http_redirect_on_the_same_port_drops_the_credentials_too() {
+    // reqwest keeps credentials when only the scheme changes; curl (CVE-2022-27776) does not.
+    let ca = Ca::new("inflight test CA");
+    let tls = TlsServer::start(&ca, true, false);
+    let dir = tempfile::tempdir().unwrap();
+    let cacert = ca_file(&dir, &ca, "ca.pem");
+    let plain = format!("http://127.0.0.1:{}/landed", tls.addr.port());
+    let target = plain.replace(':', "%3A").replace('/', "%2F");
+    let url = tls
+        .url(&format!("/redirect-to/{target}"), true)
+        .replace("https://", "https://alice:pw-s3cret@");
+    let r = run(
+        &[
+            "fetch",
+            "--cacert",
+            &cacert,
+            "-H",
+            "Authorization: Bearer s3cret",
+            "-H",
+            "Cookie: session=s3cret",
+            "-H",
+            "X-Other: kept",
+        ],
+        Some(&format!("{url}\n")),
+    );
+    assert_eq!(r.code(), 0, "{r:?}");
+    let heads = tls.plain_heads.lock().unwrap().clone();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert!(!heads[0].contains("s3cret"), "sent in clear: {}", heads[0]);
+    assert!(!heads[0].contains("authorization"), "{}", heads[0]);
+    assert!(heads[0].contains("x-other: kept"), "{}", heads[0]);
+    // The URL's own password is not sent on either.
+    let r = run(&["fetch", "--cacert", &cacert], Some(&format!("{url}\n")));
+    assert_eq!(r.code(), 0, "{r:?}");
+    let heads = tls.plain_heads.lock().unwrap().clone();
+    assert!(!heads[1].contains("authorization"), "{}", heads[1]);
+}
+
+#[test]
 fn https_goes_through_a_proxy_tunnel() {
     let ca = Ca::new("inflight test CA");
     let tls = TlsServer::start(&ca, false, true);

@@ -54,6 +54,10 @@ impl Ca {
 /// A running HTTPS server; it lives until the test process exits.
 pub struct TlsServer {
     pub addr: SocketAddr,
+    /// The headers of each request that came in plain HTTP on the same port (a connection
+    /// whose first byte is not a TLS handshake's is served without TLS), as `name: value`
+    /// lines.
+    pub plain_heads: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl TlsServer {
@@ -77,6 +81,8 @@ impl TlsServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
+        let plain_heads = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let heads = plain_heads.clone();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -90,7 +96,25 @@ impl TlsServer {
                         continue;
                     };
                     let acceptor = acceptor.clone();
+                    let heads = heads.clone();
                     tokio::spawn(async move {
+                        let mut first = [0u8; 1];
+                        if tcp.peek(&mut first).await.is_ok() && first[0] != 0x16 {
+                            let io = hyper_util::rt::TokioIo::new(tcp);
+                            let service = hyper::service::service_fn(move |req| {
+                                let head: String = req
+                                    .headers()
+                                    .iter()
+                                    .map(|(k, v)| format!("{k}: {}\n", v.to_str().unwrap_or("")))
+                                    .collect();
+                                heads.lock().unwrap().push(head);
+                                respond(req)
+                            });
+                            let _ = hyper::server::conn::http1::Builder::new()
+                                .serve_connection(io, service)
+                                .await;
+                            return;
+                        }
                         // A client that refuses the certificate ends the handshake: nothing to do.
                         let Ok(tls) = acceptor.accept(tcp).await else {
                             return;
@@ -106,7 +130,7 @@ impl TlsServer {
                 }
             });
         });
-        TlsServer { addr }
+        TlsServer { addr, plain_heads }
     }
 
     /// `https://localhost:PORT/PATH`, or with the IP address if `ip`.
