@@ -57,24 +57,51 @@ impl Continuation {
         false
     }
 
-    /// After a success: a 206 from where the partial ends continues it; any other answer
-    /// starts over (the server ignores ranges, or the validator no longer matches). Returns
-    /// the bytes already had, or an error line for a 206 that was not asked for.
+    /// After a success: a 206 that runs from where the partial ends to the end of the file,
+    /// of the same version, continues it; any other answer starts over (the server ignores
+    /// ranges, or the validator no longer matches). Returns the bytes already had, or an
+    /// error line (the partial dropped, so a retry asks for all of it) for a 206 that was not
+    /// asked for, stops short of the end, or comes from another version of the file (a server
+    /// that ignored If-Range).
     pub fn settle(&mut self, response: &Response) -> Result<u64, String> {
         let status = response.status();
-        let continues = match &self.found {
-            Some(f) => {
-                status == StatusCode::PARTIAL_CONTENT && range_start(response) == Some(f.len)
-            }
-            None => false,
-        };
-        if !continues {
-            self.discard();
+        let Some(found) = &self.found else {
             if status == StatusCode::PARTIAL_CONTENT {
                 return Err("the server sent part of the body, which was not asked for".into());
             }
+            return Ok(0);
+        };
+        if status != StatusCode::PARTIAL_CONTENT {
+            self.discard();
+            return Ok(0);
         }
-        Ok(self.found.as_ref().map_or(0, |f| f.len))
+        let problem = match content_range(response) {
+            None => Some("a part of the body without a valid Content-Range".to_string()),
+            Some((start, _, _)) if start != found.len => Some(format!(
+                "a part of the body from byte {start}, not from {}",
+                found.len
+            )),
+            Some((_, end, total)) if total != Some(end + 1) => Some(format!(
+                "a part of the body that ends at byte {end}, not at the end ({})",
+                total.map_or("unknown".to_string(), |t| t.to_string())
+            )),
+            _ => match partial::validator(response.headers()) {
+                Some(now) if now != found.validator => Some(format!(
+                    "a part of another version of the file ({now}, not {})",
+                    found.validator
+                )),
+                _ => None,
+            },
+        };
+        match problem {
+            None => Ok(found.len),
+            Some(problem) => {
+                self.discard();
+                Err(format!(
+                    "the server sent {problem}; the download starts over on a retry"
+                ))
+            }
+        }
     }
 
     /// The body to write to in `dir`: the partial being continued, or a new one that may be
@@ -109,9 +136,15 @@ impl Continuation {
     }
 }
 
-/// Where the body of a 206 starts (`Content-Range: bytes START-END/LEN`).
-fn range_start(response: &Response) -> Option<u64> {
+/// `Content-Range: bytes START-END/TOTAL` of a 206 (`TOTAL` may be `*`, unknown).
+fn content_range(response: &Response) -> Option<(u64, u64, Option<u64>)> {
     let range = response.headers().get(CONTENT_RANGE)?.to_str().ok()?;
-    let first = range.strip_prefix("bytes ")?.split('-').next()?;
-    first.trim().parse().ok()
+    let (span, total) = range.trim().strip_prefix("bytes ")?.split_once('/')?;
+    let (start, end) = span.split_once('-')?;
+    let (start, end): (u64, u64) = (start.trim().parse().ok()?, end.trim().parse().ok()?);
+    let total = match total.trim() {
+        "*" => None,
+        total => Some(total.parse().ok()?),
+    };
+    (start <= end).then_some((start, end, total))
 }

@@ -163,6 +163,44 @@ fn a_server_without_ranges_or_a_changed_file_starts_over() {
 }
 
 #[test]
+fn a_range_that_stops_short_or_comes_from_another_version_is_not_kept() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    // A 206 that ends before the file does: that attempt fails, the next starts over.
+    let (out, log) = (dir.path().join("s"), dir.path().join("log-s"));
+    let path = format!("/ranged-short/s/{LEN}/{CUT}");
+    first_run_is_cut(&s, &path, &out, &log);
+    let r = fetch(&out, &log, &s.url(&path), &["--resume"]);
+    assert_eq!(r.code(), 1, "{r:?}");
+    assert!(r.stderr.contains("not at the end"), "{}", r.stderr);
+    let r = fetch(&out, &log, &s.url(&path), &["--resume"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let rec = log_records(&log, false).pop().unwrap();
+    assert!(rec.get("resumed_from").is_none(), "{rec}");
+    assert_eq!(
+        std::fs::read(out.join(rec["path"].as_str().unwrap())).unwrap(),
+        expected(0)
+    );
+    // A server that ignores If-Range and sends a range of a new version: not mixed in.
+    let (out, log) = (dir.path().join("l"), dir.path().join("log-l"));
+    let path = format!("/ranged-liar/l/{LEN}/{CUT}");
+    first_run_is_cut(&s, &path, &out, &log);
+    s.state.generation.fetch_add(1, SeqCst);
+    let r = fetch(&out, &log, &s.url(&path), &["--resume"]);
+    assert_eq!(r.code(), 1, "{r:?}");
+    assert!(r.stderr.contains("another version"), "{}", r.stderr);
+    let r = fetch(&out, &log, &s.url(&path), &["--resume"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let rec = log_records(&log, false).pop().unwrap();
+    assert!(rec.get("resumed_from").is_none(), "{rec}");
+    assert_eq!(
+        std::fs::read(out.join(rec["path"].as_str().unwrap())).unwrap(),
+        expected(1)
+    );
+    assert_eq!(files(&out).len(), 1, "{:?}", files(&out));
+}
+
+#[test]
 fn without_resume_a_run_starts_over_but_its_retries_continue() {
     let s = Server::start();
     let dir = tempfile::tempdir().unwrap();

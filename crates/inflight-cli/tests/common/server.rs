@@ -11,7 +11,8 @@
 //! 6.8 MB, whatever the request accepts); `/ranged/TAG/LEN/CUT` and
 //! `/norange/TAG/LEN/CUT` (LEN bytes with ETag TAG plus the server's `generation`, cut after CUT
 //! bytes the first time a path is asked for in full; `ranged` honours `Range` with `If-Range`,
-//! `norange` ignores it; `ranged-hang` hangs after the cut instead of closing; `ranged-lm` has a Last-Modified date
+//! `norange` ignores it; `ranged-short` sends ranges that stop 1000 bytes short of the end;
+//! `ranged-liar` ignores If-Range; `ranged-hang` hangs after the cut instead of closing; `ranged-lm` has a Last-Modified date
 //! and no ETag); `/redirect-to/URL` (302 to URL, percent-encoded); `/enc/KIND` ("compressed body\\n" 2000
 //! times, encoded as KIND: gzip, br or zstd); `/capacity/C/MS[/ANY]` (a server with a hidden capacity of C: up to C at once take MS ms;
 //! above C each takes MS × (n/C)³ (it thrashes); above 2C it answers 503 at once); anything
@@ -200,7 +201,8 @@ fn handle(mut conn: TcpStream, state: &State) {
             let url = percent_encoding::percent_decode_str(url).decode_utf8_lossy();
             respond(&mut conn, "302 Found", &[&format!("Location: {url}")], b"");
         }
-        [kind @ ("ranged" | "norange" | "ranged-hang" | "ranged-lm"), tag, len, cut] => {
+        [kind @ ("ranged" | "norange" | "ranged-hang" | "ranged-lm" | "ranged-short"
+        | "ranged-liar"), tag, len, cut] => {
             let generation = state.generation.load(SeqCst);
             // The validator: an ETag, or for `ranged-lm` only a Last-Modified date.
             let (etag, validator) = if *kind == "ranged-lm" {
@@ -221,20 +223,27 @@ fn handle(mut conn: TcpStream, state: &State) {
                     .ok()
             });
             let if_range = header(&head, "if-range");
+            // `ranged-liar` ignores If-Range: it sends a range of whatever version it has.
             let honoured = *kind != "norange"
                 && range.is_some()
-                && if_range.as_deref().is_none_or(|v| v == etag);
+                && (*kind == "ranged-liar" || if_range.as_deref().is_none_or(|v| v == etag));
             if let (true, Some(from)) = (honoured, range) {
                 if from >= len {
                     let cr = format!("Content-Range: bytes */{len}");
                     return respond(&mut conn, "416 Range Not Satisfiable", &[&cr], b"");
                 }
-                let cr = format!("Content-Range: bytes {from}-{}/{len}", len - 1);
+                // `ranged-short` sends a range that stops 1000 bytes before the end.
+                let end = if *kind == "ranged-short" {
+                    len - 1001
+                } else {
+                    len - 1
+                };
+                let cr = format!("Content-Range: bytes {from}-{end}/{len}");
                 return respond(
                     &mut conn,
                     "206 Partial Content",
                     &[&cr, &validator, "Accept-Ranges: bytes"],
-                    &body[from..],
+                    &body[from..=end],
                 );
             }
             let first = {
