@@ -141,19 +141,20 @@ impl Job for Fetcher {
             }
             Err(failure) => policy_failure(&failure),
         };
-        let mut stdout = Spool::default();
-        if let Some(what) = self.print {
-            let dir = self.out.as_ref().map(|(_, dir)| &**dir);
-            if let Some(line) = print::line(what, &record, dir) {
-                let _ = stdout.push(&line);
-            }
-        }
         let mut stderr = Spool::default();
         if let Some(message) = error {
             let message = shown::cut(message);
             let shown_input = shown::input(&logged, outcome.input.cut);
             let _ = stderr.push(format!("inflight: {shown_input}: {message}\n").as_bytes());
             record.error = Some(message);
+        }
+        // After the error is in the record: `--print json` prints the whole record.
+        let mut stdout = Spool::default();
+        if let Some(what) = self.print {
+            let dir = self.out.as_ref().map(|(_, dir)| &**dir);
+            if let Some(line) = print::line(what, &record, dir) {
+                let _ = stdout.push(&line);
+            }
         }
         Finished {
             record,

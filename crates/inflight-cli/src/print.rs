@@ -16,7 +16,8 @@ pub fn line(what: Print, record: &Record, dir: Option<&Path>) -> Option<Vec<u8>>
     let mut line = match what {
         Print::Json => serde_json::to_vec(record).ok()?,
         _ if !record.ok => return None,
-        Print::Url => record.input.as_bytes().to_vec(),
+        // As requested: without the blanks around the line.
+        Print::Url => record.input.trim().as_bytes().to_vec(),
         Print::Path => dir?
             .join(record.path.as_ref()?)
             .as_os_str()
@@ -41,8 +42,14 @@ mod tests {
         };
         let failed = Record {
             input: "http://h/b".into(),
+            error: Some("HTTP 404".into()),
             ..Record::default()
         };
+        let padded = Record {
+            input: "  http://h/a\t".into(),
+            ..ok.clone()
+        };
+        assert_eq!(line(Print::Url, &padded, None).unwrap(), b"http://h/a\n");
         let dir = Some(Path::new("pages/"));
         assert_eq!(line(Print::Path, &ok, dir).unwrap(), b"pages/h/a\n");
         assert_eq!(line(Print::Url, &ok, dir).unwrap(), b"http://h/a\n");

@@ -227,9 +227,13 @@ fn print_url_and_json_one_line_per_input() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(records.len(), 2, "{}", r.stdout);
-    assert!(records
-        .iter()
-        .any(|r| r["status"] == 404 && r["ok"] == false));
+    assert!(
+        records
+            .iter()
+            .any(|r| r["status"] == 404 && r["ok"] == false && r["error"] == "HTTP 404 Not Found"),
+        "the failure's record, error included: {}",
+        r.stdout
+    );
     assert_usage_error(&run(&["fetch", "--print", "path"], Some(&input)));
     assert_usage_error(&run(&["fetch", "--print", "lines"], Some(&input)));
 }
