@@ -47,6 +47,7 @@ mod tally;
 mod template;
 mod tlserr;
 mod usage;
+mod writer;
 
 use std::path::Path;
 use std::time::Duration;

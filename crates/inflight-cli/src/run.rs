@@ -3,7 +3,7 @@
 //! `--per-host` and spawn mode), outputs and log records out, with `--resume`, Ctrl-C and the
 //! summary.
 use std::borrow::Cow;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::stream::{FusedStream, Stream, StreamExt};
+use futures::FutureExt;
 use inflight::{Counted, ErrorPolicy, Failure, HaltMode, Inflight, Outcome, Outcomes, Rate, Retry};
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +26,7 @@ use crate::progress::Progress;
 use crate::retry::{JobRetry, Retryable};
 use crate::spool::Spool;
 use crate::tally::Tally;
+use crate::writer::Writer;
 use crate::{say, signals};
 
 /// With `-k`, how many finished jobs may wait for an earlier, slow one (or `-j`, if larger)
@@ -101,7 +103,7 @@ pub struct Shared {
     pub kill: CancellationToken,
     pub tally: Tally,
     log: Option<Log>,
-    progress: Progress,
+    pub(crate) progress: Progress,
     /// Told of each input's end (`--queue`: acknowledgements).
     feed: Option<Arc<dyn Feed>>,
 }
@@ -359,8 +361,7 @@ impl<J: Job> Output<J> {
         Fut: std::future::Future,
     {
         let shared = &*self.shared.clone();
-        let stdout_tty = io::stdout().is_terminal();
-        let mut stdout = io::stdout().lock();
+        let writer = Writer::start(self.shared.clone());
         // A stop (the first Ctrl-C, a fatal error) reaches the run itself too: nothing more
         // starts, and a job waiting out a retry delay (a server's long Retry-After) ends now
         // with its last failure instead of trying again later.
@@ -370,38 +371,29 @@ impl<J: Job> Output<J> {
             stop.cancelled().await;
             stopper.stop();
         });
+        let mut killed = false;
         loop {
             let outcome = tokio::select! {
                 biased;
-                _ = shared.kill.cancelled() => break,
+                _ = shared.kill.cancelled() => {
+                    killed = true;
+                    break;
+                }
+                _ = writer.gone.cancelled() => break,
                 outcome = outcomes.next() => outcome,
             };
             let Some(outcome) = outcome else {
                 // The end: with -k, what waited for a job the run never started comes out.
                 let rest = self.order.as_mut().map(Reorder::rest).unwrap_or_default();
                 for finished in rest {
-                    if !self.print(finished, &mut stdout, stdout_tty) {
+                    if !writer.print(finished, &shared.kill).await {
                         break;
                     }
                 }
                 break;
             };
             let position = outcome.index;
-            let finished = if matches!(outcome.result, Ok(None)) {
-                shared.unstarted(outcome.input.seq); // never started
-                None
-            } else if let Err(Failure::Unavailable(message)) = &outcome.result {
-                shared.unavailable(message);
-                shared.unstarted(outcome.input.seq);
-                None
-            } else {
-                let finished = self.job.finish(
-                    outcome
-                        .map_result(|result| result.map(|output| output.expect("checked above"))),
-                );
-                shared.finish(&finished.record);
-                Some(finished)
-            };
+            let finished = self.settle(outcome);
             if outcomes.halted() {
                 // A halt of the error policy, not one that a stop (Ctrl-C) made.
                 let by_policy = !shared.stop.is_cancelled();
@@ -416,7 +408,7 @@ impl<J: Job> Output<J> {
             };
             let mut printing = true;
             for finished in ready {
-                if !self.print(finished, &mut stdout, stdout_tty) {
+                if !writer.print(finished, &shared.kill).await {
                     printing = false;
                     break;
                 }
@@ -430,32 +422,41 @@ impl<J: Job> Output<J> {
             );
             shared.progress.finished(ok, failed);
         }
+        let killed = killed || shared.kill.is_cancelled();
+        if killed {
+            // Jobs that ended just before the kill (a body already saved under its name) are
+            // logged, so that --resume does not do them again; their output is not printed.
+            while let Some(Some(outcome)) = outcomes.next().now_or_never() {
+                self.settle(outcome);
+            }
+        }
         watcher.abort();
+        writer.finish(!killed).await;
     }
 
-    /// Prints a finished job's output; false when output can no longer be written (the run
-    /// then stops, and kills what runs, like `--halt now`).
-    fn print(&self, finished: Finished, stdout: &mut impl Write, stdout_tty: bool) -> bool {
+    /// Logs and counts an outcome as it comes back; the finished job, if it ran.
+    fn settle(&self, outcome: Outcome<Input, Option<J::Output>, J::Error>) -> Option<Finished> {
         let shared = &*self.shared;
-        let Err(e) = emit(finished, stdout, stdout_tty, &shared.progress) else {
-            return true;
-        };
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            // Like a program killed by SIGPIPE: quietly, with status 141.
-            shared.tally.broken_pipe.store(true, Relaxed);
+        if matches!(outcome.result, Ok(None)) {
+            shared.unstarted(outcome.input.seq); // never started
+            None
+        } else if let Err(Failure::Unavailable(message)) = &outcome.result {
+            shared.unavailable(message);
+            shared.unstarted(outcome.input.seq);
+            None
         } else {
-            shared.say(&format!("inflight: cannot write output: {e}"));
-            shared.tally.fatal.store(true, Relaxed);
+            let finished = self.job.finish(
+                outcome.map_result(|result| result.map(|output| output.expect("checked above"))),
+            );
+            shared.finish(&finished.record);
+            Some(finished)
         }
-        // Nobody reads our output any more: stop, and kill what runs, like `--halt now`.
-        shared.stop.cancel();
-        false
     }
 }
 
 /// Writes a job's stdout, then its stderr, each as one block. On a terminal the bar is lifted
 /// first, so output and bar never share a line.
-fn emit(
+pub(crate) fn emit(
     mut finished: Finished,
     stdout: &mut impl Write,
     stdout_tty: bool,

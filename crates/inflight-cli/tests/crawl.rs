@@ -431,3 +431,143 @@ fn a_gzip_bomb_stops_at_the_cap_with_bounded_memory() {
         "nothing saved"
     );
 }
+
+#[test]
+fn a_reader_that_stops_for_a_while_holds_the_run_back_without_failing_requests() {
+    // Paths long enough that the pipe fills: a write to it blocks until the reader reads.
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o".repeat(200));
+    let log = dir.path().join("log");
+    let input: String = (0..1500)
+        .map(|i| format!("{}\n", s.url(&format!("/p{i}"))))
+        .collect();
+    let mut child = inflight()
+        .args([
+            "fetch",
+            "-q",
+            "-j",
+            "10",
+            "--timeout",
+            "2s",
+            "--print",
+            "path",
+            "-o",
+        ])
+        .arg(&out)
+        .arg("--log")
+        .arg(&log)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    // Longer than --timeout: requests in flight while the output was blocked must not expire.
+    std::thread::sleep(Duration::from_secs(4));
+    let mut printed = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut printed)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(printed.lines().count(), 1500);
+    let records = log_records(&log, false);
+    assert_eq!(records.len(), 1500);
+    assert!(records
+        .iter()
+        .all(|r| r["ok"] == true && r["attempts"] == 1));
+}
+
+/// The files under `dir` (not hidden ones).
+fn saved(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter(|e| {
+                !e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with('.')
+            })
+            .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn sigterm_logs_every_saved_file_so_resume_makes_no_second_copy() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o".repeat(200));
+    let log = dir.path().join("log");
+    let input: String = (0..3000)
+        .map(|i| format!("{}\n", s.url(&format!("/t{i}"))))
+        .collect();
+    let args = |resume: bool| {
+        let mut cmd = inflight();
+        cmd.args(["fetch", "-q", "-j", "50", "--print", "path", "-o"])
+            .arg(&out)
+            .arg("--log")
+            .arg(&log);
+        if resume {
+            cmd.arg("--resume");
+        }
+        cmd
+    };
+    // A reader that never reads: the run is held back, with saved files waiting for output.
+    let mut child = args(false)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feed = input.clone();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(feed.as_bytes());
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    signal(child.id(), "TERM");
+    // SIGTERM is heard even while the output is blocked.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("SIGTERM not heard while stdout was blocked");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(143));
+    let logged = log_records(&log, false)
+        .iter()
+        .filter(|r| r["ok"] == true)
+        .count();
+    assert!(logged > 0);
+    assert_eq!(saved(&out), logged, "every saved file is in the log");
+    // The rest, on resume: each URL saved once.
+    let r = {
+        let mut cmd = args(true);
+        cmd.stdin(Stdio::piped()).stdout(Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait().unwrap()
+    };
+    assert_eq!(r.code(), Some(0));
+    assert_eq!(saved(&out), 3000);
+}
