@@ -35,6 +35,19 @@ pub fn build(max_redirects: usize, args: &CrawlArgs) -> Result<Clients, String> 
     })
 }
 
+/// How long an idle kept-alive connection stays open. When descriptors are few (a low
+/// `ulimit -n`), idle connections may hold the ones a saved body needs, and a job waiting for
+/// one would wait for the pool's 90 s: they are closed after a second instead.
+fn idle_timeout() -> std::time::Duration {
+    let limit = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(u64::MAX, |(soft, _)| soft);
+    if limit < 4096 {
+        std::time::Duration::from_secs(1)
+    } else {
+        std::time::Duration::from_secs(90)
+    }
+}
+
 /// Follows http(s) redirects up to `max`; stops (hands the 3xx back) at one from https to
 /// http or to another scheme, which `fetch` follows without credentials or refuses.
 fn redirect_policy(max: usize) -> Policy {
@@ -56,6 +69,7 @@ fn build_one(max_redirects: usize, args: &CrawlArgs, headers: HeaderMap) -> Resu
     // The environment's proxies are read by `proxy`, with curl's rules, not by reqwest's own.
     let mut builder = Client::builder()
         .redirect(redirect_policy(max_redirects))
+        .pool_idle_timeout(idle_timeout())
         // No Referer on redirects, as curl (it would carry the first URL, query and all, to
         // the next host).
         .referer(false)

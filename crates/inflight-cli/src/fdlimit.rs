@@ -25,6 +25,24 @@ pub fn raise() {
     }
 }
 
+/// The soft limit on open files (after [`raise`]).
+pub fn soft_limit() -> usize {
+    getrlimit(Resource::RLIMIT_NOFILE).map_or(usize::MAX, |(soft, _)| {
+        usize::try_from(soft).unwrap_or(usize::MAX)
+    })
+}
+
+/// Descriptors that are not a job's: stdio, the log, the runtime's, the resolver's.
+const RESERVED: usize = 32;
+
+/// The most requests `fetch` may have at once so that each has its two descriptors (the
+/// connection and the file it saves to) besides `held` others (open directories). Past it, a
+/// request that got a connection would wait for a file that only other requests' connections
+/// could free, as they wait too.
+pub fn most_requests(held: usize) -> usize {
+    (soft_limit().saturating_sub(RESERVED + held) / 2).max(1)
+}
+
 /// Whether `e` means "no descriptor left" (for this process or for the whole system).
 pub fn exhausted(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(code) if code == nix::libc::EMFILE || code == nix::libc::ENFILE)

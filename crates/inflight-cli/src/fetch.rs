@@ -271,10 +271,18 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
         }
     }
     let target = match &fetcher.out {
-        Some((out, _)) => Some(
-            out.target(url, seq)
-                .map_err(|e| FetchError::fatal(format!("cannot make the file's directory: {e}")))?,
-        ),
+        Some((out, _)) => loop {
+            match out.target(url, seq) {
+                Ok(target) => break Some(target),
+                // Out of descriptors for its directory: others will free some.
+                Err(e) if fdlimit::exhausted(&e) => fdlimit::wait().await,
+                Err(e) => {
+                    return Err(FetchError::fatal(format!(
+                        "cannot make the file's directory: {e}"
+                    )))
+                }
+            }
+        },
         None => None,
     };
     let mut sink = match &target {

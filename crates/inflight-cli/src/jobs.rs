@@ -56,6 +56,17 @@ impl Jobs {
         }
     }
 
+    /// These jobs, at most `most` at once; whether they had to be lowered.
+    pub fn capped(self, most: usize) -> (Jobs, bool) {
+        match self {
+            Jobs::Fixed(n) if n > most => (Jobs::Fixed(most), true),
+            Jobs::Auto { max } if max.unwrap_or(AUTO_MAX) > most => {
+                (Jobs::Auto { max: Some(most) }, true)
+            }
+            jobs => (jobs, false),
+        }
+    }
+
     /// Whether the limit adapts.
     pub fn is_auto(self) -> bool {
         matches!(self, Jobs::Auto { .. })

@@ -183,6 +183,19 @@ async fn exec_main(args: ExecArgs) -> i32 {
 
 async fn fetch_main(args: FetchArgs) -> i32 {
     let jobs = args.common.jobs.unwrap_or(jobs::Jobs::Fixed(50));
+    // Few descriptors (a low `ulimit -n`): no more requests at once than they can serve.
+    let dirs = match (&args.output, args.crawl.layout) {
+        (Some(_), outdir::Layout::Host | outdir::Layout::Tree) => outdir::cache_size(),
+        _ => 0,
+    };
+    let most = fdlimit::most_requests(dirs);
+    let (jobs, lowered) = jobs.capped(most);
+    if lowered {
+        say::line(&format!(
+            "inflight: at most {most} requests at once: the limit on open files (ulimit -n) is {}",
+            fdlimit::soft_limit()
+        ));
+    }
     let mut settings = settings(
         &args.common,
         jobs,

@@ -35,8 +35,16 @@ pub enum Layout {
 
 /// Most directory levels `tree` makes below DIR; deeper paths keep their first levels.
 const MAX_DEPTH: usize = 32;
-/// Directories kept open for reuse (`host`, `tree`); the cache is emptied when full.
-const CACHE: usize = 4096;
+/// Directories kept open for reuse (`host`, `tree`); the cache is emptied when full. Each
+/// holds a descriptor, which a run short of them needs for its connections and files: see
+/// [`cache_size`].
+const CACHE: usize = 256;
+
+/// Directories kept open: [`CACHE`], or an eighth of the descriptors this process may open.
+pub fn cache_size() -> usize {
+    let limit = crate::fdlimit::soft_limit();
+    CACHE.min(limit / 8).max(1)
+}
 
 /// The output directory of a run.
 pub struct OutDir {
@@ -119,7 +127,7 @@ impl OutDir {
             prefix.push('/');
         }
         let mut opened = self.lock();
-        if opened.len() >= CACHE {
+        if opened.len() >= cache_size() {
             opened.clear();
         }
         opened.insert(wanted, (dir.clone(), prefix.clone()));

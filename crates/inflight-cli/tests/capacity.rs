@@ -124,3 +124,37 @@ fi"#;
     let rest: Vec<String> = (2..=300).map(|i| i.to_string()).collect();
     assert_eq!(lines[1..], rest, "input order");
 }
+
+#[test]
+fn out_of_descriptors_saved_bodies_and_their_directories_wait_instead_of_failing() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // Each URL in a directory of its own (`tree`): directories, files and sockets compete.
+    let input: String = (0..300)
+        .map(|i| format!("{}\n", s.url(&format!("/d{i}/slow/20"))))
+        .collect();
+    let r = with_nofile(
+        60,
+        &[
+            "fetch",
+            "-j",
+            "100",
+            "--layout",
+            "tree",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        input,
+    );
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert!(r.stderr.contains("300 jobs, 300 ok"), "{}", r.stderr);
+    // No more requests at once than 60 descriptors serve (each a connection and a file,
+    // besides 32 reserved and 7 directories kept open): none waits on another for ever.
+    assert!(
+        r.stderr.contains("at most 10 requests at once"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.took < Duration::from_secs(60), "{:?}", r.took);
+}
