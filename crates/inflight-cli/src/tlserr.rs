@@ -64,7 +64,20 @@ fn describe(problem: &C) -> String {
         C::NotValidYet | C::NotValidYetContext { .. } => "not valid yet".to_string(),
         C::Revoked => "revoked".to_string(),
         C::BadSignature => "badly signed".to_string(),
-        other => format!("refused ({other:?})"),
+        other => {
+            // webpki's own reasons come wrapped: `Other(OtherError(CaUsedAsEndEntity))`.
+            let debug = format!("{other:?}");
+            let reason = debug
+                .trim_start_matches("Other(OtherError(")
+                .trim_end_matches("))");
+            match reason {
+                "CaUsedAsEndEntity" => "refused: it is a CA certificate (CA:TRUE) used as the \
+                    server's own, which rustls does not accept (OpenSSL's `req -x509` makes such \
+                    certificates); serve one with CA:FALSE signed by the CA given with --cacert"
+                    .to_string(),
+                reason => format!("refused ({reason})"),
+            }
+        }
     };
     format!("TLS certificate {what}")
 }

@@ -88,6 +88,21 @@ fn a_wrong_certificate_fails_with_one_line_naming_the_problem() {
             "{rec}"
         );
     }
+    // A self-signed certificate that is also a CA, as `openssl req -x509` makes: refused by
+    // rustls, with words saying why and what to do.
+    let (odd, pem) = TlsServer::start_self_signed_ca();
+    let odd_ca = dir.path().join("self.pem");
+    std::fs::write(&odd_ca, pem).unwrap();
+    let r = run(
+        &["fetch", "--cacert", odd_ca.to_str().unwrap()],
+        Some(&format!("{}\n", odd.url("/d", true))),
+    );
+    assert_eq!(r.code(), 1, "{r:?}");
+    assert!(
+        r.stderr.contains("it is a CA certificate (CA:TRUE)") && !r.stderr.contains("Other("),
+        "{}",
+        r.stderr
+    );
     // A --cacert that is not a certificate is a usage error.
     let junk = dir.path().join("junk.pem");
     std::fs::write(&junk, "not a certificate").unwrap();

@@ -65,6 +65,29 @@ impl TlsServer {
     /// HTTP/2 by ALPN only if `h2`.
     pub fn start(ca: &Ca, with_ip: bool, h2: bool) -> TlsServer {
         let (cert, key) = ca.leaf(with_ip);
+        TlsServer::start_with(cert, key, h2)
+    }
+
+    /// Serves with a self-signed certificate for 127.0.0.1 that is also a CA (`CA:TRUE`), as
+    /// `openssl req -x509` makes them; returns its PEM for `--cacert` too.
+    pub fn start_self_signed_ca() -> (TlsServer, String) {
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let server = TlsServer::start_with(cert.der().clone(), der, false);
+        (server, cert.pem())
+    }
+
+    fn start_with(
+        cert: CertificateDer<'static>,
+        key: PrivateKeyDer<'static>,
+        h2: bool,
+    ) -> TlsServer {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
