@@ -23,7 +23,15 @@ fn proxies_from(
             .iter()
             .find_map(|name| env(name).filter(|v| !v.trim().is_empty()))
     };
-    let no_proxy = first(&["no_proxy", "NO_PROXY"]).and_then(|list| NoProxy::from_string(&list));
+    let listed = first(&["no_proxy", "NO_PROXY"]);
+    // `*` alone: every host directly. reqwest's own `*` skips IP addresses, curl's does not.
+    if listed.as_deref().map(str::trim) == Some("*") {
+        return match given {
+            Some(url) => with_scheme(url, "--proxy").map(|_| Vec::new()),
+            None => Ok(Vec::new()),
+        };
+    }
+    let no_proxy = listed.and_then(|list| NoProxy::from_string(&list));
     let make = |source: &str, url: &str, kind: fn(String) -> reqwest::Result<Proxy>| {
         let url = with_scheme(url, source)?;
         kind(url.clone())
@@ -93,5 +101,11 @@ mod tests {
         let e = with_env(&[("all_proxy", "socks5://u:secret@p:1")], None).unwrap_err();
         assert!(e.contains("SOCKS") && !e.contains("secret"), "{e}");
         assert!(with_env(&[], Some("ftp://p")).is_err());
+        // `*` sends every host, IP addresses included, directly.
+        assert_eq!(
+            with_env(&[("http_proxy", "p:1"), ("no_proxy", " * ")], None),
+            Ok(0)
+        );
+        assert_eq!(with_env(&[("NO_PROXY", "*")], Some("p:1")), Ok(0));
     }
 }

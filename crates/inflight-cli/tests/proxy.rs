@@ -58,6 +58,12 @@ fn the_proxy_option_and_variables_as_curl_reads_them() {
             false,
         ),
         (
+            "/no-proxy-star",
+            vec![],
+            vec![("http_proxy", p.url()), ("no_proxy", "*".into())],
+            false,
+        ),
+        (
             "/other-no-proxy",
             vec![],
             vec![("http_proxy", p.url()), ("no_proxy", "example.com".into())],
