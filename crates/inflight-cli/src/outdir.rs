@@ -33,6 +33,8 @@ pub enum Layout {
     Tree,
 }
 
+/// Longest run of directories `tree` makes below DIR, in bytes (its host's included).
+const MAX_PREFIX: usize = 1024;
 /// Most directory levels `tree` makes below DIR; deeper paths keep their first levels.
 const MAX_DEPTH: usize = 32;
 /// Directories kept open for reuse (`host`, `tree`); the cache is emptied when full. Each
@@ -172,13 +174,17 @@ fn tree(url: &Url) -> (Vec<String>, String) {
         Some((_, parents)) => (String::new(), parents),
         None => (String::new(), &[][..]),
     };
-    dirs.extend(
-        parents
-            .iter()
-            .filter(|s| !s.is_empty())
-            .map(|s| names::segment(s))
-            .take(MAX_DEPTH),
-    );
+    // Deeper levels are dropped past MAX_DEPTH, or past MAX_PREFIX bytes of directories, so
+    // that DIR/PREFIX/NAME stays short enough to open (PATH_MAX is 4096).
+    let mut prefix_len = dirs[0].len() + 1;
+    for segment in parents.iter().filter(|s| !s.is_empty()).take(MAX_DEPTH) {
+        let segment = names::segment(segment);
+        if prefix_len + segment.len() + 1 > MAX_PREFIX {
+            break;
+        }
+        prefix_len += segment.len() + 1;
+        dirs.push(segment);
+    }
     let name = if name.is_empty() {
         names::DEFAULT_NAME.to_string()
     } else {
@@ -222,6 +228,15 @@ mod tests {
         }
         let deep = format!("http://h/{}x", "d/".repeat(100));
         assert_eq!(tree(&url(&deep)).0.len(), 1 + MAX_DEPTH);
+        // 40 levels of 250 bytes: the prefix stops at MAX_PREFIX, the name is kept.
+        let long = format!(
+            "http://h/{}page.html",
+            format!("{}/", "s".repeat(250)).repeat(40)
+        );
+        let (dirs, name) = tree(&url(&long));
+        let prefix: usize = dirs.iter().map(|d| d.len() + 1).sum();
+        assert!(prefix <= MAX_PREFIX && dirs.len() > 2, "{prefix} bytes");
+        assert_eq!(name, "page.html");
     }
 
     #[test]
