@@ -327,9 +327,11 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
                 }
                 fdlimit::wait().await;
             }
-            let name = body
-                .keep(&target.name)
-                .map_err(|e| FetchError::fatal(format!("cannot save body: {e}")))?;
+            let name = body.keep(&target.name).map_err(|e| FetchError {
+                status: Some(status),
+                bytes: Some(bytes),
+                ..FetchError::fatal(format!("cannot save body: {e}"))
+            })?;
             Some(target.prefix + &name)
         }
         _ => None,

@@ -69,10 +69,19 @@ fn parse(line: &[u8]) -> Result<(HeaderName, Option<HeaderValue>), String> {
     let name = line[..colon].trim_ascii();
     let shown = String::from_utf8_lossy(name);
     let name = HeaderName::from_bytes(name).map_err(|_| {
-        format!(
-            "'{}' is not a valid header name",
-            crate::shown::cut(shown.to_string())
-        )
+        // Not echoed: a mistyped line such as `Authorization=Bearer TOKEN:...` would show
+        // its secret.
+        let bad = name
+            .iter()
+            .position(|&b| !(b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)));
+        match bad {
+            Some(at) => format!(
+                "not a valid header name: byte {} ({:?}) cannot be in one (the text is not shown)",
+                at + 1,
+                char::from(name[at])
+            ),
+            None => "an empty header name".to_string(),
+        }
     })?;
     let value = line[colon + 1..].trim_ascii();
     if value.is_empty() {
@@ -121,6 +130,7 @@ mod tests {
             "Authorization Bearer s3cret",
             "X-T: s3cret\u{1}",
             "Bad Name: s3cret",
+            "Authorization=Bearer s3cret:x",
         ] {
             let e = build(&[bad.into()], &[] as &[&Path], None).unwrap_err();
             assert!(!e.contains("s3cret") && e.starts_with("--header: "), "{e}");
