@@ -71,13 +71,18 @@ impl Queue {
             batch.drain(..taken);
             report.added += taken as u64;
             position = total;
-            if batch.is_empty() {
+            if taken > 0 {
+                // Progress (a whole batch, or as many as there was room for when
+                // `max_pending` is under a batch): the next wait starts short again.
                 backoff = Duration::from_millis(10);
-            } else {
+            }
+            if !batch.is_empty() {
                 // Full: wait for workers to take some. Short polls, since the workers free
                 // room at their own pace and one pusher asking is cheap.
                 tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(inner.options.poll / 4);
+                if taken == 0 {
+                    backoff = (backoff * 2).min(inner.options.poll / 4);
+                }
             }
         }
     }
