@@ -78,6 +78,20 @@ pub async fn prepare(
     )
     .await?;
     let plugs = shared_limits::Plugs::new(&redis, args, global_per_host);
+    if let (Some(limit), Some(asked)) = (&plugs.limit, args.global_jobs) {
+        // A limit stored by `inflight limits set` wins over the option: say so, since it
+        // outlives the run that set it.
+        if let Ok(Some(stored)) = limit.stored_limit().await {
+            if stored != asked as u64 {
+                crate::say::line(&format!(
+                    "inflight: the shared limit '{}' is {stored} (set by `inflight limits set`), \
+                     not --global-jobs {asked}; `inflight limits set {} --clear` removes it",
+                    args.limits_name(),
+                    args.limits_name()
+                ));
+            }
+        }
+    }
     if plugs.per_key.is_some() && settings.per_host.is_none() {
         // The global per-host limit needs the keys; locally, -j is the only cap.
         settings.per_host = Some(settings.jobs.most());

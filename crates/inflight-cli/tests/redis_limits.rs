@@ -521,6 +521,30 @@ fn limits_set_changes_the_limit_of_running_processes() {
     let show = common::run(&["limits", "show", "live", "--redis", &url], None);
     assert!(show.stdout.contains("jobs      5"), "{}", show.stdout);
     assert!(show.stdout.contains("0 running now"), "{}", show.stdout);
+    // The stored limit outlives the run: the next one is told it is in force.
+    let next = common::run(
+        &[
+            "exec",
+            "--global-jobs",
+            "2",
+            "--name",
+            "live",
+            "--redis",
+            &url,
+            "--",
+            "true",
+            ":::",
+            "a",
+        ],
+        None,
+    );
+    assert_eq!(next.code(), 0, "{next:?}");
+    assert!(
+        next.stderr
+            .contains("the shared limit 'live' is 5 (set by `inflight limits set`)"),
+        "{}",
+        next.stderr
+    );
 }
 
 /// A server that speaks just enough of Redis's protocol to say it is version 5.0.7 (no
