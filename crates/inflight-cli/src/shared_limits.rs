@@ -77,6 +77,14 @@ impl Events {
                      by such jobs until they end"
                 )
             }
+            RedisEvent::DataLost { limit, grace } => {
+                format!(
+                    "inflight: Redis lost the data of the shared limit {limit} (restarted \
+                     without persistence?); no new job starts for up to {:.0}s (--lease), \
+                     until the places held before are known to be free",
+                    grace.as_secs_f64()
+                )
+            }
             RedisEvent::ItemLost { queue, position } => format!(
                 "inflight: input {} of queue {queue} ran past its lease without a renewal; \
                  another worker may run it too (its result is recorded once)",

@@ -319,6 +319,13 @@ fn a_redis_restart_mid_run_crashes_nothing_exceeds_nothing_and_loses_nothing() {
             "{}",
             done.stderr
         );
+        // The hold-back that follows is said, not silent.
+        assert!(
+            done.stderr
+                .contains("Redis lost the data of the shared limit"),
+            "{}",
+            done.stderr
+        );
     }
     assert!(http.peak() <= 5, "{} at once, limit 5", http.peak());
     assert!(http.hits().values().all(|&n| n == 1), "a URL fetched twice");

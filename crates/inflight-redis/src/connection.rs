@@ -30,6 +30,15 @@ pub enum RedisEvent {
         /// The limit's name (and key, for per-key limits).
         limit: String,
     },
+    /// Redis lost a shared limit's data (it restarted without persistence, or was flushed):
+    /// to never pass the limit, no new place is granted until the places held before may be
+    /// known again, for up to one lease.
+    DataLost {
+        /// The limit's name (and key, for per-key limits).
+        limit: String,
+        /// The longest the hold-back lasts.
+        grace: Duration,
+    },
     /// A queue item's lease ran out while it still ran; another worker may run it too (its
     /// result is still recorded once).
     ItemLost {

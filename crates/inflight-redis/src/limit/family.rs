@@ -238,7 +238,15 @@ impl Family {
     pub(crate) fn saw_epoch(&self, epoch: &str) {
         let mut known = self.known_epoch.lock().unwrap_or_else(|e| e.into_inner());
         if *known != epoch {
+            let lost = !known.is_empty();
             *known = epoch.to_string();
+            drop(known);
+            if lost {
+                self.redis.emit(crate::RedisEvent::DataLost {
+                    limit: self.name.clone(),
+                    grace: self.options.lease_time(),
+                });
+            }
         }
     }
 
