@@ -1,8 +1,9 @@
 //! `inflight queue push`: the lines of a file or stdin into a queue, lazily, with the
 //! library's backpressure (`--max-pending`) and resume (a rerun skips what the queue holds).
 //!
-//! The push runs on a blocking thread that reads its input synchronously, so a slow stdin
-//! (or a full queue) holds that thread only; the Redis connection runs on the runtime.
+//! The input is read on a thread of its own, so a slow stdin (or a full queue) holds that
+//! thread only; the Redis connection runs on the runtime. Lines that come slowly still go
+//! out as they come: a batch waits at most `inflight_redis::LINGER` after its first line.
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::{Arc, Mutex};
 
@@ -29,12 +30,19 @@ pub async fn push(queue: Queue, args: &PushArgs) -> Result<i32, String> {
         error: error.clone(),
         ended: false,
     };
-    let runtime = tokio::runtime::Handle::current();
-    let pushing = queue.clone();
-    let report = tokio::task::spawn_blocking(move || runtime.block_on(pushing.push(lines)))
-        .await
-        .map_err(|e| format!("push failed: {e}"))?
-        .map_err(|e| e.to_string())?;
+    // The lines are read on a thread of their own and handed over through a bounded channel:
+    // a full queue stops the reading, and a slow producer's lines go out as they come (a
+    // batch waits at most `inflight_redis::LINGER` for more).
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<String>(1024);
+    std::thread::spawn(move || {
+        for line in lines {
+            if tx.blocking_send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let inputs = futures::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    let report = queue.push_stream(inputs).await.map_err(|e| e.to_string())?;
     let said = format!(
         "inflight: {} inputs pushed to queue {}{}",
         report.added,

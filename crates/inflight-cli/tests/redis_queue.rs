@@ -711,3 +711,36 @@ fn an_input_that_ran_twice_has_one_result() {
         "{by_input:?}"
     );
 }
+
+#[test]
+fn a_slow_producers_lines_reach_the_queue_as_they_come() {
+    use std::io::Write;
+    let Some(redis) = common::redis::server() else {
+        return;
+    };
+    let url = redis.url();
+    let meta = "inflight:queue:{trickle}:meta";
+    let pushed = || {
+        redis
+            .query::<Option<u64>>(&["HGET", meta, "pushed"])
+            .unwrap_or(0)
+    };
+    let mut push = common::inflight()
+        .args(["queue", "push", "trickle", "--redis", &url])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = push.stdin.take().unwrap();
+    // One line, and the pipe stays open: it must not wait for a batch of a hundred.
+    stdin.write_all(b"first\n").unwrap();
+    stdin.flush().unwrap();
+    assert!(
+        wait_for(Duration::from_secs(10), || pushed() == 1),
+        "a lone line was held back"
+    );
+    stdin.write_all(b"second\n").unwrap();
+    drop(stdin);
+    assert!(push.wait().unwrap().success());
+    assert_eq!(pushed(), 2);
+}

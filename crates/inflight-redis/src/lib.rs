@@ -114,7 +114,7 @@ pub use limit::per_key::GlobalPerKey;
 pub use limit::permit::LimitPermit;
 pub use queue::item::{Acked, QueueItem};
 pub use queue::options::QueueOptions;
-pub use queue::push::PushReport;
+pub use queue::push::{PushReport, LINGER};
 pub use queue::queue::Queue;
 pub use queue::results::{DeadLetter, QueueResult, Results};
 pub use queue::status::{QueueStatus, WorkerStatus};

@@ -1,6 +1,11 @@
 //! [`Queue::push`]: adding inputs with backpressure, resumable after a kill.
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use futures_core::Stream;
+use tokio::time::Instant;
 
 use super::queue::Queue;
 use crate::error::Error;
@@ -36,12 +41,33 @@ impl Queue {
         I::IntoIter: Send,
         S: Into<String>,
     {
-        let inner = &self.inner;
         let mut inputs = inputs.into_iter();
+        self.push_stream(IterStream(&mut inputs)).await
+    }
+
+    /// [`Queue::push`] from a stream, for inputs that come slowly (a pipe): a batch goes out
+    /// when it is full or [`LINGER`] after its first input, so a slow producer's inputs reach
+    /// the workers within that, not when a hundred have come.
+    ///
+    /// ```no_run
+    /// # async fn f(
+    /// #     queue: inflight_redis::Queue,
+    /// #     lines: impl futures_core::Stream<Item = String> + Unpin + Send,
+    /// # ) -> Result<(), inflight_redis::Error> {
+    /// let report = queue.push_stream(lines).await?;
+    /// println!("{} added", report.added);
+    /// # Ok(()) }
+    /// ```
+    pub async fn push_stream<St, S>(&self, mut inputs: St) -> Result<PushReport, Error>
+    where
+        St: Stream<Item = S> + Unpin + Send,
+        S: Into<String>,
+    {
+        let inner = &self.inner;
         let already = self.pushed().await?;
         let mut report = PushReport::default();
         while report.skipped < already {
-            if inputs.next().is_none() {
+            if next(&mut inputs).await.is_none() {
                 return Ok(report);
             }
             report.skipped += 1;
@@ -50,11 +76,25 @@ impl Queue {
         let mut position = already;
         let mut batch: Vec<String> = Vec::with_capacity(inner.options.push_batch);
         let mut backoff = Duration::from_millis(10);
+        let mut ended = false;
         loop {
-            while batch.len() < inner.options.push_batch {
-                match inputs.next() {
-                    Some(input) => batch.push(input.into()),
-                    None => break,
+            // The first input is waited for as long as it takes; the rest of a batch only
+            // until LINGER after it.
+            let mut deadline = (!batch.is_empty()).then(|| Instant::now() + LINGER);
+            while !ended && batch.len() < inner.options.push_batch {
+                let input = match deadline {
+                    None => next(&mut inputs).await,
+                    Some(at) => match tokio::time::timeout_at(at, next(&mut inputs)).await {
+                        Ok(input) => input,
+                        Err(_) => break,
+                    },
+                };
+                match input {
+                    Some(input) => {
+                        batch.push(input.into());
+                        deadline.get_or_insert_with(|| Instant::now() + LINGER);
+                    }
+                    None => ended = true,
                 }
             }
             if batch.is_empty() {
@@ -99,5 +139,28 @@ impl Queue {
         cmd.arg(&self.inner.keys.meta).arg("pushed");
         let n: Option<u64> = self.inner.redis.cmd(&cmd).await?;
         Ok(n.unwrap_or(0))
+    }
+}
+
+/// How long a batch waits for more inputs after its first (see [`Queue::push_stream`]).
+///
+/// ```
+/// assert_eq!(inflight_redis::LINGER.as_millis(), 50);
+/// ```
+pub const LINGER: Duration = Duration::from_millis(50);
+
+/// The next item of a stream.
+async fn next<St: Stream + Unpin>(stream: &mut St) -> Option<St::Item> {
+    std::future::poll_fn(|cx| Pin::new(&mut *stream).poll_next(cx)).await
+}
+
+/// An iterator as a stream that is always ready.
+struct IterStream<'a, I>(&'a mut I);
+
+impl<I: Iterator> Stream for IterStream<'_, I> {
+    type Item = I::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<I::Item>> {
+        Poll::Ready(self.0.next())
     }
 }
