@@ -372,14 +372,19 @@ impl<J: Job> Output<J> {
             stopper.stop();
         });
         let mut killed = false;
+        // Made once: a `cancelled()` future made anew for each outcome registers with its
+        // token each time (a lock per job).
+        let kill = shared.kill.cancelled();
+        let gone = writer.gone.clone().cancelled_owned();
+        tokio::pin!(kill, gone);
         loop {
             let outcome = tokio::select! {
                 biased;
-                _ = shared.kill.cancelled() => {
+                _ = &mut kill => {
                     killed = true;
                     break;
                 }
-                _ = writer.gone.cancelled() => break,
+                _ = &mut gone => break,
                 outcome = outcomes.next() => outcome,
             };
             let Some(outcome) = outcome else {
