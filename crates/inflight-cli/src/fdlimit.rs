@@ -51,16 +51,9 @@ pub fn exhausted(e: &io::Error) -> bool {
 /// Whether any error in the chain of `e` means "no descriptor left" (reqwest wraps the
 /// connect error several times).
 pub fn exhausted_in(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(e);
-    while let Some(err) = current {
-        if let Some(io) = err.downcast_ref::<io::Error>() {
-            if exhausted(io) {
-                return true;
-            }
-        }
-        current = err.source();
-    }
-    false
+    crate::errchain::chain(e)
+        .filter_map(|e| e.downcast_ref::<io::Error>())
+        .any(exhausted)
 }
 
 /// Waits a little before the caller tries again; the first call of the run says why on stderr.

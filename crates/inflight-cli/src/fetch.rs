@@ -16,7 +16,7 @@ use crate::partial::Partials;
 use crate::retry::{self, Retryable};
 use crate::run::{policy_failure, record_of, Finished, Input, Job};
 use crate::spool::Spool;
-use crate::{fdlimit, mask, print, shown, tlserr};
+use crate::{errchain, fdlimit, mask, print, shown, tlserr};
 
 /// What every fetch job shares; cheap to clone into each attempt (the client is shared).
 #[derive(Clone)]
@@ -426,26 +426,12 @@ fn transport_error(e: &reqwest::Error, max_redirects: usize) -> FetchError {
 /// Whether the connection closed before any of the response came (hyper's "incomplete
 /// message"): the mark of a kept-alive connection that the server had just closed.
 fn closed_before_answer(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(e);
-    while let Some(error) = current {
-        if let Some(hyper) = error.downcast_ref::<hyper::Error>() {
-            return hyper.is_incomplete_message();
-        }
-        current = error.source();
-    }
-    false
+    errchain::find::<hyper::Error>(e).is_some_and(hyper::Error::is_incomplete_message)
 }
 
 /// The kind of the first I/O error in the chain of `e`, if any.
 fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
-    let mut current = Some(e);
-    while let Some(error) = current {
-        if let Some(io) = error.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        current = error.source();
-    }
-    None
+    errchain::find::<std::io::Error>(e).map(std::io::Error::kind)
 }
 
 /// The innermost error's message: reqwest's own is just "error sending request for url".

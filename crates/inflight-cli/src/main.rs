@@ -5,6 +5,7 @@ mod cli;
 mod client;
 mod continuation;
 mod crawl;
+mod errchain;
 mod exec;
 mod extras;
 mod fdlimit;

@@ -6,27 +6,10 @@ use rustls::CertificateError as C;
 
 /// What is wrong with the server's certificate, if that is why `e` happened.
 pub fn certificate_problem(e: &(dyn Error + 'static)) -> Option<String> {
-    match find(e)? {
+    match crate::errchain::find::<rustls::Error>(e)? {
         rustls::Error::InvalidCertificate(problem) => Some(describe(problem)),
         _ => None,
     }
-}
-
-/// The rustls error in `e`'s chain. It travels inside io::Errors (two, through hyper), whose
-/// `source` skips what they hold, so each one is opened too.
-fn find<'a>(e: &'a (dyn Error + 'static)) -> Option<&'a rustls::Error> {
-    if let Some(found) = e.downcast_ref::<rustls::Error>() {
-        return Some(found);
-    }
-    if let Some(held) = e
-        .downcast_ref::<std::io::Error>()
-        .and_then(|io| io.get_ref())
-    {
-        if let Some(found) = find(held) {
-            return Some(found);
-        }
-    }
-    find(e.source()?)
 }
 
 fn describe(problem: &C) -> String {
