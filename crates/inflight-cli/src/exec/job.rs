@@ -1,17 +1,17 @@
 //! `inflight exec`: one process per input (see `process` for how it runs and stops).
 use std::os::unix::process::ExitStatusExt;
-use std::time::Duration;
 
 use futures::future::BoxFuture;
 use inflight::{Failure, Outcome};
 
-use crate::process::{self, NotRun, Ran, Stop};
-use crate::retry::Retryable;
-use crate::run::{policy_failure, record_of, Finished, Input, Job};
-use crate::shown;
-use crate::slots::Slots;
-use crate::spool::Spool;
-use crate::template::Template;
+use crate::exec::process::{self, NotRun, Ran, Stop};
+use crate::exec::slots::Slots;
+use crate::exec::template::Template;
+use crate::helpers::human::human;
+use crate::helpers::shown;
+use crate::run::job::{policy_failure, record_of, Finished, Input, Job};
+use crate::run::retry::Retryable;
+use crate::run::spool::Spool;
 
 /// `exec`'s job: the command template, how a timed-out job is stopped, and the `{%}` slots.
 pub struct Exec {
@@ -105,7 +105,7 @@ impl Job for Exec {
         // Output that could not be kept (a full $TMPDIR) makes the job failed: its log record
         // must not say ok, or `--resume` would skip a job whose output was lost.
         for cut in [stdout.cut.take(), stderr.cut.take()].into_iter().flatten() {
-            crate::say::line(&format!("inflight: job {}: {cut}", record.seq));
+            crate::helpers::say::line(&format!("inflight: job {}: {cut}", record.seq));
             if record.ok || record.error.is_none() {
                 record.ok = false;
                 record.error = Some(format!("output incomplete: {cut}"));
@@ -128,29 +128,5 @@ impl Job for Exec {
             stdout,
             stderr,
         }
-    }
-}
-
-/// `500ms`, `10s`, `1.5s`.
-pub fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms.is_multiple_of(1000) {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{}s", d.as_secs_f64())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn human_durations() {
-        assert_eq!(human(Duration::from_millis(500)), "500ms");
-        assert_eq!(human(Duration::from_secs(10)), "10s");
-        assert_eq!(human(Duration::from_millis(1500)), "1.5s");
     }
 }

@@ -13,8 +13,8 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 use tokio::time::sleep;
 
-use crate::fdlimit;
-use crate::spool::Spool;
+use crate::helpers::fdlimit;
+use crate::run::spool::Spool;
 
 /// What a run of the command left.
 pub struct Ran {

@@ -10,8 +10,8 @@ use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::Arc;
 
-use crate::partial::{Found, Kept, Partials, KEEP_AFTER};
-use crate::save::{self, Dir, PartFile};
+use crate::fetch::partial::{Found, Kept, Partials, KEEP_AFTER};
+use crate::fetch::save::{self, Dir, PartFile};
 
 /// Bodies up to this size are held in memory and written in one call when complete; a larger
 /// one goes to its file in writes of this size.
@@ -247,7 +247,7 @@ mod tests {
         assert_eq!(body.keep("big").unwrap(), "big");
         assert_eq!(std::fs::read(tmp.path().join("big")).unwrap(), data);
         assert!(partials.find(&key).is_none(), "removed once whole");
-        let left = tmp.path().join(crate::partial::DIR_NAME);
+        let left = tmp.path().join(crate::fetch::partial::DIR_NAME);
         assert_eq!(entries(&left), 0);
     }
 }

@@ -12,8 +12,9 @@ use reqwest::header::{HeaderMap, AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
 use reqwest::redirect::Policy;
 use reqwest::{Certificate, Client};
 
-use crate::crawl::CrawlArgs;
-use crate::{headers, proxy};
+use crate::fetch::crawl::CrawlArgs;
+use crate::fetch::headers;
+use crate::fetch::proxy;
 
 /// The clients of a run: `full` sends the headers given; `plain` the same without
 /// credentials, for what an https URL redirected to http.

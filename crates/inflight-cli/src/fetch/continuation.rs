@@ -5,10 +5,10 @@ use std::sync::Arc;
 use reqwest::header::{CONTENT_RANGE, IF_RANGE, RANGE};
 use reqwest::{RequestBuilder, Response, StatusCode, Url};
 
-use crate::body::Body;
-use crate::mask;
-use crate::partial::{self, Found, Partials};
-use crate::save::Dir;
+use crate::fetch::body::Body;
+use crate::fetch::partial::{self, Found, Partials};
+use crate::fetch::save::Dir;
+use crate::helpers::mask;
 
 /// One attempt's view of the URL's partial file.
 pub struct Continuation {

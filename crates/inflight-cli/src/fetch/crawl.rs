@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use crate::naming::NameTemplate;
-use crate::outdir::Layout;
-use crate::parse;
+use crate::fetch::naming::NameTemplate;
+use crate::fetch::outdir::Layout;
+use crate::helpers::parse;
 
 /// Options of `inflight fetch` for crawls.
 #[derive(Args, Debug, Clone)]

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use rustix::io::Errno;
 
-use crate::names;
+use crate::fetch::names;
 
 /// Names remembered; the cache is emptied when full (the hints only save work).
 const HINTS: usize = 4096;

@@ -9,14 +9,19 @@ use futures::future::BoxFuture;
 use inflight::{Failure, Outcome};
 use reqwest::{StatusCode, Url};
 
-use crate::continuation::Continuation;
-use crate::crawl::Print;
-use crate::outdir::OutDir;
-use crate::partial::Partials;
-use crate::retry::{self, Retryable};
-use crate::run::{policy_failure, record_of, Finished, Input, Job};
-use crate::spool::Spool;
-use crate::{errchain, fdlimit, mask, print, shown, tlserr};
+use crate::fetch::continuation::Continuation;
+use crate::fetch::crawl::Print;
+use crate::fetch::outdir::OutDir;
+use crate::fetch::partial::Partials;
+use crate::fetch::print;
+use crate::fetch::tlserr;
+use crate::helpers::errchain;
+use crate::helpers::fdlimit;
+use crate::helpers::mask;
+use crate::helpers::shown;
+use crate::run::job::{policy_failure, record_of, Finished, Input, Job};
+use crate::run::retry::{self, Retryable};
+use crate::run::spool::Spool;
 
 /// What every fetch job shares; cheap to clone into each attempt (the client is shared).
 #[derive(Clone)]

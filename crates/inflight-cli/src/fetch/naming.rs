@@ -7,7 +7,7 @@
 //! visible path component whatever the URL says. Checked once, when the options are read.
 use reqwest::Url;
 
-use crate::names;
+use crate::fetch::names;
 
 /// A parsed `--save-as`.
 #[derive(Clone, Debug, PartialEq)]

@@ -17,9 +17,9 @@ use clap::ValueEnum;
 use reqwest::Url;
 use rustix::io::Errno;
 
-use crate::names;
-use crate::naming::NameTemplate;
-use crate::save::{self, Dir};
+use crate::fetch::names;
+use crate::fetch::naming::NameTemplate;
+use crate::fetch::save::{self, Dir};
 
 /// How bodies are spread over directories.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -44,7 +44,7 @@ const CACHE: usize = 256;
 
 /// Directories kept open: [`CACHE`], or an eighth of the descriptors this process may open.
 pub fn cache_size() -> usize {
-    let limit = crate::fdlimit::soft_limit();
+    let limit = crate::helpers::fdlimit::soft_limit();
     CACHE.min(limit / 8).max(1)
 }
 

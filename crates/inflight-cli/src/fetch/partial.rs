@@ -31,8 +31,8 @@ use rustix::io::Errno;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::save::{self, Dir};
-use crate::say;
+use crate::fetch::save::{self, Dir};
+use crate::helpers::say;
 
 /// A body is kept for a later attempt once this much of it is on disk.
 pub const KEEP_AFTER: u64 = 1 << 20;

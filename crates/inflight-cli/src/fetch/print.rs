@@ -8,8 +8,8 @@
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-use crate::crawl::Print;
-use crate::log::Record;
+use crate::fetch::crawl::Print;
+use crate::run::log::Record;
 
 /// The line to print for `record` (with its newline), if any. `dir` is `-o DIR` as given.
 pub fn line(what: Print, record: &Record, dir: Option<&Path>) -> Option<Vec<u8>> {

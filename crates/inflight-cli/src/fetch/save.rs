@@ -23,8 +23,8 @@ use std::sync::Arc;
 use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags, CWD};
 use rustix::io::Errno;
 
-use crate::free_name::{claim_free_name, Hints};
-use crate::names;
+use crate::fetch::free_name::{claim_free_name, Hints};
+use crate::fetch::names;
 
 /// An open directory that files are made in. Cheap to clone.
 #[derive(Clone, Debug)]

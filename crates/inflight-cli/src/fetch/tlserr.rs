@@ -6,7 +6,7 @@ use rustls::CertificateError as C;
 
 /// What is wrong with the server's certificate, if that is why `e` happened.
 pub fn certificate_problem(e: &(dyn Error + 'static)) -> Option<String> {
-    match crate::errchain::find::<rustls::Error>(e)? {
+    match crate::helpers::errchain::find::<rustls::Error>(e)? {
         rustls::Error::InvalidCertificate(problem) => Some(describe(problem)),
         _ => None,
     }

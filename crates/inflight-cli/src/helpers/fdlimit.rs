@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use nix::sys::resource::{getrlimit, setrlimit, Resource};
 
-use crate::say;
+use crate::helpers::say;
 
 /// How long a job waits before trying again to get descriptors.
 const RETRY_AFTER: Duration = Duration::from_millis(50);
@@ -51,7 +51,7 @@ pub fn exhausted(e: &io::Error) -> bool {
 /// Whether any error in the chain of `e` means "no descriptor left" (reqwest wraps the
 /// connect error several times).
 pub fn exhausted_in(e: &(dyn std::error::Error + 'static)) -> bool {
-    crate::errchain::chain(e)
+    crate::helpers::errchain::chain(e)
         .filter_map(|e| e.downcast_ref::<io::Error>())
         .any(exhausted)
 }

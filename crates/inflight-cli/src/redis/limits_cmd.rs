@@ -8,11 +8,12 @@ use clap::{Args, Subcommand};
 use inflight::Rate;
 use inflight_redis::{GlobalLimit, GlobalPerKey, GlobalRate, Redis};
 
-use crate::exec::human;
-use crate::queue_cmd::connect;
-use crate::redis_opts::{self, Connection};
-use crate::tally::EXIT_USAGE;
-use crate::{parse, say};
+use crate::helpers::human::human;
+use crate::helpers::parse;
+use crate::helpers::say;
+use crate::redis::options::{self, Connection};
+use crate::redis::queue_cmd::connect;
+use crate::run::tally::EXIT_USAGE;
 
 /// `inflight limits ...`.
 #[derive(Args, Debug)]
@@ -35,7 +36,7 @@ pub enum LimitsCommand {
 #[derive(Args, Debug)]
 pub struct SetArgs {
     /// The limits' name (the runs' --name; `inflight` by default).
-    #[arg(value_name = "NAME", value_parser = redis_opts::name)]
+    #[arg(value_name = "NAME", value_parser = options::name)]
     pub name: String,
 
     /// The global concurrency limit (the runs' --global-jobs).
@@ -61,7 +62,7 @@ pub struct SetArgs {
 #[derive(Args, Debug)]
 pub struct ShowArgs {
     /// The limits' name.
-    #[arg(value_name = "NAME", value_parser = redis_opts::name)]
+    #[arg(value_name = "NAME", value_parser = options::name)]
     pub name: String,
 
     #[command(flatten)]

@@ -1,11 +1,12 @@
 //! The options of `exec` and `fetch` that reach past one process: `--redis`, the shared limits
 //! (`--global-*`) and the work queue (`--queue`). Declared here, flattened into `Common`, so
-//! that the rest of the command line stays as it was.
+//! that the rest of the command line stays as it was; and [`NameArgs`], the queue and Redis that
+//! every `inflight queue` subcommand names.
 use std::time::Duration;
 
 use clap::Args;
 
-use crate::parse;
+use crate::helpers::parse;
 
 /// Where Redis is, and how long an outage may last: shared by every command that uses it.
 #[derive(Args, Debug, Clone, Default)]
@@ -127,6 +128,17 @@ pub fn lease(s: &str) -> Result<Duration, String> {
         return Err("a lease must be at least 1s".into());
     }
     Ok(d)
+}
+
+/// A queue and its Redis.
+#[derive(Args, Debug)]
+pub struct NameArgs {
+    /// The queue's name.
+    #[arg(value_name = "NAME", value_parser = name)]
+    pub name: String,
+
+    #[command(flatten)]
+    pub connection: Connection,
 }
 
 #[cfg(test)]

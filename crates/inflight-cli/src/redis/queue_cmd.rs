@@ -1,15 +1,16 @@
 //! `inflight queue`: push inputs to a work queue on Redis, and read its status, results and
 //! dead letters. The workers are `inflight exec --queue NAME` and `inflight fetch --queue
 //! NAME` (see `queue_source`).
-use std::path::PathBuf;
-use std::time::Duration;
-
 use clap::{Args, Subcommand};
 use inflight_redis::{Queue, QueueOptions, Redis};
 
-use crate::redis_opts::{self, Connection};
-use crate::tally::EXIT_USAGE;
-use crate::{parse, progress::Progress, queue_push, queue_status, say, shared_limits};
+use crate::helpers::say;
+use crate::redis::options::{Connection, NameArgs};
+use crate::redis::queue_push::{self, PushArgs};
+use crate::redis::queue_status::{self, StatusArgs};
+use crate::redis::shared_limits;
+use crate::run::progress::Progress;
+use crate::run::tally::EXIT_USAGE;
 
 /// `inflight queue ...`.
 #[derive(Args, Debug)]
@@ -40,70 +41,6 @@ pub enum QueueCommand {
     Close(NameArgs),
     /// Delete the queue: its inputs, results, dead letters and counters.
     Delete(NameArgs),
-}
-
-/// A queue and its Redis.
-#[derive(Args, Debug)]
-pub struct NameArgs {
-    /// The queue's name.
-    #[arg(value_name = "NAME", value_parser = redis_opts::name)]
-    pub name: String,
-
-    #[command(flatten)]
-    pub connection: Connection,
-}
-
-#[derive(Args, Debug)]
-pub struct PushArgs {
-    #[command(flatten)]
-    pub queue: NameArgs,
-
-    /// File of inputs, one a line [default: stdin].
-    #[arg(value_name = "FILE")]
-    pub file: Option<PathBuf>,
-
-    /// Wait while the queue holds this many inputs that no worker has taken yet.
-    #[arg(long, value_name = "N", value_parser = parse::limit, default_value = "100000")]
-    pub max_pending: usize,
-
-    /// Leave the queue open at the end of the input (a later push of the same, longer,
-    /// input adds the rest).
-    #[arg(long, conflicts_with = "close")]
-    pub keep_open: bool,
-
-    /// Close the queue at the end of the input (the default).
-    #[arg(long)]
-    pub close: bool,
-
-    /// Inputs are separated by NUL instead of newline.
-    #[arg(short = '0', long = "null")]
-    pub null: bool,
-
-    /// Longest input line (e.g. 64K, 1M); a longer one stops the push with an error.
-    #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "1M")]
-    pub max_line: u64,
-
-    /// Inputs sent to Redis per script call.
-    #[arg(long, value_name = "N", value_parser = parse::limit, default_value = "100")]
-    pub batch: usize,
-}
-
-#[derive(Args, Debug)]
-pub struct StatusArgs {
-    #[command(flatten)]
-    pub queue: NameArgs,
-
-    /// Refresh every --interval until Ctrl-C (or until the queue is finished).
-    #[arg(long)]
-    pub watch: bool,
-
-    /// Time between the two readings the rate is taken from (and between refreshes).
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration, default_value = "1s")]
-    pub interval: Duration,
-
-    /// One JSON object per reading instead of text.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Args, Debug)]

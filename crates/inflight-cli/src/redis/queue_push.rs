@@ -5,12 +5,50 @@
 //! thread only; the Redis connection runs on the runtime. Lines that come slowly still go
 //! out as they come: a batch waits at most `inflight_redis::LINGER` after its first line.
 use std::io::{self, BufRead, BufReader, Read};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use clap::Args;
 use inflight_redis::Queue;
 
-use crate::queue_cmd::PushArgs;
-use crate::say;
+use crate::helpers::{parse, say};
+use crate::redis::options::NameArgs;
+
+// The options of `inflight queue push` (its help is the doc of `QueueCommand::Push`).
+#[derive(Args, Debug)]
+pub struct PushArgs {
+    #[command(flatten)]
+    pub queue: NameArgs,
+
+    /// File of inputs, one a line [default: stdin].
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// Wait while the queue holds this many inputs that no worker has taken yet.
+    #[arg(long, value_name = "N", value_parser = parse::limit, default_value = "100000")]
+    pub max_pending: usize,
+
+    /// Leave the queue open at the end of the input (a later push of the same, longer,
+    /// input adds the rest).
+    #[arg(long, conflicts_with = "close")]
+    pub keep_open: bool,
+
+    /// Close the queue at the end of the input (the default).
+    #[arg(long)]
+    pub close: bool,
+
+    /// Inputs are separated by NUL instead of newline.
+    #[arg(short = '0', long = "null")]
+    pub null: bool,
+
+    /// Longest input line (e.g. 64K, 1M); a longer one stops the push with an error.
+    #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "1M")]
+    pub max_line: u64,
+
+    /// Inputs sent to Redis per script call.
+    #[arg(long, value_name = "N", value_parser = parse::limit, default_value = "100")]
+    pub batch: usize,
+}
 
 /// Pushes, then closes the queue (unless `--keep-open`); returns the exit status.
 pub async fn push(queue: Queue, args: &PushArgs) -> Result<i32, String> {

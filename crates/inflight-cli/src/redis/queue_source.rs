@@ -18,13 +18,13 @@ use futures::stream::{BoxStream, StreamExt};
 use inflight_redis::{Acked, Queue, QueueItem, QueueOptions, Redis};
 use tokio_util::task::TaskTracker;
 
-use crate::feed::Feed;
-use crate::input::RawLine;
-use crate::log::Record;
-use crate::progress::Progress;
-use crate::redis_opts::RedisArgs;
-use crate::say;
-use crate::shared_limits::QUEUE_LEASE;
+use crate::helpers::say;
+use crate::redis::options::RedisArgs;
+use crate::redis::shared_limits::QUEUE_LEASE;
+use crate::run::feed::Feed;
+use crate::run::input::RawLine;
+use crate::run::log::Record;
+use crate::run::progress::Progress;
 
 /// The queue options of a worker.
 pub fn options(args: &RedisArgs) -> QueueOptions {
@@ -181,8 +181,8 @@ impl Feed for QueueFeed {
             }
             // The shared limits' last releases, and give-backs that drops started.
 
-            redis.flush(crate::shared_limits::FLUSH).await;
-            crate::shared_limits::say_trips(&redis);
+            redis.flush(crate::redis::shared_limits::FLUSH).await;
+            crate::redis::shared_limits::say_trips(&redis);
         })
     }
 

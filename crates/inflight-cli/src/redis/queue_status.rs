@@ -2,13 +2,34 @@
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
+use clap::Args;
 use futures::StreamExt;
 use inflight_redis::{Queue, QueueStatus};
 use serde_json::json;
 
-use crate::exec::human;
-use crate::queue_cmd::StatusArgs;
-use crate::tally::EXIT_BROKEN_PIPE;
+use crate::helpers::human::human;
+use crate::helpers::parse;
+use crate::redis::options::NameArgs;
+use crate::run::tally::EXIT_BROKEN_PIPE;
+
+// The options of `inflight queue status` (its help is the doc of `QueueCommand::Status`).
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub queue: NameArgs,
+
+    /// Refresh every --interval until Ctrl-C (or until the queue is finished).
+    #[arg(long)]
+    pub watch: bool,
+
+    /// Time between the two readings the rate is taken from (and between refreshes).
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration, default_value = "1s")]
+    pub interval: Duration,
+
+    /// One JSON object per reading instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// Inputs finished so far, whichever way.
 fn finished(s: &QueueStatus) -> u64 {
@@ -148,8 +169,8 @@ pub async fn dead(queue: Queue) -> Result<i32, String> {
     let mut out = io::stdout().lock();
     for d in letters {
         // As fetch logs them: a password in a URL is masked.
-        let input =
-            String::from_utf8_lossy(&crate::mask::password(d.input.as_bytes())).into_owned();
+        let input = String::from_utf8_lossy(&crate::helpers::mask::password(d.input.as_bytes()))
+            .into_owned();
         let line = json!({ "input": input, "seq": d.position + 1, "deliveries": d.deliveries });
         if let Err(e) = writeln!(out, "{line}") {
             return broken(e);

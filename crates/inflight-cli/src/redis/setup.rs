@@ -4,21 +4,23 @@ use std::io;
 
 use futures::stream::BoxStream;
 
-use crate::cli::Common;
-use crate::input::RawLine;
-use crate::run::Settings;
-use crate::{queue_source, shared_limits};
+use crate::redis::options::RedisArgs;
+use crate::redis::queue_source;
+use crate::redis::shared_limits;
+use crate::run::input::RawLine;
+use crate::run::runner::Settings;
 
 /// Checks the Redis options against the rest, connects and fills `settings`; returns the
 /// queue's inputs with `--queue`. `own_inputs`: the command was given inputs of its own
-/// (`:::` or a FILE). An error is one line for the usage-error exit.
+/// (`:::` or a FILE); `resume`: the run's `--resume`. An error is one line for the usage-error
+/// exit.
 pub async fn prepare(
-    common: &Common,
+    args: &RedisArgs,
+    resume: bool,
     global_per_host: Option<usize>,
     own_inputs: bool,
     settings: &mut Settings,
 ) -> Result<Option<BoxStream<'static, io::Result<RawLine>>>, String> {
-    let args = &common.redis;
     let needs = [
         (args.global_jobs.is_some(), "--global-jobs"),
         (args.global_rate.is_some(), "--global-rate"),
@@ -57,7 +59,7 @@ pub async fn prepare(
         (Some(url), Some(_)) => url,
     };
     if args.queue.is_some() {
-        if common.resume {
+        if resume {
             return Err(
                 "--queue and --resume do not go together: the queue itself keeps \
                         what is done"
@@ -83,7 +85,7 @@ pub async fn prepare(
         // outlives the run that set it.
         if let Ok(Some(stored)) = limit.stored_limit().await {
             if stored != asked as u64 {
-                crate::say::line(&format!(
+                crate::helpers::say::line(&format!(
                     "inflight: the shared limit '{}' is {stored} (set by `inflight limits set`), \
                      not --global-jobs {asked}; `inflight limits set {} --clear` removes it",
                     args.limits_name(),

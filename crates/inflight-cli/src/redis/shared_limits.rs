@@ -8,9 +8,9 @@ use std::time::Duration;
 use inflight::{Inflight, Rate};
 use inflight_redis::{GlobalLimit, GlobalPerKey, GlobalRate, LimitOptions, Redis, RedisEvent};
 
-use crate::progress::Progress;
-use crate::redis_opts::{Connection, RedisArgs};
-use crate::say;
+use crate::helpers::say;
+use crate::redis::options::{Connection, RedisArgs};
+use crate::run::progress::Progress;
 
 /// Connects to `--redis`, checking the URL, the password and the server's version (each a
 /// one-line error). An unreachable server is waited for (said once), up to `--redis-timeout`.
@@ -154,8 +154,8 @@ pub const FLUSH: Duration = Duration::from_secs(5);
 /// waits for the releases of the last permits (dropped, so released in the background).
 pub struct Settle(pub Redis);
 
-impl crate::feed::Feed for Settle {
-    fn finished(&self, _record: &crate::log::Record) {}
+impl crate::run::feed::Feed for Settle {
+    fn finished(&self, _record: &crate::run::log::Record) {}
     fn unstarted(&self, _seq: u64) {}
     fn close(&self) -> futures::future::BoxFuture<'static, ()> {
         let redis = self.0.clone();

@@ -3,7 +3,7 @@
 //! gives back those that never ran (see `queue_source`).
 use futures::future::BoxFuture;
 
-use crate::log::Record;
+use crate::run::log::Record;
 
 /// Told of each input's end by the run loop; the inputs are named by their `seq`.
 pub trait Feed: Send + Sync + 'static {

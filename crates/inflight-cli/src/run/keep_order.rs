@@ -1,7 +1,7 @@
 //! `-k`: outputs printed in input order, while every record is logged as soon as its job
 //! finishes. The library runs the jobs in completion order; this puts their outputs back in
 //! order, and a window on the input keeps the jobs from running further ahead of the first
-//! unprinted one than the bound: `-j` running plus [`crate::run::KEEP_ORDER_BUFFER`] finished
+//! unprinted one than the bound: `-j` running plus [`crate::run::runner::KEEP_ORDER_BUFFER`] finished
 //! and waiting.
 //!
 //! Done here rather than with the library's input-order stream because a job that finished

@@ -12,7 +12,7 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     quiet: bool,
     /// With `-j auto`: the limit now, shown on the line.
-    auto: std::sync::OnceLock<crate::jobs::AutoLimit>,
+    auto: std::sync::OnceLock<crate::run::jobs::AutoLimit>,
 }
 
 impl Progress {
@@ -55,7 +55,7 @@ impl Progress {
     }
 
     /// Shows an adaptive limit (`-j auto`) on the line from now on.
-    pub fn show_limit(&self, auto: crate::jobs::AutoLimit) {
+    pub fn show_limit(&self, auto: crate::run::jobs::AutoLimit) {
         let _ = self.auto.set(auto);
     }
 

@@ -2,189 +2,39 @@
 //! builder ([`inflight::Inflight`]: the limit, `--rate`, `--timeout`, `--retries`, `--halt`,
 //! `--per-host` and spawn mode), outputs and log records out, with `--resume`, Ctrl-C and the
 //! summary.
-use std::borrow::Cow;
-use std::io::{self, Write};
+use std::io;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::future::BoxFuture;
 use futures::stream::{FusedStream, Stream, StreamExt};
 use futures::FutureExt;
 use inflight::{Counted, ErrorPolicy, Failure, HaltMode, Inflight, Outcome, Outcomes, Rate, Retry};
 use tokio_util::sync::CancellationToken;
 
-use crate::exec::human;
-use crate::feed::Feed;
-use crate::halt::Halt;
-use crate::input::RawLine;
-use crate::jobs::AutoLimit;
-use crate::keep_order::{Reorder, Window, Windowed};
-use crate::log::{Done, Log, Record};
-use crate::progress::Progress;
-use crate::retry::{JobRetry, Retryable};
-use crate::spool::Spool;
-use crate::tally::Tally;
-use crate::writer::Writer;
-use crate::{say, signals};
+use crate::helpers::say;
+use crate::run::feed::Feed;
+use crate::run::halt::Halt;
+use crate::run::input::RawLine;
+use crate::run::job::{Finished, Input, Job, Shared};
+use crate::run::jobs::{AutoLimit, Jobs};
+use crate::run::keep_order::{Reorder, Window, Windowed};
+use crate::run::log::{Done, Log};
+use crate::run::progress::Progress;
+use crate::run::retry::{JobRetry, Retryable};
+use crate::run::signals;
+use crate::run::tally::Tally;
+use crate::run::writer::Writer;
 
 /// With `-k`, how many finished jobs may wait for an earlier, slow one (or `-j`, if larger)
 /// before no more are started. Their outputs are spooled (see `spool`), so the bound is on
 /// jobs run ahead, not on memory.
 pub const KEEP_ORDER_BUFFER: usize = 1024;
 
-/// One input and its 1-based position.
-pub struct Input {
-    pub seq: u64,
-    /// The input's bytes, exactly as read; only the head of a line over `--max-line`.
-    pub line: Vec<u8>,
-    /// The full length of a line over `--max-line`: it is not run.
-    pub cut: Option<u64>,
-    /// Set by the first attempt, which counts the job as started.
-    begun: AtomicBool,
-}
-
-impl Input {
-    /// The error of a line over `--max-line`, which no job runs.
-    pub fn too_long(&self) -> Option<String> {
-        self.cut.map(|len| {
-            format!("input of {len} bytes is longer than --max-line; not run (raise --max-line)")
-        })
-    }
-}
-
-/// What a finished job hands back: its record, and for exec its captured output.
-pub struct Finished {
-    pub record: Record,
-    pub stdout: Spool,
-    pub stderr: Spool,
-}
-
-/// What a command does with one input: `exec` runs a process, `fetch` a GET. The library
-/// decides when attempts start, how long they may take and whether they are retried.
-pub trait Job: Send + Sync + 'static {
-    /// A successful attempt.
-    type Output: Send + 'static;
-    /// A failed attempt.
-    type Error: Retryable + Send + 'static;
-    /// Starts one attempt (boxed: the future must not borrow the input, and one small box
-    /// is nothing next to a process or a request).
-    fn attempt(&self, input: &Input) -> BoxFuture<'static, Result<Self::Output, Self::Error>>;
-    /// The record and output of a finished job.
-    fn finish(&self, outcome: Outcome<Input, Self::Output, Self::Error>) -> Finished;
-    /// The key of `--per-host`.
-    fn key(&self, _input: &Input) -> String {
-        String::new()
-    }
-    /// The input as the log holds it (fetch masks passwords); `--resume` compares this.
-    fn logged<'a>(&self, line: &'a [u8]) -> Cow<'a, [u8]> {
-        Cow::Borrowed(line)
-    }
-}
-
-/// The error line of a failure the library reports (a timeout or a panic), or `None` for the
-/// job's own error.
-pub fn policy_failure<E>(failure: &Failure<E>) -> Option<String> {
-    match failure {
-        Failure::Error(_) => None,
-        Failure::TimedOut(limit) => Some(format!("timed out after {}", human(*limit))),
-        Failure::Panicked(message) => Some(format!("panicked: {message}")),
-        Failure::Unavailable(message) => Some(format!("shared limit unavailable: {message}")),
-        _ => Some("failed without an error of its own".to_owned()),
-    }
-}
-
-/// State shared by the run loop, the jobs and the signal handlers.
-pub struct Shared {
-    /// Cancelled to stop starting jobs (first Ctrl-C, `--halt`, a fatal error).
-    pub stop: CancellationToken,
-    /// Cancelled to kill the running jobs (second Ctrl-C, SIGTERM).
-    pub kill: CancellationToken,
-    pub tally: Tally,
-    log: Option<Log>,
-    pub(crate) progress: Progress,
-    /// Told of each input's end (`--queue`: acknowledgements).
-    feed: Option<Arc<dyn Feed>>,
-}
-
-impl Shared {
-    /// Called by a job before its first attempt: false if the run is stopping, in which case
-    /// the job must not start (and leaves no record, so a resumed run will do it).
-    fn begin(&self) -> bool {
-        if self.stop.is_cancelled() {
-            return false;
-        }
-        self.tally.started.fetch_add(1, Relaxed);
-        true
-    }
-
-    /// Records a finished job: the log line first (so it is durable before its output is
-    /// written), then the counts.
-    fn finish(&self, record: &Record) {
-        if let Some(log) = &self.log {
-            if let Err(e) = log.append(record) {
-                if !self.tally.fatal.swap(true, Relaxed) {
-                    self.say(&format!("inflight: cannot write the log: {e}; stopping"));
-                }
-                self.stop.cancel();
-            }
-        }
-        let counter = if record.ok {
-            &self.tally.ok
-        } else {
-            &self.tally.failed
-        };
-        counter.fetch_add(1, Relaxed);
-        if let Some(feed) = &self.feed {
-            feed.finished(record);
-        }
-    }
-
-    /// A shared limit could not be had (Redis away past `--redis-timeout`): the input never
-    /// started and leaves no record (so `--resume`, or another worker, does it); the run
-    /// starts nothing more and ends with the status of an I/O error. Said once.
-    fn unavailable(&self, message: &str) {
-        if !self.tally.fatal.swap(true, Relaxed) {
-            self.say(&format!(
-                "inflight: {message}; starting no more jobs, waiting for {} running",
-                self.tally.running()
-            ));
-        }
-        self.stop.cancel();
-    }
-
-    fn unstarted(&self, seq: u64) {
-        if let Some(feed) = &self.feed {
-            feed.unstarted(seq);
-        }
-    }
-
-    /// The library halted the run (`--halt`): say so once, and start nothing more.
-    fn halted(&self, mode: HaltMode) {
-        if self.stop.is_cancelled() {
-            return; // already stopping (Ctrl-C, a fatal error): that was said
-        }
-        self.stop.cancel();
-        match mode {
-            HaltMode::Soon => self.say(&format!(
-                "inflight: halt condition met; starting no more jobs, waiting for {} running",
-                self.tally.running()
-            )),
-            _ => self.say("inflight: halt condition met; killing running jobs"),
-        }
-    }
-
-    /// Prints a line on stderr without breaking the bar (and without failing if stderr is
-    /// gone).
-    pub fn say(&self, line: &str) {
-        self.progress.suspend(|| say::line(line));
-    }
-}
-
 /// Settings of the run.
 pub struct Settings {
-    pub jobs: crate::jobs::Jobs,
+    pub jobs: Jobs,
     pub keep_order: bool,
     pub timeout: Option<Duration>,
     pub retries: u32,
@@ -221,7 +71,7 @@ where
 
     // Every attempt is spawned (`.spawned()`), so jobs progress on every core however busy the
     // output loop is; a timed-out or cancelled attempt is dropped, which kills exec's process
-    // group (see exec.rs).
+    // group (see exec/process.rs).
     let mut builder = Inflight::new(settings.jobs.limit()).retry_policy::<J::Error, _>(JobRetry {
         stop: shared.stop.clone(),
     });
@@ -459,40 +309,6 @@ impl<J: Job> Output<J> {
     }
 }
 
-/// Writes a job's stdout, then its stderr, each as one block. On a terminal the bar is lifted
-/// first, so output and bar never share a line.
-pub(crate) fn emit(
-    mut finished: Finished,
-    stdout: &mut impl Write,
-    stdout_tty: bool,
-    progress: &Progress,
-) -> io::Result<()> {
-    if !finished.stdout.is_empty() {
-        let mut write = || {
-            finished
-                .stdout
-                .write_to(stdout)
-                .and_then(|()| stdout.flush())
-        };
-        if stdout_tty {
-            progress.suspend(write)?;
-        } else {
-            write()?;
-        }
-    }
-    if !finished.stderr.is_empty() {
-        progress.suspend(|| {
-            let mut err = io::stderr().lock();
-            // Nothing sensible remains to be done if stderr itself is gone.
-            let _ = finished
-                .stderr
-                .write_to(&mut err)
-                .and_then(|()| err.flush());
-        });
-    }
-    Ok(())
-}
-
 /// Numbers the inputs, drops the ones `--resume` says are done, and ends at the first read
 /// error or when the run is stopping.
 fn input_stream<S, J>(
@@ -538,22 +354,4 @@ where
             begun: AtomicBool::new(false),
         })
         .boxed()
-}
-
-/// The log record of an outcome with the fields every job fills the same way (input, position,
-/// attempts, time); each job adds its status, error and the rest.
-pub fn record_of<T, E>(outcome: &Outcome<Input, T, E>) -> Record {
-    let mut record = Record {
-        seq: outcome.input.seq,
-        // A line over --max-line is rejected before any attempt.
-        attempts: if outcome.input.cut.is_some() {
-            0
-        } else {
-            outcome.attempts
-        },
-        ms: outcome.elapsed.as_millis() as u64,
-        ..Record::default()
-    };
-    record.set_input(&outcome.input.line);
-    record
 }

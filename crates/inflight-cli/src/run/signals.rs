@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tokio::signal::unix::{signal, SignalKind};
 
-use crate::run::Shared;
+use crate::run::job::Shared;
 
 /// Installs the handlers for the run.
 pub fn listen(shared: Arc<Shared>) {

@@ -44,7 +44,7 @@ impl Spool {
     /// Appends `data`, moving everything to a file once the bounds are passed. If no file can
     /// be made or written (a full or unusable `$TMPDIR`), the output is cut there and `cut`
     /// says why: holding it in memory instead could exhaust the machine (`yes`), and the job
-    /// that lost output counts as failed (see exec.rs), so `--resume` runs it again.
+    /// that lost output counts as failed (see exec/job.rs), so `--resume` runs it again.
     pub fn push(&mut self, data: &[u8]) -> io::Result<()> {
         if self.cut.is_some() {
             return Ok(()); // the rest of a cut output is dropped

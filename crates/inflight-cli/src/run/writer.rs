@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::run::{emit, Finished, Shared};
+use crate::run::job::{emit, Finished, Shared};
 
 /// Outputs queued at most before the run waits for the reader.
 const QUEUED: usize = 64;
