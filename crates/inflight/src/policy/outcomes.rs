@@ -149,9 +149,14 @@ impl<S, I, Fut: Future> Outcomes<S, I, Fut> {
 
     /// Runs each attempt of this run as a tokio task, so CPU-heavy work uses every core and a
     /// panic becomes a [`Failure::Panicked`](crate::Failure::Panicked) outcome instead of
-    /// unwinding into the consumer. The limit still counts them; dropping the stream aborts
-    /// them; an attempt that times out is aborted and waited for before its slot is reused (so
-    /// a CPU-bound or blocking attempt holds its slot until it really ends).
+    /// unwinding into the consumer. The limit still counts them, and a spawned attempt holds
+    /// its input's places (its slot of the builder's limit, its key's, its shared limits')
+    /// until its task really ends: an attempt that times out is aborted and waited for before
+    /// its slot is reused, and dropping the stream (or a halt) aborts the tasks, whose places go
+    /// back to the builder as each one ends. An abort stops a task only at its next await, so a
+    /// CPU-bound or blocking attempt keeps its place until it is done, and the next run of the
+    /// same builder never runs beside it above the limit. (Work that a task hands on to
+    /// `spawn_blocking` or a thread of its own is not the task: it is not waited for.)
     ///
     /// Call it before the first poll (attempts already started stay where they are). Needs a
     /// tokio runtime and `Send + 'static` futures.

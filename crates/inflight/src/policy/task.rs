@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::attempt::SpawnCell;
+use super::attempt::{Places, SpawnCell};
 use super::drop_if::{is_drop, DropIf};
 use super::event::Event;
 use super::gate::Admitted;
@@ -71,7 +71,7 @@ where
     let Admitted {
         input,
         index,
-        slot: _slot,
+        slot,
         key,
     } = admitted;
     // Without shared limits (the usual case) there is nothing to wait for: no await at all.
@@ -82,8 +82,17 @@ where
     } else {
         Ok(None)
     };
+    // Every place is held here until this future ends or is dropped; spawned attempts hold
+    // them too, so that a dropped run's aborted tasks keep them until they really end.
+    let mut here = Some((slot, key));
     let (input, result, attempts, elapsed) = match places {
-        Ok(_held) => attempts(&shared, input, index).await?,
+        Ok(held) => {
+            let shared_places = shared.spawn.spawns().then(|| {
+                let (slot, key) = here.take().expect("taken once");
+                Arc::new((slot, key, held)) as Places
+            });
+            attempts(&shared, input, index, shared_places.as_ref()).await?
+        }
         Err(error) => {
             // Never fail open: without the shared limit, nothing more starts.
             shared.halt.stop_soon();
@@ -115,6 +124,7 @@ async fn attempts<I, T, E, F, Fut>(
     shared: &RunShared<F, E, Fut>,
     input: I,
     index: u64,
+    places: Option<&Places>,
 ) -> Option<(I, Result<T, Failure<E>>, u32, Duration)>
 where
     F: Fn(&I) -> Fut,
@@ -161,7 +171,7 @@ where
         attempts += 1;
         // The attempt is made before awaiting, so no borrow of the input is held across an
         // await (which would make the input need `Sync` in spawn mode and in pools).
-        let attempt = shared.spawn.start((shared.task)(&input));
+        let attempt = shared.spawn.start((shared.task)(&input), places);
         let failure = match attempt_once(shared.timeout, attempt, shared.progress.as_ref()).await {
             Ok(output) => break Ok(output),
             Err(failure) => failure,
