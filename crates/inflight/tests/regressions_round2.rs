@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use inflight::Inflight;
+use inflight::{ErrorPolicy, Failure, Inflight};
 
 /// Counts the tasks running at once and the most that ever did, across threads.
 #[derive(Clone, Default)]
@@ -60,6 +60,54 @@ async fn a_dropped_spawned_run_frees_its_places_only_when_its_tasks_end() {
             running.peak()
         );
         assert_eq!(builder.handle().in_flight(), 0);
+    })
+    .await
+}
+
+/// Bug 3: `halt_at_failure_percent(0.0, n)` halted a run without a single failure (3 of 10
+/// outcomes, every one Ok): a share of 0 was "reached" by none. Now 0 % means the first
+/// failure once `n` inputs have finished.
+#[tokio::test(start_paused = true)]
+async fn a_zero_percent_halt_waits_for_a_failure() {
+    common::deadline(async move {
+        let policy = ErrorPolicy::halt_at_failure_percent(0.0, 3);
+        let run = Inflight::new(1).errors(policy);
+        let all = run.gather(0..10, |&i| async move { Ok::<_, u32>(i) }).await;
+        assert_eq!(all.len(), 10, "no failure, no halt");
+        // A failure before the third input finishes is judged when the third does.
+        let early = run
+            .gather(0..10, |&i| async move {
+                if i == 0 {
+                    Err(i)
+                } else {
+                    Ok(i)
+                }
+            })
+            .await;
+        assert_eq!(early.len(), 3);
+        let late = run
+            .gather(0..10, |&i| async move {
+                if i == 6 {
+                    Err(i)
+                } else {
+                    Ok(i)
+                }
+            })
+            .await;
+        assert_eq!(late.len(), 7);
+        assert_eq!(late[6].result, Err(Failure::Error(6)));
+        // The other end: 100 % halts only when every finished input failed.
+        let every = Inflight::new(1)
+            .errors(ErrorPolicy::halt_at_failure_percent(100.0, 2))
+            .gather(0..10, |&i| async move {
+                if i < 3 {
+                    Err(i)
+                } else {
+                    Ok(i)
+                }
+            })
+            .await;
+        assert_eq!(every.len(), 2);
     })
     .await
 }
