@@ -220,7 +220,7 @@ pub use policy::progress::{Progress, Snapshot};
 pub use policy::rate::Rate;
 pub use policy::retry::{Retry, RetryIf};
 pub use policy::shared::{Acquiring, SharedLimit, SharedLimitError, SharedPermit};
-pub use pool::Pool;
+pub use pool::{Closed, Pool};
 pub use task_error::TaskError;
 pub use try_gather::{try_gather, TryGather};
 pub use try_in_flight::TryInFlight;

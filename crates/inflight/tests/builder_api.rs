@@ -288,7 +288,8 @@ async fn a_pool_producer_and_consumer_side_by_side_with_bounded_memory() {
                     tokio::time::sleep(Duration::from_millis(1 + i % 7)).await;
                     i
                 })
-                .await;
+                .await
+                .unwrap();
                 most_held.fetch_max(pool.len(), Ordering::SeqCst);
             }
             pool.close();

@@ -111,3 +111,34 @@ async fn a_zero_percent_halt_waits_for_a_failure() {
     })
     .await
 }
+
+/// Friction: `Pool::spawn` panicked after `close()` while `InputPool::submit` gave its input
+/// back; and it returned nothing to abort a task by. Now it gives the task back in a `Closed`
+/// error, and returns the task's abort handle (as `JoinSet::spawn`).
+#[tokio::test(start_paused = true)]
+async fn a_pool_spawn_gives_the_task_back_once_closed_and_returns_an_abort_handle() {
+    common::deadline(async move {
+        let pool = inflight::Pool::new(1);
+        let hanging = pool
+            .spawn(async {
+                std::future::pending::<()>().await;
+                1
+            })
+            .await
+            .unwrap();
+        assert_eq!(pool.running(), 1);
+        hanging.abort();
+        let aborted = pool.join_next().await.unwrap();
+        assert_eq!(aborted, Err(inflight::TaskError::Cancelled));
+        assert_eq!(pool.running(), 0, "the aborted task's slot is free");
+        let id = pool.spawn(async { 2 }).await.unwrap().id();
+        assert_ne!(id, hanging.id());
+        assert_eq!(pool.join_next().await.unwrap(), Ok(2));
+        pool.close();
+        let refused = pool.spawn(async { 3 }).await.unwrap_err();
+        assert_eq!(refused.to_string(), "the pool is closed");
+        assert_eq!(refused.into_inner().await, 3);
+        assert!(pool.join_next().await.is_none());
+    })
+    .await
+}
