@@ -142,3 +142,26 @@ async fn a_pool_spawn_gives_the_task_back_once_closed_and_returns_an_abort_handl
     })
     .await
 }
+
+/// Docs: `drive` now says that a panic ends the driven stream (unlike `as_completed` polled
+/// directly, where a consumer that catches it polls on to the other futures).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_ends_the_driven_stream_after_the_items_before_it() {
+    use futures::FutureExt;
+    common::deadline(async move {
+        let tasks = (0..5u64).map(|i| async move {
+            tokio::time::sleep(Duration::from_millis(20 * i)).await;
+            assert_ne!(i, 2, "task 2 failed");
+            i
+        });
+        let mut driven = inflight::drive(inflight::as_completed(tasks, 5), 8);
+        assert_eq!(driven.next().await, Some(0));
+        assert_eq!(driven.next().await, Some(1));
+        let caught = std::panic::AssertUnwindSafe(driven.next())
+            .catch_unwind()
+            .await;
+        assert!(caught.is_err(), "the panic reaches the consumer");
+        assert_eq!(driven.next().await, None, "and the driven stream is over");
+    })
+    .await
+}

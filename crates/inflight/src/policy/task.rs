@@ -87,10 +87,12 @@ where
     let mut here = Some((slot, key));
     let (input, result, attempts, elapsed) = match places {
         Ok(held) => {
-            let shared_places = shared.spawn.spawns().then(|| {
+            let (shared_places, _held) = if shared.spawn.spawns() {
                 let (slot, key) = here.take().expect("taken once");
-                Arc::new((slot, key, held)) as Places
-            });
+                (Some(Arc::new((slot, key, held)) as Places), None)
+            } else {
+                (None, held)
+            };
             attempts(&shared, input, index, shared_places.as_ref()).await?
         }
         Err(error) => {
