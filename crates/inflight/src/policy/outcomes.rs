@@ -59,6 +59,11 @@ impl<S, I, Fut: Future> Outcomes<S, I, Fut> {
         self.cells.spawn.clone()
     }
 
+    /// From now on, the inputs this run will never finish go to `give_back`.
+    pub(crate) fn give_back_to(&self, give_back: Arc<super::give_back::GiveBack<I>>) {
+        let _ = self.cells.give_back.set(give_back);
+    }
+
     /// A handle that stops this run from elsewhere (a signal handler, another task), as a
     /// [`HaltMode::Soon`] halt would: nothing more is pulled or started, no new attempt is
     /// made (an input waiting to retry ends at once with its last failure), and what runs

@@ -11,6 +11,7 @@ use super::attempt::{Places, SpawnCell};
 use super::drop_if::{is_drop, DropIf};
 use super::event::Event;
 use super::gate::Admitted;
+use super::give_back::Returnable;
 use super::halt::Halt;
 use super::handle::Control;
 use super::outcome::{Failure, Outcome};
@@ -99,7 +100,7 @@ where
             // Never fail open: without the shared limit, nothing more starts.
             shared.halt.stop_soon();
             let failure = Failure::Unavailable(error.to_string());
-            (input, Err(failure), 0, Duration::ZERO)
+            (input.into_inner(), Err(failure), 0, Duration::ZERO)
         }
     };
     let ok = result.is_ok();
@@ -124,7 +125,7 @@ where
 /// for the run to be `Send`.
 async fn attempts<I, T, E, F, Fut>(
     shared: &RunShared<F, E, Fut>,
-    input: I,
+    input: Returnable<I>,
     index: u64,
     places: Option<&Places>,
 ) -> Option<(I, Result<T, Failure<E>>, u32, Duration)>
@@ -173,7 +174,7 @@ where
         attempts += 1;
         // The attempt is made before awaiting, so no borrow of the input is held across an
         // await (which would make the input need `Sync` in spawn mode and in pools).
-        let attempt = shared.spawn.start((shared.task)(&input), places);
+        let attempt = shared.spawn.start((shared.task)(input.get()), places);
         let failure = match attempt_once(shared.timeout, attempt, shared.progress.as_ref()).await {
             Ok(output) => break Ok(output),
             Err(failure) => failure,
@@ -216,7 +217,7 @@ where
         shared.replied(retry_began.or(started), result.as_ref().err());
     }
     let elapsed = started.map_or(Duration::ZERO, |at| at.elapsed());
-    Some((input, result, attempts, elapsed))
+    Some((input.into_inner(), result, attempts, elapsed))
 }
 
 /// The places an input holds under the shared limits for its whole life: its key's first, then
