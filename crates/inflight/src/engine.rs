@@ -76,6 +76,18 @@ where
         }
     }
 
+    /// [`Engine::set_limit`] for a pinned engine (a stream in its poll).
+    pub(crate) fn set_limit_pinned(self: Pin<&mut Self>, limit: Limit) {
+        let this = self.project();
+        let (limit, timer) = T::start(limit, Some(this.slots.limit()));
+        this.slots.set_limit(limit, timer);
+        if limit > 0 {
+            if let Some(consumer) = this.paused.take() {
+                consumer.wake();
+            }
+        }
+    }
+
     /// Whether the source is exhausted and nothing is in flight.
     pub(crate) fn is_done(&self) -> bool {
         self.source_done && self.slots.running() == 0
