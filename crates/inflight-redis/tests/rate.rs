@@ -121,3 +121,48 @@ async fn a_live_rate_change_applies_to_every_client() {
     assert_eq!(other.rate().await.unwrap(), slow);
     assert_eq!(other.stored_rate().await.unwrap(), None);
 }
+
+/// The global rate keeps its theoretical arrival time (the key `tat` holds the next start's
+/// due time, and a start is reserved there, ahead of the caller's sleep), so a caller that
+/// wakes late from its sleep does not push the schedule back: with work waiting, it delivers
+/// its rate at 100/s and 1000/s on a real clock, as the local rate does
+/// (crates/inflight/tests/rate_real_clock.rs), and never more than burst + rate·t from the
+/// first start on Redis's clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_global_rate_delivers_its_rate_at_100_and_1000_a_second() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let span = Duration::from_secs(2);
+    let mut report = Vec::new();
+    for per_second in [100u32, 1000] {
+        let rate = Rate::per_second(per_second);
+        let name = format!("delivers-{per_second}");
+        let v = starts(
+            &server.url(),
+            &name,
+            rate,
+            1,
+            32,
+            span + Duration::from_millis(200),
+        )
+        .await;
+        let first = v[0].0;
+        let within = v
+            .iter()
+            .filter(|(us, _)| us - first <= span.as_micros() as u64)
+            .count();
+        report.push((per_second, within, per_second as f64 * span.as_secs_f64()));
+    }
+    eprintln!("global starts in {span:?} (rate, measured, rate*t): {report:?}");
+    for (per_second, within, expected) in report {
+        assert!(
+            within as f64 <= 1.0 + expected,
+            "{within} starts in {span:?} at {per_second}/s"
+        );
+        assert!(
+            within as f64 >= 0.95 * expected,
+            "{within} starts in {span:?} at {per_second}/s: under 95% of {expected}"
+        );
+    }
+}

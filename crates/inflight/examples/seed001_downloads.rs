@@ -25,7 +25,7 @@ async fn main() {
     let start = Instant::now();
     let pool = inflight::Pool::new(3);
     for code in 0..WAIT_SECS.len() {
-        pool.spawn(download(code)).await;
+        pool.spawn(download(code)).await.expect("the pool is open");
     }
     let finished = pool.join_all().await;
     let failed = finished.iter().filter(|outcome| outcome.is_err()).count();

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_core::stream::FusedStream;
@@ -12,6 +13,7 @@ use crate::budget::{Budget, Coop};
 use crate::engine::Engine;
 use crate::iter_source::IterSource;
 use crate::limit::{check, IntoLimit, Limit, TimerOf};
+use crate::limit_handle::{LimitHandle, Remote};
 
 /// Runs `futures` with at most `limit` in flight and yields their outputs as they complete.
 ///
@@ -70,6 +72,8 @@ pin_project! {
         #[pin]
         engine: Engine<St, TimerOf<L>>,
         coop: Coop,
+        // Made by the first `limit_handle`: a change from a handle waits here for the next poll.
+        remote: Option<Arc<Remote>>,
     }
 }
 
@@ -84,6 +88,7 @@ where
         AsCompleted {
             engine: Engine::new(source, limit),
             coop: Coop::default(),
+            remote: None,
         }
     }
 
@@ -120,6 +125,32 @@ where
     pub fn limit(&self) -> usize {
         self.engine.limit()
     }
+
+    /// A cloneable handle that changes this stream's limit from another task, while the
+    /// consumer awaits it; see [`LimitHandle`]. Take it before handing the stream over.
+    ///
+    /// ```
+    /// let mut stream = inflight::as_completed([async { 1 }], 2);
+    /// let handle = stream.limit_handle();
+    /// std::thread::spawn(move || handle.set_limit(10)).join().unwrap();
+    /// # futures::executor::block_on(futures::StreamExt::next(&mut stream));
+    /// assert_eq!(stream.limit(), 10);
+    /// ```
+    pub fn limit_handle(&mut self) -> LimitHandle<L> {
+        let limit = self.engine.limit();
+        LimitHandle::new(
+            self.remote
+                .get_or_insert_with(|| Remote::new(limit))
+                .clone(),
+        )
+    }
+
+    /// Tells the handles of a change made here.
+    fn changed(&self) {
+        if let Some(remote) = &self.remote {
+            remote.set(self.engine.limit());
+        }
+    }
 }
 
 impl<St> AsCompleted<St, usize>
@@ -139,6 +170,7 @@ where
     /// ```
     pub fn set_limit(&mut self, limit: usize) {
         self.engine.set_limit(Limit::fixed(limit));
+        self.changed();
     }
 }
 
@@ -161,6 +193,7 @@ where
     /// ```
     pub fn set_limit(&mut self, limit: impl Into<Limit>) {
         self.engine.set_limit(limit.into());
+        self.changed();
     }
 }
 
@@ -175,9 +208,19 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.project();
         let mut engine = this.engine;
-        this.coop.poll(cx, |cx| {
+        let Some(remote) = this.remote.as_ref() else {
+            return this.coop.poll(cx, |cx| {
+                engine.as_mut().poll_output(cx, &mut Budget::new(), true)
+            });
+        };
+        if let Some(limit) = remote.take() {
+            engine.as_mut().set_limit_pinned(limit);
+        }
+        let polled = this.coop.poll(cx, |cx| {
             engine.as_mut().poll_output(cx, &mut Budget::new(), true)
-        })
+        });
+        remote.after_poll(engine.limit(), polled.is_pending(), cx);
+        polled
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -20,11 +20,21 @@ use crate::limit_check::check_limit;
 ///
 /// Use the plain stream when the consumer only stores or forwards each item; use `drive` when
 /// it does slow work per item. Dropping the returned stream stops the driver and so drops the
-/// inner stream and its tasks. A panic inside the driven stream is raised again in the consumer.
+/// inner stream and its tasks.
+///
+/// A capacity above [`Limiter::MAX_LIMIT`](crate::Limiter::MAX_LIMIT) (tokio's channel's most)
+/// is taken as that: no consumer could fall that far behind.
+///
+/// A panic inside the driven stream (in one of its futures, or in the stream itself) ends the
+/// driver: the driven stream is over, and the panic is raised again in the consumer at its next
+/// poll, after the items sent before it. Unlike [`as_completed`](crate::as_completed) polled
+/// directly, a consumer that catches it cannot poll on to the other futures: they were dropped
+/// with the driver. Run the attempts as tokio tasks ([`Outcomes::spawned`](crate::Outcomes::spawned),
+/// or [`Pool`](crate::Pool)) to have panics reported as values instead.
 ///
 /// # Panics
 ///
-/// If `capacity` is 0, or when called outside a tokio runtime.
+/// `drive` panics if `capacity` is 0 (naming it), or when called outside a tokio runtime.
 ///
 /// # Example
 ///
@@ -54,7 +64,7 @@ where
     S::Item: Send + 'static,
 {
     check_limit(capacity, "drive: capacity");
-    let (sender, receiver) = mpsc::channel(capacity);
+    let (sender, receiver) = mpsc::channel(capacity.min(tokio::sync::Semaphore::MAX_PERMITS));
     let driver = tokio::spawn(async move {
         let mut stream = pin!(stream);
         while let Some(item) =

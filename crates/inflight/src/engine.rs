@@ -78,6 +78,19 @@ where
         }
     }
 
+    /// [`Engine::set_limit`] for a pinned engine (a stream in its poll).
+    pub(crate) fn set_limit_pinned(self: Pin<&mut Self>, limit: Limit) {
+        let this = self.project();
+        let (limit, controller) = limit.start(Some(this.slots.limit()));
+        let timer = T::start(controller);
+        this.slots.set_limit(limit, timer);
+        if limit > 0 {
+            if let Some(consumer) = this.paused.take() {
+                consumer.wake();
+            }
+        }
+    }
+
     /// Whether the source is exhausted and nothing is in flight.
     pub(crate) fn is_done(&self) -> bool {
         self.source_done && self.slots.running() == 0

@@ -74,6 +74,10 @@ where
         self.engine.set_limit(limit);
     }
 
+    pub(crate) fn set_limit_pinned(self: Pin<&mut Self>, limit: Limit) {
+        self.project().engine.set_limit_pinned(limit);
+    }
+
     pub(crate) fn is_done(&self) -> bool {
         self.engine.is_done() && self.reorder.held() == 0
     }

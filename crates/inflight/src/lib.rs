@@ -117,9 +117,49 @@
 //!
 //! One rule for 0 everywhere: a limit given when something is made (`as_completed(f, 0)`,
 //! `Inflight::new(0)`, `Limiter::new(0)`, a `per_key` of 0, `Limit::fixed(0)`) panics, naming
-//! it, since nothing could ever run (an adaptive limit's bounds are at least 1); a limit changed while running (`set_limit(0)` on a stream, a [`Limiter`] or a
+//! it, since nothing could ever run (an adaptive limit's bounds are at least 1); a limit
+//! changed while running (`set_limit(0)` on a stream, a [`LimitHandle`], a [`Limiter`] or a
 //! [`RunHandle`]) pauses: nothing new starts until the limit is raised, and the raise starts
 //! work at once.
+//!
+//! One rule for the top: a limit above [`Limiter::MAX_LIMIT`] (`usize::MAX >> 3`, tokio's
+//! semaphore's most), `usize::MAX` included, is taken as that, wherever it is given
+//! (`Inflight::new`, `RunHandle::set_limit`, `Limiter`, `Pool::new`, `drive`'s capacity): no
+//! program runs that many tasks at once, so it is the same as no limit. Likewise a rate's
+//! interval is at most [`Rate::MAX_INTERVAL`] (a century). The panics that remain are for
+//! values that can never work, and each names the public function and the value: a limit,
+//! capacity, burst or rate count of 0, a zero period, a weight above `u32::MAX`
+//! ([`Limiter::acquire_many`]), a failure share outside 0 to 100.
+//!
+//! Any stream's limit can be changed while its consumer awaits it: the builder's runs through
+//! [`RunHandle`], plain streams through a cloneable [`LimitHandle`] taken from the stream
+//! (`as_completed(..).limit_handle()`), which works through [`drive`] too.
+//!
+//! # Rates
+//!
+//! A [`Rate`] is a GCRA that keeps its theoretical arrival times: starts are evenly spaced
+//! (`burst` of them may come at once after a quiet spell), and a start that waited for its
+//! slot and was woken late (tokio's timer fires on whole milliseconds; a busy machine wakes
+//! tasks later still) keeps its slot, so with work waiting a run gets its rate, not less:
+//! 1000/s gave 2000 starts in 2 s on a loaded two-core machine, where pushing the schedule
+//! back by each late wake-up gave 802. Counted from the first start, at most
+//! `burst + rate·t` starts fall in `t`; any window of length `t` holds at most
+//! `burst + rate·(t + catch_up)`, the catch-up being how late a start may be and still keep
+//! its slot (10 ms by default; [`Rate::catch_up`] sets it, and zero gives the textbook GCRA).
+//!
+//! # Push-style pools
+//!
+//! [`Pool`] and [`InputPool`] (the builder's [`pool`](Inflight::pool)) agree: once closed,
+//! [`Pool::spawn`] gives the task back in a [`Closed`] error and [`InputPool::submit`] gives
+//! the input back as `Err(input)`; neither panics. `Pool::spawn` returns the task's tokio
+//! `AbortHandle` (as `JoinSet::spawn` does), whose `id` names it. Every input submitted to an
+//! `InputPool` comes back one way or the other, whatever the error policy: as an outcome, or,
+//! when a halt leaves it unrun (or cancels it), through [`InputPool::given_back`].
+//!
+//! Spawned work holds its places until it really ends: in [`Pool`], and in runs made
+//! [`spawned`](Outcomes::spawned), an aborted task (a timeout, a halt, a dropped run or pool)
+//! keeps its slot of the limit until it stops, which for blocking or CPU-bound work is when it
+//! is done, so the next run of the same builder never runs beside it above the limit.
 //!
 //! # Adaptive limits
 //!
@@ -173,6 +213,8 @@
 //! again. In input order, its position is skipped. [`gather`] and [`try_gather`] cannot
 //! complete without its output: polling them again panics, saying so. In [`Pool`] and in runs
 //! made [`spawned`](Outcomes::spawned), a panic is caught per task and reported as a value.
+//! Under [`drive`], a panic ends the driven stream: it reaches the consumer after the outputs
+//! sent before it, and the stream is over (the other futures were dropped with the driver).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
@@ -190,6 +232,7 @@ mod input_order;
 mod iter_source;
 mod limit;
 mod limit_check;
+mod limit_handle;
 mod limiter;
 mod ordered;
 mod policy;
@@ -207,6 +250,7 @@ pub use drive::{drive, Driven};
 pub use ext::InflightExt;
 pub use gather::{gather, Gather};
 pub use limit::{IntoLimit, Limit};
+pub use limit_handle::LimitHandle;
 pub use limiter::{Limiter, Permit};
 pub use ordered::{ordered, Ordered};
 pub use policy::builder::Inflight;
@@ -221,7 +265,7 @@ pub use policy::progress::{Progress, Snapshot};
 pub use policy::rate::Rate;
 pub use policy::retry::{Retry, RetryIf};
 pub use policy::shared::{Acquiring, SharedLimit, SharedLimitError, SharedPermit};
-pub use pool::Pool;
+pub use pool::{Closed, Pool};
 pub use task_error::TaskError;
 pub use try_gather::{try_gather, TryGather};
 pub use try_in_flight::TryInFlight;

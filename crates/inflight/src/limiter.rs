@@ -71,11 +71,23 @@ pub struct Permit {
 }
 
 impl Limiter {
-    /// A limiter that lets `limit` permits out at once.
+    /// The largest limit: tokio's semaphore's most (`usize::MAX >> 3`). A larger limit, given
+    /// anywhere (`Limiter::new`, `set_limit`, `Inflight::new`, a handle's `set_limit`,
+    /// `Pool::new`), is taken as this one: no program can ever run that many tasks at once, so
+    /// it is the same as no limit.
+    ///
+    /// ```
+    /// let unlimited = inflight::Limiter::new(usize::MAX);
+    /// assert_eq!(unlimited.limit(), inflight::Limiter::MAX_LIMIT);
+    /// ```
+    pub const MAX_LIMIT: usize = Semaphore::MAX_PERMITS;
+
+    /// A limiter that lets `limit` permits out at once (at most [`Limiter::MAX_LIMIT`]: a
+    /// larger limit is taken as that).
     ///
     /// # Panics
     ///
-    /// If `limit` is 0, or larger than tokio's semaphore allows (`usize::MAX >> 3`).
+    /// `Limiter::new` panics if `limit` is 0, naming it: nothing could ever run.
     ///
     /// ```
     /// assert_eq!(inflight::Limiter::new(3).limit(), 3);
@@ -83,11 +95,7 @@ impl Limiter {
     #[track_caller]
     pub fn new(limit: usize) -> Limiter {
         check_limit(limit, "Limiter::new: limit");
-        assert!(
-            limit <= Semaphore::MAX_PERMITS,
-            "Limiter::new: limit must be at most {}, got {limit}",
-            Semaphore::MAX_PERMITS
-        );
+        let limit = limit.min(Limiter::MAX_LIMIT);
         Limiter {
             shared: Arc::new(Shared {
                 semaphore: Semaphore::new(limit),
@@ -119,7 +127,8 @@ impl Limiter {
     ///
     /// # Panics
     ///
-    /// If `weight` is above `u32::MAX`.
+    /// `acquire_many` panics if `weight` is above `u32::MAX` (tokio's semaphore takes no more
+    /// at once), naming the weight.
     ///
     /// ```
     /// # futures::executor::block_on(async {
@@ -133,7 +142,7 @@ impl Limiter {
     pub async fn acquire_many(&self, weight: usize) -> Permit {
         self.shared
             .semaphore
-            .acquire_many(weight_u32(weight))
+            .acquire_many(weight_u32(weight, "acquire_many"))
             .await
             .expect("the semaphore is never closed")
             .forget();
@@ -153,6 +162,10 @@ impl Limiter {
 
     /// Takes `weight` permits if they are free now and nobody waits before.
     ///
+    /// # Panics
+    ///
+    /// `try_acquire_many` panics if `weight` is above `u32::MAX`, naming the weight.
+    ///
     /// ```
     /// let limiter = inflight::Limiter::new(3);
     /// assert!(limiter.try_acquire_many(3).is_some());
@@ -160,7 +173,7 @@ impl Limiter {
     pub fn try_acquire_many(&self, weight: usize) -> Option<Permit> {
         self.shared
             .semaphore
-            .try_acquire_many(weight_u32(weight))
+            .try_acquire_many(weight_u32(weight, "try_acquire_many"))
             .ok()?
             .forget();
         Some(self.wrap(weight))
@@ -211,11 +224,8 @@ impl Limiter {
 
     /// Changes the limit. Raising it serves waiters at once; lowering it takes no permit back:
     /// holders finish, and each permit they release above the new limit is retired. A limit of
-    /// 0 pauses: nothing is granted until it is raised again.
-    ///
-    /// # Panics
-    ///
-    /// If `limit` is larger than `usize::MAX >> 3`.
+    /// 0 pauses: nothing is granted until it is raised again. A limit above
+    /// [`Limiter::MAX_LIMIT`] is taken as that.
     ///
     /// ```
     /// let limiter = inflight::Limiter::new(1);
@@ -226,11 +236,7 @@ impl Limiter {
     /// assert_eq!(limiter.in_flight(), 2); // held permits are never revoked
     /// ```
     pub fn set_limit(&self, limit: usize) {
-        assert!(
-            limit <= Semaphore::MAX_PERMITS,
-            "set_limit: limit must be at most {}, got {limit}",
-            Semaphore::MAX_PERMITS
-        );
+        let limit = limit.min(Limiter::MAX_LIMIT);
         let mut resize = self.shared.lock_resize();
         if limit >= resize.limit {
             let raise = limit - resize.limit;
@@ -298,10 +304,10 @@ impl Limiter {
 }
 
 #[track_caller]
-fn weight_u32(weight: usize) -> u32 {
+fn weight_u32(weight: usize, function: &str) -> u32 {
     u32::try_from(weight).unwrap_or_else(|_| {
         panic!(
-            "acquire_many: weight must be at most {}, got {weight}",
+            "Limiter::{function}: weight must be at most {}, got {weight}",
             u32::MAX
         )
     })

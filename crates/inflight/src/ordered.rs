@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_core::stream::FusedStream;
@@ -14,6 +15,7 @@ use crate::input_order::InputOrder;
 use crate::iter_source::IterSource;
 use crate::limit::{check, IntoLimit, Limit, TimerOf};
 use crate::limit_check::check_limit;
+use crate::limit_handle::{LimitHandle, Remote};
 
 /// Runs `futures` with at most `limit` in flight and yields their outputs in input order.
 ///
@@ -71,6 +73,8 @@ pin_project! {
         #[pin]
         inner: InputOrder<Indexed<St>, TimerOf<L>>,
         coop: Coop,
+        // Made by the first `limit_handle`: a change from a handle waits here for the next poll.
+        remote: Option<Arc<Remote>>,
     }
 }
 
@@ -85,6 +89,7 @@ where
         Ordered {
             inner: InputOrder::new(Indexed::new(source), limit, limit.most()),
             coop: Coop::default(),
+            remote: None,
         }
     }
 
@@ -147,6 +152,31 @@ where
     pub fn limit(&self) -> usize {
         self.inner.limit()
     }
+
+    /// A cloneable handle that changes this stream's limit from another task, while the
+    /// consumer awaits it; see [`LimitHandle`].
+    ///
+    /// ```
+    /// let mut stream = inflight::ordered([async { 1 }], 2);
+    /// let handle = stream.limit_handle();
+    /// handle.set_limit(6);
+    /// assert_eq!(handle.limit(), 6);
+    /// ```
+    pub fn limit_handle(&mut self) -> LimitHandle<L> {
+        let limit = self.inner.limit();
+        LimitHandle::new(
+            self.remote
+                .get_or_insert_with(|| Remote::new(limit))
+                .clone(),
+        )
+    }
+
+    /// Tells the handles of a change made here.
+    fn changed(&self) {
+        if let Some(remote) = &self.remote {
+            remote.set(self.inner.limit());
+        }
+    }
 }
 
 impl<St> Ordered<St, usize>
@@ -164,6 +194,7 @@ where
     /// ```
     pub fn set_limit(&mut self, limit: usize) {
         self.inner.set_limit(Limit::fixed(limit));
+        self.changed();
     }
 }
 
@@ -183,6 +214,7 @@ where
     /// ```
     pub fn set_limit(&mut self, limit: impl Into<Limit>) {
         self.inner.set_limit(limit.into());
+        self.changed();
     }
 }
 
@@ -197,7 +229,15 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.project();
         let mut inner = this.inner;
-        this.coop.poll(cx, |cx| inner.as_mut().poll_next(cx))
+        let Some(remote) = this.remote.as_ref() else {
+            return this.coop.poll(cx, |cx| inner.as_mut().poll_next(cx));
+        };
+        if let Some(limit) = remote.take() {
+            inner.as_mut().set_limit_pinned(limit);
+        }
+        let polled = this.coop.poll(cx, |cx| inner.as_mut().poll_next(cx));
+        remote.after_poll(inner.limit(), polled.is_pending(), cx);
+        polled
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

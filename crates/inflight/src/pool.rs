@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::task::{Poll, Waker};
 
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 
 use crate::limiter::Limiter;
 use crate::task_error::TaskError;
@@ -37,7 +37,8 @@ use crate::task_error::TaskError;
 ///             tokio::time::sleep(Duration::from_secs(1 + code % 3)).await;
 ///             code
 ///         })
-///         .await;
+///         .await
+///         .expect("the pool is open");
 ///     }
 ///     pool.close(); // so the consumer knows when it has everything
 /// };
@@ -96,28 +97,43 @@ impl<T: Send + 'static> Pool<T> {
         }
     }
 
-    /// Waits until fewer than `limit` tasks are running, then spawns `task` on the runtime.
-    /// A spawn that was already waiting when the pool was [closed](Pool::close) still goes in.
+    /// Waits until fewer than `limit` tasks are running, then spawns `task` on the runtime and
+    /// returns its [`AbortHandle`] (as `JoinSet::spawn` does: it aborts the task, and its
+    /// [`id`](AbortHandle::id) names it). An aborted task's output is a cancelled
+    /// [`TaskError`]; its slot frees when it really ends.
+    ///
+    /// Once the pool is [closed](Pool::close), gives `task` back unspawned, in a [`Closed`]
+    /// error (as [`InputPool::submit`](crate::InputPool::submit) gives its input back; a
+    /// future is seldom `Debug`, so it comes wrapped: `Closed` is `Debug` and an `Error`
+    /// whatever it holds, and [`Closed::into_inner`] unwraps it). A spawn that was already
+    /// waiting when the pool was closed still goes in.
     ///
     /// # Panics
     ///
-    /// Outside a tokio runtime, or when called once the pool is closed.
+    /// `Pool::spawn` panics outside a tokio runtime.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// let pool = inflight::Pool::new(1);
-    /// pool.spawn(async { 1 }).await;
+    /// let slow = pool.spawn(std::future::pending::<i32>()).await.expect("the pool is open");
+    /// slow.abort(); // a JoinSet's abort handle: the task ends, its slot frees
+    /// assert_eq!(pool.join_next().await.unwrap(), Err(inflight::TaskError::Cancelled));
+    /// pool.spawn(async { 1 }).await.unwrap();
     /// assert_eq!(pool.join_next().await.unwrap().unwrap(), 1);
+    /// pool.close();
+    /// assert!(pool.spawn(async { 2 }).await.is_err(), "closed: the task comes back");
     /// # }
     /// ```
-    pub async fn spawn<F>(&self, task: F)
+    pub async fn spawn<F>(&self, task: F) -> Result<AbortHandle, Closed<F>>
     where
         F: Future<Output = T> + Send + 'static,
     {
         {
             let mut state = self.lock();
-            assert!(!state.closed, "Pool::spawn: the pool is closed");
+            if state.closed {
+                return Err(Closed(task));
+            }
             state.pending += 1;
         }
         // Counted out when dropped while waiting, or below with the spawn (in one critical
@@ -127,15 +143,16 @@ impl<T: Send + 'static> Pool<T> {
         let mut state = self.lock();
         std::mem::forget(pending);
         state.pending -= 1;
-        state.tasks.spawn(async move {
-            let output = task.await;
-            // The slot frees when the task ends, not when its output is taken.
-            drop(permit);
-            output
+        let handle = state.tasks.spawn(async move {
+            // Dropped with the task, whether it ends or is aborted: the slot frees when the
+            // task really ends, not when its output is taken.
+            let _permit = permit;
+            task.await
         });
         if let Some(consumer) = state.waiting.take() {
             consumer.wake();
         }
+        Ok(handle)
     }
 
     /// Spawns no more tasks: once the tasks in the pool are taken,
@@ -164,7 +181,7 @@ impl<T: Send + 'static> Pool<T> {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
     /// let pool = inflight::Pool::new(2);
-    /// pool.spawn(async { panic!("boom") }).await;
+    /// pool.spawn(async { panic!("boom") }).await.unwrap();
     /// let error = pool.join_next().await.unwrap().unwrap_err();
     /// assert_eq!(error.to_string(), "task panicked: boom");
     /// pool.close();
@@ -196,7 +213,7 @@ impl<T: Send + 'static> Pool<T> {
     /// # async fn main() {
     /// let pool = inflight::Pool::new(2);
     /// for i in 0..3 {
-    ///     pool.spawn(async move { i }).await;
+    ///     pool.spawn(async move { i }).await.unwrap();
     /// }
     /// let mut outputs: Vec<i32> = pool.join_all().await.into_iter().map(Result::unwrap).collect();
     /// outputs.sort();
@@ -275,6 +292,51 @@ impl<T: Send + 'static> Pool<T> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
+
+/// What [`Pool::spawn`] gives back once the pool is closed: the task, unspawned.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let pool = inflight::Pool::new(1);
+/// pool.close();
+/// let refused = pool.spawn(async { 7 }).await.unwrap_err();
+/// assert_eq!(refused.to_string(), "the pool is closed");
+/// assert_eq!(refused.into_inner().await, 7); // the task, to run elsewhere
+/// # }
+/// ```
+pub struct Closed<F>(F);
+
+impl<F> Closed<F> {
+    /// The task that was not spawned.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = inflight::Pool::new(1);
+    /// pool.close();
+    /// let task = pool.spawn(async { "later" }).await.unwrap_err().into_inner();
+    /// assert_eq!(task.await, "later");
+    /// # }
+    /// ```
+    pub fn into_inner(self) -> F {
+        self.0
+    }
+}
+
+impl<F> std::fmt::Debug for Closed<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Closed").finish_non_exhaustive()
+    }
+}
+
+impl<F> std::fmt::Display for Closed<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the pool is closed")
+    }
+}
+
+impl<F> std::error::Error for Closed<F> {}
 
 /// A spawn waiting for its slot; counted out when it stops waiting.
 struct Pending<'a, T: Send + 'static>(&'a Pool<T>);

@@ -3,13 +3,14 @@
 use std::any::Any;
 use std::fmt;
 
-/// Why a spawned task gave no output: it panicked, or it was cancelled (its runtime shut down).
+/// Why a spawned task gave no output: it panicked, or it was cancelled (aborted through its
+/// handle, or its runtime shut down).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let mut pool = inflight::Pool::<()>::new(1);
-/// pool.spawn(async { panic!("disk full") }).await;
+/// pool.spawn(async { panic!("disk full") }).await.unwrap();
 /// let error = pool.join_next().await.unwrap().unwrap_err();
 /// assert!(error.is_panic());
 /// assert_eq!(error.panic_message(), Some("disk full"));

@@ -139,7 +139,7 @@ async fn try_gather_returns_at_the_first_error_and_cancels_the_rest() {
         assert_eq!(start.elapsed(), Duration::from_millis(10), "not 50 s");
         assert_eq!((failed.input, failed.index), (2, 2));
         assert_eq!(failed.failure, Failure::Error("input 2 broke".to_string()));
-        assert_eq!(failed.to_string(), "input 2 failed after 1 attempt");
+        assert_eq!(failed.to_string(), "input #2 failed after 1 attempt");
         assert_eq!(census.alive(), 0, "everything in flight was cancelled");
         assert_eq!(
             pulled.load(Ordering::SeqCst),
@@ -288,7 +288,8 @@ async fn a_pool_producer_and_consumer_side_by_side_with_bounded_memory() {
                     tokio::time::sleep(Duration::from_millis(1 + i % 7)).await;
                     i
                 })
-                .await;
+                .await
+                .unwrap();
                 most_held.fetch_max(pool.len(), Ordering::SeqCst);
             }
             pool.close();

@@ -105,7 +105,8 @@ async fn dropping_a_pool_aborts_its_tasks() {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 drop(alive);
             })
-            .await;
+            .await
+            .unwrap();
         }
         assert_eq!(census.alive(), 4);
         drop(pool);

@@ -262,8 +262,8 @@ async fn builder_runs_go_on_after_a_caught_panic_and_spawned_ones_report_it() {
 async fn a_pool_reports_a_panic_and_goes_on() {
     common::deadline(async move {
         let pool = Pool::new(2);
-        pool.spawn(async { panic!("boom") }).await;
-        pool.spawn(async { 7 }).await;
+        pool.spawn(async { panic!("boom") }).await.unwrap();
+        pool.spawn(async { 7 }).await.unwrap();
         pool.close();
         let mut results = Vec::new();
         while let Some(result) = pool.join_next().await {

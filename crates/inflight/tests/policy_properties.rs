@@ -1,6 +1,7 @@
 //! Property tests over combinations of policies: whatever mix of limit, per-key limit, rate,
 //! timeout, retries, failures and spawn mode, the limits hold and every input gets exactly one
-//! outcome.
+//! outcome; and so they do in a run that follows a run of the same builder dropped mid-way
+//! (a dropped spawned run's aborted tasks hold their places until they really end).
 
 mod common;
 
@@ -24,6 +25,8 @@ struct Case {
     ordered: bool,
     /// Each attempt a tokio task of its own.
     spawned: bool,
+    /// A run of the same builder before this one, dropped after this many outcomes.
+    dropped_after: Option<usize>,
     /// Per input: how long each attempt takes, and whether it fails.
     tasks: Vec<(u64, bool)>,
 }
@@ -38,17 +41,21 @@ fn cases() -> impl Strategy<Value = Case> {
         any::<bool>(),
         any::<bool>(),
         prop::collection::vec((1u64..50, prop::bool::weighted(0.2)), 0..40),
+        prop::option::of(0usize..10),
     )
         .prop_map(
-            |(limit, keys, rate, timeout_ms, attempts, ordered, spawned, tasks)| Case {
-                limit,
-                keys,
-                rate,
-                timeout_ms,
-                attempts,
-                ordered,
-                spawned,
-                tasks,
+            |(limit, keys, rate, timeout_ms, attempts, ordered, spawned, tasks, dropped_after)| {
+                Case {
+                    limit,
+                    keys,
+                    rate,
+                    timeout_ms,
+                    attempts,
+                    ordered,
+                    spawned,
+                    dropped_after,
+                    tasks,
+                }
             },
         )
 }
@@ -61,7 +68,10 @@ type CaseOutcome = inflight::Outcome<Input, usize, usize>;
 struct Log {
     running: usize,
     peak: usize,
-    by_key: HashMap<u64, usize>,
+    /// Running per (run, key): a key's limit is per run.
+    by_key: HashMap<(usize, u64), usize>,
+    /// Which run starts now (0: the dropped one, if any).
+    run: usize,
     peak_by_key: usize,
     starts: Vec<Duration>,
 }
@@ -90,7 +100,7 @@ async fn run_case(case: Case) {
     }
     let task = |&(i, (ms, fails)): &(usize, (u64, bool))| {
         let log = log.clone();
-        let key = i as u64 % key_count;
+        let key = (log.lock().unwrap().run, i as u64 % key_count);
         {
             let mut log = log.lock().unwrap();
             log.starts.push(t0.elapsed());
@@ -104,7 +114,7 @@ async fn run_case(case: Case) {
             log.peak_by_key = log.peak_by_key.max(now);
         }
         // Counted out on drop, so a timed-out attempt is counted out when it is dropped.
-        struct Out(Arc<Mutex<Log>>, u64);
+        struct Out(Arc<Mutex<Log>>, (usize, u64));
         impl Drop for Out {
             fn drop(&mut self) {
                 let mut log = self.0.lock().unwrap();
@@ -124,9 +134,10 @@ async fn run_case(case: Case) {
         }
     };
     let inputs: Vec<(usize, (u64, bool))> = case.tasks.iter().copied().enumerate().collect();
-    // Each entry point under each mix of what the run itself says (keys, spawn mode).
+    // Each entry point under each mix of what the run itself says (keys, spawn mode); the
+    // outcomes of the first `take` inputs, then the run is dropped.
     macro_rules! run {
-        ($outcomes:expr) => {{
+        ($outcomes:expr, $take:expr) => {{
             let outcomes = $outcomes;
             let outcomes = match case.keys {
                 Some((_, per_key)) => {
@@ -139,14 +150,28 @@ async fn run_case(case: Case) {
             } else {
                 outcomes
             };
-            outcomes.collect::<Vec<CaseOutcome>>().await
+            outcomes.take($take).collect::<Vec<CaseOutcome>>().await
         }};
     }
+    if let Some(after) = case.dropped_after {
+        let inputs = inputs.clone();
+        let dropped: Vec<CaseOutcome> = if case.ordered {
+            run!(builder.ordered(inputs, task), after)
+        } else {
+            run!(builder.as_completed(inputs, task), after)
+        };
+        assert_eq!(dropped.len(), after.min(case.tasks.len()));
+        log.lock().unwrap().run = 1;
+    }
     let outcomes: Vec<CaseOutcome> = if case.ordered {
-        run!(builder.ordered(inputs, task))
+        run!(builder.ordered(inputs, task), usize::MAX)
     } else {
-        run!(builder.as_completed(inputs, task))
+        run!(builder.as_completed(inputs, task), usize::MAX)
     };
+    // The places of the dropped run's tasks come back when they end: then nothing runs.
+    while builder.handle().in_flight() > 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 
     // Every input exactly once, in input order when asked.
     let mut indices: Vec<u64> = outcomes.iter().map(|o| o.index).collect();
@@ -189,13 +214,15 @@ async fn run_case(case: Case) {
             per_key
         );
     }
-    // At most burst + rate * t starts (retries included) in any window of length t.
+    // At most burst + rate * (t + catch_up) starts (retries included) in any window of length
+    // t (a late wake-up's start may be followed sooner, within the rate's catch-up).
     if let Some((per_second, burst)) = case.rate {
         let starts = &log.starts;
+        let catch_up = Rate::per_second(per_second).max_catch_up().as_secs_f64();
         for i in 0..starts.len() {
             for j in i..starts.len() {
                 let window = (starts[j] - starts[i]).as_secs_f64();
-                let allowed = burst as f64 + per_second as f64 * window + 1e-6;
+                let allowed = burst as f64 + per_second as f64 * (window + catch_up) + 1e-6;
                 assert!(
                     ((j - i + 1) as f64) <= allowed,
                     "{} starts in {window}s",

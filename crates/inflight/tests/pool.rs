@@ -12,10 +12,12 @@ use inflight::{Pool, TaskError};
 async fn a_panic_comes_back_as_a_value_and_the_pool_goes_on() {
     common::deadline(async move {
         let pool = Pool::new(2);
-        pool.spawn(async { Ok::<u32, String>(1) }).await;
-        pool.spawn(async { panic!("bad input 7") }).await;
-        pool.spawn(async { Err("refused".to_owned()) }).await;
-        pool.spawn(async { Ok(4) }).await;
+        pool.spawn(async { Ok::<u32, String>(1) }).await.unwrap();
+        pool.spawn(async { panic!("bad input 7") }).await.unwrap();
+        pool.spawn(async { Err("refused".to_owned()) })
+            .await
+            .unwrap();
+        pool.spawn(async { Ok(4) }).await.unwrap();
         let mut outcomes = pool.join_all().await;
         outcomes.sort_by_key(|o| format!("{o:?}"));
         assert_eq!(
@@ -39,7 +41,8 @@ async fn spawn_waits_for_a_free_slot() {
         let start = tokio::time::Instant::now();
         for _ in 0..6 {
             pool.spawn(async { tokio::time::sleep(Duration::from_secs(1)).await })
-                .await;
+                .await
+                .unwrap();
             assert!(pool.running() <= 2);
         }
         // The sixth spawn could only start once two rounds had finished.
@@ -60,7 +63,8 @@ async fn taking_outputs_as_they_come_keeps_the_pool_small() {
                 tokio::time::sleep(Duration::from_millis(1 + i % 5)).await;
                 i
             })
-            .await;
+            .await
+            .unwrap();
             while let Some(output) = pool.try_join_next() {
                 output.unwrap();
                 taken += 1;
@@ -85,7 +89,8 @@ async fn cpu_work_runs_on_every_worker_thread() {
                 // Hold this worker busy so the other task must run elsewhere.
                 std::thread::sleep(Duration::from_millis(200));
             })
-            .await;
+            .await
+            .unwrap();
         }
         pool.join_all().await;
         assert_eq!(threads.lock().unwrap().len(), 2);
@@ -101,7 +106,8 @@ async fn the_limit_can_change_while_the_pool_runs() {
         pool.limiter().set_limit(4);
         for _ in 0..8 {
             pool.spawn(async { tokio::time::sleep(Duration::from_secs(1)).await })
-                .await;
+                .await
+                .unwrap();
         }
         pool.join_all().await;
         assert_eq!(start.elapsed(), Duration::from_secs(2));

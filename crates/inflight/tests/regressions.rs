@@ -318,10 +318,13 @@ async fn a_spawn_waiting_when_the_pool_closes_still_goes_in() {
             tokio::time::sleep(Duration::from_secs(1)).await;
             1
         })
-        .await;
+        .await
+        .unwrap();
         let waiting = tokio::spawn({
             let pool = pool.clone();
-            async move { pool.spawn(async { 2 }).await }
+            async move {
+                pool.spawn(async { 2 }).await.unwrap();
+            }
         });
         tokio::time::sleep(Duration::from_millis(10)).await;
         pool.close();

@@ -64,7 +64,8 @@ async fn seed001_downloads_with_a_pool() {
                 tokio::time::sleep(Duration::from_secs(secs)).await;
                 code
             })
-            .await;
+            .await
+            .unwrap();
             spawned_at.push(start.elapsed().as_secs());
         }
         // Backpressure: each spawn returned when a connection was free.

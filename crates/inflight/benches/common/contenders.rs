@@ -103,7 +103,7 @@ where
     let pool = inflight::Pool::new(limit);
     let mut sum = 0;
     for task in tasks {
-        pool.spawn(task).await;
+        pool.spawn(task).await.expect("the pool is open");
         while let Some(output) = pool.try_join_next() {
             sum += output.expect("no panic");
         }

@@ -1,9 +1,10 @@
 //! Where an attempt runs: polled in place inside the stream, or spawned as a tokio task once
 //! the run is made `spawned()`.
 
+use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
@@ -20,8 +21,15 @@ pub(crate) struct SpawnCell<Fut: Future> {
     spawner: OnceLock<Spawner<Fut>>,
 }
 
-/// Spawns one attempt on the current tokio runtime.
-type Spawner<Fut> = fn(Fut) -> JoinHandle<<Fut as Future>::Output>;
+/// Spawns one attempt on the current tokio runtime, holding the input's places in the task.
+type Spawner<Fut> = fn(Fut, Places) -> JoinHandle<<Fut as Future>::Output>;
+
+/// What an input holds while it runs: its slot of the builder's limit, its key's slot and its
+/// shared limits' places. A spawned attempt holds them too, inside its task, so that when the
+/// run is dropped (or halted) and the task is aborted, they go back only when the task really
+/// ends: an abort stops a task only at its next await, and blocking or CPU-bound work not
+/// before it is done.
+pub(crate) type Places = Arc<dyn Any + Send + Sync>;
 
 impl<Fut: Future> SpawnCell<Fut> {
     pub(crate) fn new() -> Self {
@@ -36,16 +44,26 @@ impl<Fut: Future> SpawnCell<Fut> {
         Fut: Send + 'static,
         Fut::Output: Send + 'static,
     {
-        let _ = self.spawner.set(|future| tokio::spawn(future));
+        let _ = self.spawner.set(|future, places| {
+            tokio::spawn(WithPlaces {
+                future,
+                _places: places,
+            })
+        });
     }
 
-    /// Starts one attempt.
-    pub(crate) fn start(&self, future: Fut) -> Attempt<Fut> {
-        match self.spawner.get() {
-            Some(spawn) => Attempt::Spawned {
-                handle: AbortOnDrop(spawn(future)),
+    /// Whether attempts are spawned (then they need the input's places, see [`Places`]).
+    pub(crate) fn spawns(&self) -> bool {
+        self.spawner.get().is_some()
+    }
+
+    /// Starts one attempt; a spawned one holds `places` until its task ends.
+    pub(crate) fn start(&self, future: Fut, places: Option<&Places>) -> Attempt<Fut> {
+        match (self.spawner.get(), places) {
+            (Some(spawn), Some(places)) => Attempt::Spawned {
+                handle: AbortOnDrop(spawn(future, places.clone())),
             },
-            None => Attempt::Local { future },
+            _ => Attempt::Local { future },
         }
     }
 }
@@ -85,6 +103,24 @@ impl<Fut: Future> Future for Attempt<Fut> {
                 })
             }),
         }
+    }
+}
+
+pin_project! {
+    /// A spawned attempt with its input's places. Fields drop in order: the attempt's future
+    /// first (whatever it holds is gone), then the places.
+    struct WithPlaces<Fut> {
+        #[pin]
+        future: Fut,
+        _places: Places,
+    }
+}
+
+impl<Fut: Future> Future for WithPlaces<Fut> {
+    type Output = Fut::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Fut::Output> {
+        self.project().future.poll(cx)
     }
 }
 

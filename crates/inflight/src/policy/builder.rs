@@ -111,11 +111,13 @@ impl Inflight {
     /// A builder for runs with at most `limit` inputs in flight (in all its runs together) and
     /// no other policy. `limit` is a number, or a [`Limit::adaptive`] that finds the number
     /// from the latency of the attempts and their drops (timeouts, and the failures
-    /// [`drop_if`](Inflight::drop_if) names).
+    /// [`drop_if`](Inflight::drop_if) names). A limit above [`Limiter::MAX_LIMIT`](crate::Limiter::MAX_LIMIT) (`usize::MAX`
+    /// included) is taken as that: the same as no limit.
     ///
     /// # Panics
     ///
-    /// If `limit` is 0 (or an adaptive limit's min is above its max).
+    /// `Inflight::new` panics if `limit` is 0 (or an adaptive limit's min is above its max),
+    /// naming the value.
     ///
     /// ```
     /// let builder = inflight::Inflight::new(10);

@@ -1,5 +1,6 @@
 //! What a run's object (its stream, gather or pool) can still change before the run starts:
-//! its keys, and whether its attempts are spawned. Shared with the gate and the tasks.
+//! its keys, whether its attempts are spawned, and where unrun inputs go. Shared with the gate
+//! and the tasks.
 
 use std::future::Future;
 use std::hash::Hash;
@@ -7,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use super::attempt::SpawnCell;
+use super::give_back::GiveBackCell;
 use super::keys::{Key, Keying};
 use crate::limit_check::check_limit;
 
@@ -54,10 +56,12 @@ impl<I> KeyCell<I> {
     }
 }
 
-/// Both cells of a run object.
+/// The cells of a run object.
 pub(crate) struct RunCells<I, Fut: Future> {
     pub(crate) keys: Arc<KeyCell<I>>,
     pub(crate) spawn: Arc<SpawnCell<Fut>>,
+    /// Where the inputs the run will never finish go (set by a pool).
+    pub(crate) give_back: Arc<GiveBackCell<I>>,
 }
 
 impl<I, Fut: Future> RunCells<I, Fut> {
@@ -65,6 +69,7 @@ impl<I, Fut: Future> RunCells<I, Fut> {
         RunCells {
             keys: KeyCell::new(),
             spawn: Arc::new(SpawnCell::new()),
+            give_back: Arc::default(),
         }
     }
 }

@@ -11,13 +11,15 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 
 use super::cells::KeyCell;
+use super::give_back::{GiveBackCell, Returnable};
 use super::keys::{Key, KeyGuard, KeyTable, Keying};
 use super::progress::Progress;
 use crate::limiter::{Limiter, Permit};
 
 /// An input let through the gate, with the slot it holds until its task ends.
 pub(crate) struct Admitted<I> {
-    pub(crate) input: I,
+    /// Given back, if the run gives back, when dropped before its outcome is made.
+    pub(crate) input: Returnable<I>,
     pub(crate) index: u64,
     /// A permit of the builder's limit, shared by all its runs.
     pub(crate) slot: Permit,
@@ -27,6 +29,7 @@ pub(crate) struct Admitted<I> {
 pub(crate) struct GateConfig<I> {
     pub(crate) limiter: Limiter,
     pub(crate) keys: Arc<KeyCell<I>>,
+    pub(crate) give_back: Arc<GiveBackCell<I>>,
     pub(crate) max_parked: usize,
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) progress: Option<Progress>,
@@ -42,6 +45,7 @@ pub(crate) struct Gate<St: Stream> {
     /// Waiting for a slot that other runs of the same builder hold.
     acquiring: Option<Pin<Box<dyn Future<Output = Permit> + Send>>>,
     stop: Arc<AtomicBool>,
+    give_back: Arc<GiveBackCell<St::Item>>,
 }
 
 /// Numbering and per-key bookkeeping.
@@ -76,6 +80,7 @@ impl<St: Stream> Gate<St> {
             limiter: config.limiter,
             acquiring: None,
             stop: config.stop,
+            give_back: config.give_back,
         }
     }
 }
@@ -97,9 +102,10 @@ impl<St: Stream> Stream for Gate<St> {
             return Poll::Pending;
         };
         // Without an input to start, the slot goes back at once: other runs may need it.
+        let give_back = &this.give_back;
         this.chooser.choose(this.source.as_mut(), cx).map(|chosen| {
             chosen.map(|(input, index, key)| Admitted {
-                input,
+                input: Returnable::new(input, give_back.get().cloned()),
                 index,
                 slot,
                 key,
@@ -117,6 +123,19 @@ impl<St: Stream> Stream for Gate<St> {
             low.saturating_add(parked),
             high.and_then(|h| h.checked_add(parked)),
         )
+    }
+}
+
+/// Parked inputs of a run that gives back go back when the run is dropped.
+impl<St: Stream> Drop for Gate<St> {
+    fn drop(&mut self) {
+        if let Some(give_back) = self.give_back.get() {
+            for (_, queue) in self.chooser.parked.drain() {
+                for (_, input) in queue {
+                    give_back.push(input);
+                }
+            }
+        }
     }
 }
 

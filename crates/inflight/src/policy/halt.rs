@@ -38,7 +38,8 @@ pub enum ErrorPolicy {
         n: u64,
     },
     /// Halt once inputs of the kind `counted` reach `percent` of the finished inputs, judged
-    /// only after `min_done` have finished (at least 1).
+    /// only after `min_done` have finished (at least 1). It takes at least one input of that
+    /// kind: a `percent` of 0 halts at the first one.
     HaltAtShare {
         /// Which finished inputs count.
         counted: Counted,
@@ -80,15 +81,28 @@ impl ErrorPolicy {
     }
 
     /// Halt once failures reach `percent` of the finished inputs, judged after `min_done` have
-    /// finished.
+    /// finished. A share is reached only by at least one failure: `0.0` means "at the first
+    /// failure once `min_done` inputs have finished" (a run without failures never halts),
+    /// and `100.0` "when every finished input failed".
     ///
     /// # Panics
     ///
-    /// If `percent` is not within 0 to 100 (it could never be reached).
+    /// `halt_at_failure_percent` panics if `percent` is not within 0 to 100 (or is NaN),
+    /// naming the value: it could never be reached.
     ///
     /// ```
-    /// let policy = inflight::ErrorPolicy::halt_at_failure_percent(10.0, 100);
-    /// # drop(policy);
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use inflight::{ErrorPolicy, Inflight};
+    /// let policy = ErrorPolicy::halt_at_failure_percent(0.0, 3);
+    /// // No failure: nothing halts.
+    /// let all = Inflight::new(1).errors(policy).gather(0..10, |&i| async move { Ok::<_, ()>(i) });
+    /// assert_eq!(all.await.len(), 10);
+    /// // The first failure, once 3 have finished, halts the run.
+    /// let run = Inflight::new(1).errors(policy);
+    /// let some = run.gather(0..10, |&i| async move { if i == 4 { Err(i) } else { Ok(i) } });
+    /// assert_eq!(some.await.len(), 5);
+    /// # }
     /// ```
     #[track_caller]
     pub fn halt_at_failure_percent(percent: f64, min_done: u64) -> ErrorPolicy {
@@ -201,8 +215,13 @@ impl Halt {
             Counted::Succeeded => done.saturating_sub(failed),
             Counted::Done => done,
         };
+        // A share of none is never reached, so 0 % halts at the first counted input (once
+        // `min_done` have finished), not at the first input of any kind.
         let share = |counted: Counted, percent: f64, min_done: u64| {
-            done >= min_done.max(1) && count(counted) as f64 * 100.0 >= percent * done as f64
+            let counted = count(counted);
+            done >= min_done.max(1)
+                && counted > 0
+                && counted as f64 * 100.0 >= percent * done as f64
         };
         // Only an outcome of the counted kind can cross the threshold.
         let counts = |counted: Counted| match counted {

@@ -11,6 +11,7 @@ use futures_core::Stream;
 use tokio::sync::mpsc;
 
 use super::cells::KeyCell;
+use super::give_back::GiveBack;
 use super::outcome::Outcome;
 use crate::drive::Driven;
 
@@ -72,6 +73,8 @@ pub struct InputPool<I, T, E> {
     keys: Arc<KeyCell<I>>,
     /// Turns spawn mode on; made where the task's types are known.
     spawn: Box<dyn Fn() + Send + Sync>,
+    /// Submitted inputs that the run halted before finishing.
+    given_back: Arc<GiveBack<I>>,
 }
 
 impl<I, T, E> InputPool<I, T, E> {
@@ -80,6 +83,7 @@ impl<I, T, E> InputPool<I, T, E> {
         outcomes: Driven<Outcome<I, T, E>>,
         keys: Arc<KeyCell<I>>,
         spawn: Box<dyn Fn() + Send + Sync>,
+        given_back: Arc<GiveBack<I>>,
     ) -> Self {
         InputPool {
             inputs: Mutex::new(Some(inputs)),
@@ -88,6 +92,7 @@ impl<I, T, E> InputPool<I, T, E> {
             taken: AtomicU64::new(0),
             keys,
             spawn,
+            given_back,
         }
     }
 
@@ -227,18 +232,87 @@ impl<I, T, E> InputPool<I, T, E> {
         outcomes
     }
 
+    /// Takes the inputs the run gave back: submitted (their `submit` returned `Ok`), but
+    /// never to have an outcome, because the run halted (its [error
+    /// policy](crate::ErrorPolicy), or a shared limit that could not be had). They are the
+    /// inputs waiting in the hand-off or parked by key, those pulled but not yet started, and,
+    /// under [`HaltMode::Now`](crate::HaltMode::Now), those whose tasks the halt cancelled
+    /// (which may have begun: their work may be half done).
+    ///
+    /// So every submitted input comes back one way or the other: once
+    /// [`join_next`](InputPool::join_next) has returned `None`, the inputs whose `submit`
+    /// returned `Ok` are exactly the outcomes taken plus the inputs given back (and a `submit`
+    /// that returned `Err` gave its input back itself).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// use inflight::{ErrorPolicy, Inflight};
+    /// let pool = Inflight::new(2).errors(ErrorPolicy::fail_fast()).pool(|&n: &u32| async move {
+    ///     tokio::time::sleep(Duration::from_secs(n.into())).await;
+    ///     if n == 1 { Err("one") } else { Ok(n) }
+    /// });
+    /// let (mut accepted, mut refused) = (0, 0);
+    /// for n in [1, 5, 7, 8] {
+    ///     match pool.submit(n).await {
+    ///         Ok(()) => accepted += 1,
+    ///         Err(_) => refused += 1, // the run has halted: given back at once
+    ///     }
+    /// }
+    /// pool.close();
+    /// let mut outcomes = 0;
+    /// while let Some(_) = pool.join_next().await {
+    ///     outcomes += 1;
+    /// }
+    /// // 1 failed at 1 s and halted the run: 5 (running) was cancelled, 7 never started.
+    /// assert_eq!(outcomes, 1);
+    /// let mut back = pool.given_back();
+    /// back.sort();
+    /// assert_eq!(back, [5, 7]);
+    /// assert_eq!((accepted, refused), (3, 1));
+    /// assert_eq!(accepted, outcomes + back.len());
+    /// # }
+    /// ```
+    pub fn given_back(&self) -> Vec<I> {
+        self.given_back.take()
+    }
+
     fn lock_inputs(&self) -> std::sync::MutexGuard<'_, Option<mpsc::Sender<I>>> {
         self.inputs.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-/// The pool's receiving end as a stream of inputs.
-pub(crate) struct Inputs<I>(pub(crate) mpsc::Receiver<I>);
+/// The pool's receiving end as a stream of inputs. Dropped (the run ended or halted), it
+/// gives back the inputs still in the hand-off.
+pub(crate) struct Inputs<I> {
+    receiver: mpsc::Receiver<I>,
+    give_back: Arc<GiveBack<I>>,
+}
+
+impl<I> Inputs<I> {
+    pub(crate) fn new(receiver: mpsc::Receiver<I>, give_back: Arc<GiveBack<I>>) -> Self {
+        Inputs {
+            receiver,
+            give_back,
+        }
+    }
+}
 
 impl<I> Stream for Inputs<I> {
     type Item = I;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<I>> {
-        self.0.poll_recv(cx)
+        self.receiver.poll_recv(cx)
+    }
+}
+
+impl<I> Drop for Inputs<I> {
+    fn drop(&mut self) {
+        // Closed first, so no send lands after the drain: a later `submit` gets `Err` instead.
+        self.receiver.close();
+        while let Ok(input) = self.receiver.try_recv() {
+            self.give_back.push(input);
+        }
     }
 }
 

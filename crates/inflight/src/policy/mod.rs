@@ -8,6 +8,7 @@ pub(crate) mod drop_if;
 pub(crate) mod event;
 pub(crate) mod gate;
 pub(crate) mod gathering;
+pub(crate) mod give_back;
 pub(crate) mod halt;
 pub(crate) mod handle;
 pub(crate) mod input_pool;

@@ -151,18 +151,24 @@ impl<E> Failure<E> {
     }
 }
 
-/// A boxed error, what `?` converts into `anyhow::Error` and `Box<dyn Error>` alike.
+/// A boxed error: `?` converts it into a `Box<dyn Error>` (or returns it as it is); into an
+/// `anyhow::Error` it goes with `anyhow::Error::from_boxed` (anyhow's `?` takes only types
+/// that implement `Error`, which a `Box<dyn Error>` does not).
 type BoxError = Box<dyn Error + Send + Sync>;
 
 impl<E: Into<BoxError>> Failure<E> {
-    /// The failure as a boxed error, for tasks whose error type is not itself an
-    /// [`Error`](std::error::Error) (an `anyhow::Error`, a `Box<dyn Error>`, a `String`): the
-    /// task's own error keeps its chain; the others become a message.
+    /// The failure as a boxed error (`Box<dyn Error + Send + Sync>`), for tasks whose error
+    /// type is not itself an [`Error`](std::error::Error) (a `Box<dyn Error>`, a `String`):
+    /// the task's own error keeps its chain; the others become a message. `?` takes the box
+    /// into a `Box<dyn Error>`; into an `anyhow::Error` it goes with
+    /// `anyhow::Error::from_boxed` (when `E` implements `Error`, `Failure<E>` is an `Error`
+    /// itself, and `?` takes it into anyhow directly).
     ///
     /// ```
     /// let failure: inflight::Failure<Box<dyn std::error::Error + Send + Sync>> =
     ///     inflight::Failure::Error("disk full".into());
-    /// assert_eq!(failure.into_boxed_error().to_string(), "disk full");
+    /// let error = anyhow::Error::from_boxed(failure.into_boxed_error());
+    /// assert_eq!(error.to_string(), "disk full");
     /// ```
     pub fn into_boxed_error(self) -> BoxError {
         match self {
@@ -258,12 +264,27 @@ pub struct Failed<I, E> {
     pub elapsed: Duration,
 }
 
+/// Says which input failed by its position, `#1` for the second (the input itself need not be
+/// `Display` or `Debug`; it is in [`Failed::input`]), and after how many attempts; the why is
+/// the [`source`](Error::source).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let failed = inflight::Inflight::new(1)
+///     .try_gather([10, 20, 30], |&n| async move { if n == 20 { Err("too big") } else { Ok(n) } })
+///     .await
+///     .unwrap_err();
+/// assert_eq!(failed.to_string(), "input #1 failed after 1 attempt");
+/// assert_eq!(failed.input, 20);
+/// # }
+/// ```
 impl<I, E> fmt::Display for Failed<I, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let plural = if self.attempts == 1 { "" } else { "s" };
         write!(
             f,
-            "input {} failed after {} attempt{plural}",
+            "input #{} failed after {} attempt{plural}",
             self.index, self.attempts
         )
     }
@@ -276,27 +297,49 @@ impl<I: fmt::Debug, E: Error + 'static> Error for Failed<I, E> {
 }
 
 impl<I, E: Into<BoxError>> Failed<I, E> {
-    /// This failure as a boxed error (which input failed, with the task's error as its source),
-    /// for tasks whose error type is not itself an [`Error`](std::error::Error), so that `?`
-    /// works into `anyhow::Result` or `Result<_, Box<dyn Error>>`:
-    /// `builder.try_gather(..).await.map_err(Failed::into_boxed_error)?`.
+    /// This failure as a boxed error (`Box<dyn Error + Send + Sync>`: which input failed, with
+    /// the task's error as its source), for tasks whose error type is not itself an
+    /// [`Error`](std::error::Error), such as `Box<dyn Error>` or `String`.
+    ///
+    /// `?` takes the box into `Result<_, Box<dyn Error>>`. Into an `anyhow::Result`, `?` takes
+    /// only types that implement `Error`, and a `Box<dyn Error>` does not: convert it with
+    /// `anyhow::Error::from_boxed`, as below. When the task's error type implements `Error`
+    /// (and the input `Debug`), `Failed` is an `Error` itself and `?` takes it into anyhow
+    /// directly, with no conversion.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// type BoxError = Box<dyn std::error::Error + Send + Sync>;
-    /// async fn sizes() -> Result<Vec<usize>, BoxError> {
+    /// use std::error::Error;
+    /// type BoxError = Box<dyn Error + Send + Sync>;
+    ///
+    /// // The task's error is a Box<dyn Error>: box the failure, then `from_boxed`.
+    /// async fn sizes() -> anyhow::Result<Vec<usize>> {
     ///     let sizes = inflight::Inflight::new(2)
     ///         .try_gather(["a", "bad"], |&name| async move {
     ///             if name == "bad" { Err::<usize, BoxError>("no such file".into()) } else { Ok(name.len()) }
     ///         })
     ///         .await
-    ///         .map_err(inflight::Failed::into_boxed_error)?;
+    ///         .map_err(|failed| anyhow::Error::from_boxed(failed.into_boxed_error()))?;
     ///     Ok(sizes)
     /// }
     /// let error = sizes().await.unwrap_err();
-    /// assert_eq!(error.to_string(), "input 1 failed after 1 attempt");
+    /// assert_eq!(error.to_string(), "input #1 failed after 1 attempt");
     /// assert_eq!(error.source().unwrap().to_string(), "no such file");
+    ///
+    /// // The task's error implements Error: `?` as it is.
+    /// async fn lengths() -> anyhow::Result<Vec<u64>> {
+    ///     let lengths = inflight::Inflight::new(2)
+    ///         .try_gather(["Cargo.toml", "no-such-file"], |&path| async move {
+    ///             std::fs::metadata(path).map(|m| m.len())
+    ///         })
+    ///         .await?;
+    ///     Ok(lengths)
+    /// }
+    /// let error = lengths().await.unwrap_err();
+    /// assert_eq!(error.to_string(), "input #1 failed after 1 attempt");
+    /// let failure = error.downcast_ref::<inflight::Failed<&str, std::io::Error>>().unwrap();
+    /// assert!(matches!(&failure.failure, inflight::Failure::Error(e) if e.kind() == std::io::ErrorKind::NotFound));
     /// # }
     /// ```
     pub fn into_boxed_error(self) -> BoxError {
@@ -321,7 +364,7 @@ impl fmt::Display for FailedInput {
         let plural = if self.attempts == 1 { "" } else { "s" };
         write!(
             f,
-            "input {} failed after {} attempt{plural}",
+            "input #{} failed after {} attempt{plural}",
             self.index, self.attempts
         )
     }

@@ -59,6 +59,11 @@ impl<S, I, Fut: Future> Outcomes<S, I, Fut> {
         self.cells.spawn.clone()
     }
 
+    /// From now on, the inputs this run will never finish go to `give_back`.
+    pub(crate) fn give_back_to(&self, give_back: Arc<super::give_back::GiveBack<I>>) {
+        let _ = self.cells.give_back.set(give_back);
+    }
+
     /// A handle that stops this run from elsewhere (a signal handler, another task), as a
     /// [`HaltMode::Soon`] halt would: nothing more is pulled or started, no new attempt is
     /// made (an input waiting to retry ends at once with its last failure), and what runs
@@ -149,9 +154,14 @@ impl<S, I, Fut: Future> Outcomes<S, I, Fut> {
 
     /// Runs each attempt of this run as a tokio task, so CPU-heavy work uses every core and a
     /// panic becomes a [`Failure::Panicked`](crate::Failure::Panicked) outcome instead of
-    /// unwinding into the consumer. The limit still counts them; dropping the stream aborts
-    /// them; an attempt that times out is aborted and waited for before its slot is reused (so
-    /// a CPU-bound or blocking attempt holds its slot until it really ends).
+    /// unwinding into the consumer. The limit still counts them, and a spawned attempt holds
+    /// its input's places (its slot of the builder's limit, its key's, its shared limits')
+    /// until its task really ends: an attempt that times out is aborted and waited for before
+    /// its slot is reused, and dropping the stream (or a halt) aborts the tasks, whose places go
+    /// back to the builder as each one ends. An abort stops a task only at its next await, so a
+    /// CPU-bound or blocking attempt keeps its place until it is done, and the next run of the
+    /// same builder never runs beside it above the limit. (Work that a task hands on to
+    /// `spawn_blocking` or a thread of its own is not the task: it is not waited for.)
     ///
     /// Call it before the first poll (attempts already started stay where they are). Needs a
     /// tokio runtime and `Send + 'static` futures.

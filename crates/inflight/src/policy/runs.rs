@@ -18,6 +18,7 @@ use super::cells::RunCells;
 use super::drop_if::ErasedDropIf;
 use super::gate::{Admitted, Gate, GateConfig};
 use super::gathering::{Gathering, TryGathering};
+use super::give_back::GiveBack;
 use super::halt::{ErrorPolicy, Halt, HaltMode};
 use super::input_pool::{InputPool, Inputs};
 use super::outcome::Outcome;
@@ -274,7 +275,9 @@ impl Inflight {
         Fut: Future<Output = Result<T, E>> + Send + 'static,
     {
         let (sender, receiver) = tokio::sync::mpsc::channel(1);
-        let run = self.stream(Inputs(receiver), task);
+        let give_back = GiveBack::new();
+        let run = self.stream(Inputs::new(receiver, give_back.clone()), task);
+        run.give_back_to(give_back.clone());
         let keys = run.key_cell();
         let spawn = run.spawn_cell();
         InputPool::new(
@@ -282,6 +285,7 @@ impl Inflight {
             crate::drive::drive_unbounded(run),
             keys,
             Box::new(move || spawn.enable()),
+            give_back,
         )
     }
 
@@ -313,6 +317,7 @@ impl Inflight {
             GateConfig {
                 limiter: self.control.limiter.clone(),
                 keys: cells.keys.clone(),
+                give_back: cells.give_back.clone(),
                 max_parked: self.max_parked.unwrap_or(most.max(1).saturating_mul(4)),
                 stop: halt.stop.clone(),
                 progress: progress.clone(),

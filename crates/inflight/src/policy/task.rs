@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::attempt::SpawnCell;
+use super::attempt::{Places, SpawnCell};
 use super::drop_if::{is_drop, DropIf};
 use super::event::Event;
 use super::gate::Admitted;
+use super::give_back::Returnable;
 use super::halt::Halt;
 use super::handle::Control;
 use super::outcome::{Failure, Outcome};
@@ -71,7 +72,7 @@ where
     let Admitted {
         input,
         index,
-        slot: _slot,
+        slot,
         key,
     } = admitted;
     // Without shared limits (the usual case) there is nothing to wait for: no await at all.
@@ -82,13 +83,24 @@ where
     } else {
         Ok(None)
     };
+    // Every place is held here until this future ends or is dropped; spawned attempts hold
+    // them too, so that a dropped run's aborted tasks keep them until they really end.
+    let mut here = Some((slot, key));
     let (input, result, attempts, elapsed) = match places {
-        Ok(_held) => attempts(&shared, input, index).await?,
+        Ok(held) => {
+            let (shared_places, _held) = if shared.spawn.spawns() {
+                let (slot, key) = here.take().expect("taken once");
+                (Some(Arc::new((slot, key, held)) as Places), None)
+            } else {
+                (None, held)
+            };
+            attempts(&shared, input, index, shared_places.as_ref()).await?
+        }
         Err(error) => {
             // Never fail open: without the shared limit, nothing more starts.
             shared.halt.stop_soon();
             let failure = Failure::Unavailable(error.to_string());
-            (input, Err(failure), 0, Duration::ZERO)
+            (input.into_inner(), Err(failure), 0, Duration::ZERO)
         }
     };
     let ok = result.is_ok();
@@ -113,8 +125,9 @@ where
 /// for the run to be `Send`.
 async fn attempts<I, T, E, F, Fut>(
     shared: &RunShared<F, E, Fut>,
-    input: I,
+    input: Returnable<I>,
     index: u64,
+    places: Option<&Places>,
 ) -> Option<(I, Result<T, Failure<E>>, u32, Duration)>
 where
     F: Fn(&I) -> Fut,
@@ -161,7 +174,7 @@ where
         attempts += 1;
         // The attempt is made before awaiting, so no borrow of the input is held across an
         // await (which would make the input need `Sync` in spawn mode and in pools).
-        let attempt = shared.spawn.start((shared.task)(&input));
+        let attempt = shared.spawn.start((shared.task)(input.get()), places);
         let failure = match attempt_once(shared.timeout, attempt, shared.progress.as_ref()).await {
             Ok(output) => break Ok(output),
             Err(failure) => failure,
@@ -204,7 +217,7 @@ where
         shared.replied(retry_began.or(started), result.as_ref().err());
     }
     let elapsed = started.map_or(Duration::ZERO, |at| at.elapsed());
-    Some((input, result, attempts, elapsed))
+    Some((input.into_inner(), result, attempts, elapsed))
 }
 
 /// The places an input holds under the shared limits for its whole life: its key's first, then
