@@ -117,6 +117,6 @@ pub use queue::options::QueueOptions;
 pub use queue::push::{PushReport, LINGER};
 pub use queue::queue::Queue;
 pub use queue::results::{DeadLetter, QueueResult, Results};
-pub use queue::status::{QueueStatus, WorkerStatus};
+pub use queue::status::{QueueStatus, WorkerStatus, FORGET_AFTER};
 pub use queue::worker::Items;
 pub use rate::{GlobalRate, RateGrant};
