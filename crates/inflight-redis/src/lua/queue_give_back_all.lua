@@ -2,12 +2,19 @@
 -- more), as queue_give_back does for one; then, if the caller's handle owns the worker's name,
 -- the worker leaves the status and its name is free. Catches what no QueueItem stands for in
 -- the worker: inputs of a read whose reply never arrived, and inputs buffered by a read batch.
--- A queue that is gone is left gone: nothing to give back.
+-- A queue that is gone is left gone, and a live worker of another handle (its heartbeat within
+-- its lease) is left alone: nothing to give back.
 -- KEYS: 1 inputs, 2 returned (list), 3 meta, 4 deleted, 5 workers, 6 owners.
 -- ARGV: 1 group, 2 consumer, 3 idle_ms, 4 the queue id the caller knows, 5 GIVEN_BACK,
 --       6 the caller's token.
 -- Returns how many inputs were given back.
 if not queue_id(KEYS[3], KEYS[4], ARGV[4]) then return 0 end
+local owner = redis.call('HGET', KEYS[6], ARGV[2])
+local token, lease = string.match(owner or '', '^(%S+) (%d+)$')
+if token and token ~= ARGV[6] then
+  local seen = tonumber(redis.call('HGET', KEYS[5], ARGV[2]) or '0')
+  if seen + tonumber(lease) > now_ms() then return 0 end
+end
 local n = 0
 local start = '-'
 while true do
@@ -23,7 +30,7 @@ while true do
   start = '(' .. p[#p][1]
 end
 local owner = redis.call('HGET', KEYS[6], ARGV[2])
-if owner and string.match(owner, '^(%S+)') == ARGV[6] then
+if token == ARGV[6] then
   redis.call('HDEL', KEYS[6], ARGV[2])
   redis.call('HDEL', KEYS[5], ARGV[2])
 end

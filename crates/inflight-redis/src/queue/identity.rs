@@ -66,7 +66,9 @@ impl QueueInner {
             return Error::NoQueue { queue };
         }
         if let Some(rest) = after("INFLIGHT-NAME") {
-            let mut numbers = rest.split_whitespace().filter_map(|n| n.parse::<u64>().ok());
+            let mut numbers = rest
+                .split_whitespace()
+                .filter_map(|n| n.parse::<u64>().ok());
             let (seen, lease) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
             return Error::WorkerNameTaken {
                 queue,

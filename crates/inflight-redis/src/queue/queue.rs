@@ -202,8 +202,9 @@ impl Queue {
     /// input given back while it runs would run twice; its result is still recorded once).
     /// Inputs given back do not count a delivery against `max_deliveries`, and count as
     /// waiting, not in flight. If `worker` is this handle's own (its streams used the name),
-    /// the worker leaves the status and its name is free at once. A queue that is gone is
-    /// left gone (0).
+    /// the worker leaves the status and its name is free at once. A live worker of another
+    /// handle (its heartbeat within its lease) is left alone, and a queue that is gone is
+    /// left gone: 0 for both.
     ///
     /// ```no_run
     /// # async fn f(queue: inflight_redis::Queue) -> Result<(), inflight_redis::Error> {
@@ -265,7 +266,12 @@ impl Queue {
             q.keys.workers.clone(),
             q.keys.owners.clone(),
         ];
-        let rest: Vec<String> = q.keys.all().into_iter().filter(|k| !keys.contains(k)).collect();
+        let rest: Vec<String> = q
+            .keys
+            .all()
+            .into_iter()
+            .filter(|k| !keys.contains(k))
+            .collect();
         keys.extend(rest);
         let args = [
             q.options.lease.as_millis().to_string(),

@@ -115,7 +115,9 @@ impl QueueStatus {
         let workers = names
             .into_iter()
             .map(|name| {
-                let seen = beats.get(name).map(|(at, lease)| (now.saturating_sub(*at), *lease));
+                let seen = beats
+                    .get(name)
+                    .map(|(at, lease)| (now.saturating_sub(*at), *lease));
                 WorkerStatus {
                     name: name.clone(),
                     in_flight: holding.get(name).copied().unwrap_or(0),

@@ -434,9 +434,8 @@ async fn renew(weak: Weak<WorkerShared>) {
         ];
         let mut args = vec![GROUP.to_string(), worker.name.clone(), q.known_id()];
         args.extend(ids);
-        let lost: Result<Vec<String>, Attempt> = q
-            .script_once(&scripts::RENEW_ITEMS, &keys, &args)
-            .await;
+        let lost: Result<Vec<String>, Attempt> =
+            q.script_once(&scripts::RENEW_ITEMS, &keys, &args).await;
         let lost = match lost {
             Ok(lost) => lost,
             // Gone (said as an event): nothing is held any more; the next take ends the stream.
