@@ -144,7 +144,7 @@ pub async fn main(args: QueueArgs) -> i32 {
         }
         QueueCommand::Delete(name) => {
             let queue = open(&name, QueueOptions::default()).await;
-            queue.delete().await.map(|()| 0).map_err(|e| e.to_string())
+            queue.delete().await.map(|_| 0).map_err(|e| e.to_string())
         }
     };
     match result {
