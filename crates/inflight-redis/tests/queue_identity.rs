@@ -131,6 +131,9 @@ async fn lost_under_a_worker(server: &mut common::Server, lose: impl FnOnce(&mut
         .contains("Redis lost the data of the queue lost"));
     let acked = held.ack(true, &json!({})).await;
     assert!(matches!(acked, Err(Error::QueueLost { .. })), "{acked:?}");
+    // The pusher that made it sees the loss too, and makes nothing.
+    let pushed = q.push(["more"]).await;
+    assert!(matches!(pushed, Err(Error::QueueLost { .. })), "{pushed:?}");
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(keys_of(server, "lost"), Vec::<String>::new());
     assert_eq!(
