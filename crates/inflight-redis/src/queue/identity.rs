@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use redis::{FromRedisValue, Script};
 
-use super::queue::QueueInner;
+use super::inner::QueueInner;
 use crate::connection::{Attempt, RedisEvent};
 use crate::error::Error;
 

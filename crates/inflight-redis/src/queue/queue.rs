@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::inner::QueueInner;
 use super::options::QueueOptions;
 use super::results::{DeadLetter, Results};
 use super::status::QueueStatus;
@@ -53,19 +54,6 @@ use crate::keys::QueueKeys;
 #[derive(Clone)]
 pub struct Queue {
     pub(crate) inner: Arc<QueueInner>,
-}
-
-pub(crate) struct QueueInner {
-    pub(crate) redis: Redis,
-    pub(crate) name: String,
-    pub(crate) keys: QueueKeys,
-    pub(crate) options: QueueOptions,
-    /// The queue's id as this handle last saw it (see `identity`).
-    pub(crate) known: Mutex<String>,
-    /// This handle's token: it owns the worker names its streams use.
-    pub(crate) token: String,
-    /// The queue's deletion or loss was said.
-    pub(crate) gone_said: AtomicBool,
 }
 
 impl Queue {

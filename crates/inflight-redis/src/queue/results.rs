@@ -11,7 +11,7 @@ use redis::aio::ConnectionManager;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 
 use super::identity::exists;
-use super::queue::QueueInner;
+use super::inner::QueueInner;
 use super::status::QueueStatus;
 use crate::connection::Attempt;
 use crate::error::Error;
