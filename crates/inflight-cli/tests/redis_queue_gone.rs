@@ -23,7 +23,8 @@ fn queue_cmd(args: &[&str], stdin: Option<&str>) -> common::Run {
     common::run(&all, stdin)
 }
 
-/// A worker `exec --queue NAME --worker TAG` whose jobs sleep `sleep` seconds.
+/// A worker `exec --queue NAME --worker TAG` whose jobs sleep `sleep` seconds (its output in
+/// files of its own, even when it shares its name with another).
 fn worker(
     url: &str,
     dir: &std::path::Path,
@@ -32,13 +33,18 @@ fn worker(
     sleep: &str,
     extra: &[&str],
 ) -> Proc {
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let files = format!(
+        "{tag}-{}",
+        STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
     let script = format!("sleep {sleep}; echo \"$1\"");
     let mut args = vec![
         "exec", "-j", "2", "--worker", tag, "--queue", name, "--redis", url,
     ];
     args.extend(extra);
     args.extend(["--", "sh", "-c", &script, "_", "{}"]);
-    spawn(&args, dir, tag, None, &[])
+    spawn(&args, dir, &files, None, &[])
 }
 
 /// Every key of queue `name` that Redis holds.
@@ -207,7 +213,7 @@ fn a_second_live_worker_of_the_same_name_is_refused_and_a_dead_ones_name_is_free
     assert_eq!(b.stdout, "", "B ran nothing");
     let a = a.wait(Duration::from_secs(30));
     assert_eq!(a.code, 0, "A was not disturbed: {a:?}");
-    assert_eq!(a.stdout.lines().count(), 8);
+    assert_eq!(a.stdout.lines().count(), 8, "{a:?}");
     // A worker killed with -9 keeps its name until its lease passes without a heartbeat.
     assert_eq!(
         queue_cmd(&["push", "names2", "--redis", &url], Some(&inputs(4))).code(),
