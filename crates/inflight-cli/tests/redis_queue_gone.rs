@@ -363,7 +363,9 @@ fn results_keep_no_password_of_an_input_url() {
         queue_cmd(&["push", "pw", "--redis", &url], Some(&input)).code(),
         0
     );
-    let args = ["fetch", "-q", "--queue", "pw", "--redis", &url, "-o", "out"];
+    let out = dir.path().join("out");
+    let out = out.to_str().unwrap();
+    let args = ["fetch", "-q", "--queue", "pw", "--redis", &url, "-o", out];
     let done = spawn(&args, dir.path(), "w", None, &[]).wait(Duration::from_secs(20));
     assert_eq!(done.code, 0, "{done:?}");
     let shown = queue_cmd(&["results", "pw", "--redis", &url], None);
