@@ -47,6 +47,22 @@ pub enum RedisEvent {
         /// The input's position.
         position: u64,
     },
+    /// A queue this process used was deleted: its workers take nothing more.
+    QueueDeleted {
+        /// The queue's name.
+        queue: String,
+    },
+    /// Redis lost the data of a queue this process used (it restarted without persistence,
+    /// or was flushed): its workers take nothing more.
+    QueueLost {
+        /// The queue's name.
+        queue: String,
+    },
+    /// A worker's queue does not exist (yet): it waits for a push (said once per worker).
+    QueueMissing {
+        /// The queue's name.
+        queue: String,
+    },
 }
 
 /// Whether Redis answers, as last seen; for a progress line.

@@ -53,6 +53,35 @@ pub enum Error {
     },
     /// An argument this crate cannot use (a record that does not serialise, say).
     Invalid(String),
+    /// There is no queue by this name: nothing was pushed to it yet, or it was deleted.
+    NoQueue {
+        /// The queue's name.
+        queue: String,
+    },
+    /// The queue was deleted ([`Queue::delete`](crate::Queue::delete)) while this handle
+    /// used it; nothing of it is written again.
+    QueueDeleted {
+        /// The queue's name.
+        queue: String,
+    },
+    /// Redis lost the queue's data while this handle used it (a restart without
+    /// persistence, or FLUSHALL): its inputs, results and counters are gone.
+    QueueLost {
+        /// The queue's name.
+        queue: String,
+    },
+    /// Another live worker uses this worker's name on the queue (its heartbeat came within
+    /// its lease): two workers of one name would share their inputs.
+    WorkerNameTaken {
+        /// The queue's name.
+        queue: String,
+        /// The name.
+        worker: String,
+        /// Time since the other worker's last heartbeat.
+        last_seen: Duration,
+        /// The other worker's lease: its name is free once that passes without a heartbeat.
+        lease: Duration,
+    },
 }
 
 impl fmt::Display for Error {
@@ -77,6 +106,27 @@ impl fmt::Display for Error {
             ),
             Error::Redis { url, reason } => write!(f, "Redis at {url}: {reason}"),
             Error::Invalid(why) => write!(f, "{why}"),
+            Error::NoQueue { queue } => write!(f, "no queue named {queue}"),
+            Error::QueueDeleted { queue } => {
+                write!(f, "the queue {queue} was deleted while in use")
+            }
+            Error::QueueLost { queue } => write!(
+                f,
+                "Redis lost the data of the queue {queue} (restarted without persistence, or \
+                 flushed): its inputs and results are gone"
+            ),
+            Error::WorkerNameTaken {
+                queue,
+                worker,
+                last_seen,
+                lease,
+            } => write!(
+                f,
+                "a live worker named {worker} works on the queue {queue} already (last \
+                 heartbeat {:.1}s ago); the name is free once {:.0}s pass without one",
+                last_seen.as_secs_f64(),
+                lease.as_secs_f64()
+            ),
         }
     }
 }

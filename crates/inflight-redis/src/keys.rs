@@ -16,12 +16,18 @@
 //! | `inflight:rate:{N}:tat` | string, TTL | GCRA: the next start's due time (µs) |
 //! | `inflight:rate:{N}:conf` | hash | the live rate: `interval_us`, `burst` |
 //! | `inflight:queue:{Q}:inputs` | stream | untaken and running inputs: `pos`, `input`; group `workers` |
-//! | `inflight:queue:{Q}:meta` | hash | `pushed`, `closed`, `done`, `failed`, `dead` |
+//! | `inflight:queue:{Q}:meta` | hash | `id` (random, made by the first push), `pushed`, `closed`, `done`, `failed`, `dead` |
 //! | `inflight:queue:{Q}:done` | bitmap | bit `pos` set once the input has its result (or died) |
 //! | `inflight:queue:{Q}:results` | stream | one entry per input: `pos`, `input`, `worker`, `ok`, `record` |
 //! | `inflight:queue:{Q}:dead` | stream | dead letters: `pos`, `input`, `deliveries` |
 //! | `inflight:queue:{Q}:workers` | hash | worker name → last heartbeat (ms, Redis clock) |
+//! | `inflight:queue:{Q}:owners` | hash | worker name → `TOKEN LEASE_MS`: the handle that uses the name, and its lease |
 //! | `inflight:queue:{Q}:returned` | list | ids of inputs given back, served before all |
+//! | `inflight:queue:{Q}:deleted` | string, TTL | the `id` a delete removed (an hour): tells a delete from a data loss |
+
+/// The consumer that inputs given back are pending under until a worker takes them: not a
+/// worker, so they count as waiting, not in flight. `~` is not allowed in the CLI's names.
+pub(crate) const GIVEN_BACK: &str = "~given-back";
 
 /// The keys shared by every key of a limit family.
 #[derive(Debug, Clone)]
@@ -87,7 +93,9 @@ pub(crate) struct QueueKeys {
     pub(crate) results: String,
     pub(crate) dead: String,
     pub(crate) workers: String,
+    pub(crate) owners: String,
     pub(crate) returned: String,
+    pub(crate) deleted: String,
 }
 
 /// The consumer group of a queue's workers.
@@ -103,10 +111,13 @@ impl QueueKeys {
             results: key("results"),
             dead: key("dead"),
             workers: key("workers"),
+            owners: key("owners"),
             returned: key("returned"),
+            deleted: key("deleted"),
         }
     }
 
+    /// Every key but `deleted`, which a delete sets.
     pub(crate) fn all(&self) -> Vec<String> {
         vec![
             self.inputs.clone(),
@@ -115,6 +126,7 @@ impl QueueKeys {
             self.results.clone(),
             self.dead.clone(),
             self.workers.clone(),
+            self.owners.clone(),
             self.returned.clone(),
         ]
     }

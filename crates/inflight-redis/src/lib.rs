@@ -80,6 +80,19 @@
 //!   such inputs in Redis and takes them up itself, so they do not wait a lease for another.
 //!   A stopping worker gives back everything it holds at once ([`Queue::give_back_worker`]),
 //!   and [`Redis::flush`] waits for the releases that drops left in the background.
+//! - **A queue that goes away**: the first push gives a queue a random id, which every handle
+//!   learns from its first step and every script checks before it writes. A queue deleted
+//!   ([`Queue::delete`]) or lost with Redis's data (a restart without persistence, FLUSHALL)
+//!   then fails every step of the handles that knew it with [`Error::QueueDeleted`] or
+//!   [`Error::QueueLost`] (said once as a [`RedisEvent`]), and no late write of theirs makes
+//!   its keys again; a delete leaves the deleted id in a marker key for an hour, which tells
+//!   the two apart. A queue that does not exist is [`Error::NoQueue`] to readers and
+//!   [`Queue::close`], and a worker waits for it ([`RedisEvent::QueueMissing`]).
+//! - **Worker names**: a handle owns the names its streams use; a stream whose name another
+//!   handle's live worker uses (a heartbeat within its lease) ends with
+//!   [`Error::WorkerNameTaken`]. Given-back inputs wait under no worker, so the status counts
+//!   them as waiting; workers gone without a word leave the status after [`FORGET_AFTER`]
+//!   leases.
 //!
 //! # Example
 //!
@@ -117,6 +130,6 @@ pub use queue::options::QueueOptions;
 pub use queue::push::{PushReport, LINGER};
 pub use queue::queue::Queue;
 pub use queue::results::{DeadLetter, QueueResult, Results};
-pub use queue::status::{QueueStatus, WorkerStatus};
+pub use queue::status::{QueueStatus, WorkerStatus, FORGET_AFTER};
 pub use queue::worker::Items;
 pub use rate::{GlobalRate, RateGrant};

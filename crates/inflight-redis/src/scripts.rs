@@ -18,6 +18,18 @@ macro_rules! limit_script {
     };
 }
 
+macro_rules! queue_script {
+    ($name:ident, $file:literal) => {
+        pub(crate) static $name: LazyLock<Script> = LazyLock::new(|| {
+            Script::new(concat!(
+                include_str!("lua/queue_common.lua"),
+                "\n",
+                include_str!($file)
+            ))
+        });
+    };
+}
+
 macro_rules! script {
     ($name:ident, $file:literal) => {
         pub(crate) static $name: LazyLock<Script> =
@@ -31,11 +43,14 @@ limit_script!(RENEW, "lua/sem_renew.lua");
 limit_script!(SET_LIMIT, "lua/sem_set_limit.lua");
 limit_script!(STATE, "lua/sem_state.lua");
 script!(RATE, "lua/rate.lua");
-script!(PUSH, "lua/queue_push.lua");
-script!(TAKE, "lua/queue_take.lua");
-script!(ACK, "lua/queue_ack.lua");
-script!(RENEW_ITEMS, "lua/queue_renew.lua");
-script!(GIVE_BACK, "lua/queue_give_back.lua");
-script!(STATUS, "lua/queue_status.lua");
-script!(GIVE_BACK_ALL, "lua/queue_give_back_all.lua");
-script!(RECOVER, "lua/queue_recover.lua");
+queue_script!(PUSH, "lua/queue_push.lua");
+queue_script!(TAKE, "lua/queue_take.lua");
+queue_script!(ACK, "lua/queue_ack.lua");
+queue_script!(RENEW_ITEMS, "lua/queue_renew.lua");
+queue_script!(GIVE_BACK, "lua/queue_give_back.lua");
+queue_script!(STATUS, "lua/queue_status.lua");
+queue_script!(GIVE_BACK_ALL, "lua/queue_give_back_all.lua");
+queue_script!(RECOVER, "lua/queue_recover.lua");
+queue_script!(CLOSE, "lua/queue_close.lua");
+queue_script!(DELETE, "lua/queue_delete.lua");
+queue_script!(EXISTS, "lua/queue_exists.lua");

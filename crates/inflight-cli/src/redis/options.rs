@@ -58,7 +58,8 @@ pub struct RedisArgs {
 
     /// Take the inputs from the queue NAME (see `inflight queue`) instead of stdin, as slots
     /// free up; each finished input's record goes to the queue's results with its
-    /// acknowledgement. Exits when the queue is closed and every input is done.
+    /// acknowledgement. Exits when the queue is closed and every input is done (255 if the
+    /// queue is deleted or lost meanwhile); a queue not pushed yet is waited for.
     #[arg(long, help_heading = HEADING, value_name = "NAME", value_parser = name)]
     pub queue: Option<String>,
 
@@ -72,8 +73,8 @@ pub struct RedisArgs {
     #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit, default_value = "1")]
     pub read_batch: usize,
 
-    /// With --queue: this worker's name in the results and the status (unique among live
-    /// workers) [default: host-pid-random].
+    /// With --queue: this worker's name in the results and the status, unique among live
+    /// workers (a live worker's name is refused, status 255) [default: host-pid-random].
     #[arg(long, help_heading = HEADING, value_name = "NAME", value_parser = name)]
     pub worker: Option<String>,
 }

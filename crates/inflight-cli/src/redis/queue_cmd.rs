@@ -39,7 +39,8 @@ pub enum QueueCommand {
     /// Close the queue without pushing: no more inputs will come, and the workers exit once
     /// every input is done (for a queue pushed with --keep-open).
     Close(NameArgs),
-    /// Delete the queue: its inputs, results, dead letters and counters.
+    /// Delete the queue: its inputs, results, dead letters and counters. Live workers attached
+    /// are named on stderr; they stop taking inputs and exit with status 255.
     Delete(NameArgs),
 }
 
@@ -81,7 +82,8 @@ pub async fn main(args: QueueArgs) -> i32 {
         }
         QueueCommand::Delete(name) => {
             let queue = open(&name, QueueOptions::default()).await;
-            queue.delete().await.map(|()| 0).map_err(|e| e.to_string())
+            let deleted = queue.delete().await.map_err(|e| e.to_string());
+            deleted.map(|live| warn_live(&name.name, &live))
         }
     };
     match result {
@@ -91,6 +93,22 @@ pub async fn main(args: QueueArgs) -> i32 {
             EXIT_USAGE
         }
     }
+}
+
+/// Says which live workers a delete stopped; 0.
+fn warn_live(name: &str, live: &[String]) -> i32 {
+    if !live.is_empty() {
+        let (n, them, their) = match live.len() {
+            1 => ("1 live worker".to_string(), "it stops", "its"),
+            n => (format!("{n} live workers"), "they stop", "their"),
+        };
+        say::line(&format!(
+            "inflight: deleted the queue {name} under {n} ({}): {them} taking inputs, and the \
+             results of {their} running jobs are not recorded",
+            live.join(", ")
+        ));
+    }
+    0
 }
 
 fn push_options(push: &PushArgs) -> QueueOptions {

@@ -7,15 +7,20 @@
 //! same script as the acknowledgement, on a task of its own so the run goes on meanwhile.
 //! An input that never started (Ctrl-C, `--halt`, a shared limit unavailable) is given back
 //! at once, and at the end of the run everything this worker still holds is given back too
-//! (the second Ctrl-C kills the jobs; their inputs go back to the queue at once).
+//! (the second Ctrl-C kills the jobs; their inputs go back to the queue at once), within
+//! what `--redis-timeout` leaves.
+//!
+//! A queue deleted or lost under the worker ends its inputs (the library's event has said so),
+//! as does a worker name that a live worker uses; either way the run ends with status 255.
 use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt};
-use inflight_redis::{Acked, Queue, QueueItem, QueueOptions, Redis};
+use inflight_redis::{Acked, Error, Health, Queue, QueueItem, QueueOptions, Redis};
 use tokio_util::task::TaskTracker;
 
 use crate::helpers::say;
@@ -46,6 +51,11 @@ pub struct QueueFeed {
     ack_failed: Arc<AtomicBool>,
     /// A result dropped as a duplicate is said once.
     duplicate_said: Arc<AtomicBool>,
+    /// The queue is gone (deleted, or lost with Redis's data), or this worker's name was
+    /// refused: said already, and the run fails.
+    gone: Arc<AtomicBool>,
+    /// `--redis-timeout`: also bounds the settling at the end.
+    timeout: Option<Duration>,
 }
 
 /// The inputs of `queue` as the run's input stream, and the feed that settles them.
@@ -69,19 +79,36 @@ pub fn inputs(
         progress,
         ack_failed: Arc::default(),
         duplicate_said: Arc::default(),
+        gone: Arc::default(),
+        timeout: args.connection.redis_timeout,
     });
-    let held = feed.held.clone();
+    let (held, gone, progress) = (feed.held.clone(), feed.gone.clone(), feed.progress.clone());
     let lines = items
-        .map(move |item| {
-            let item = item.map_err(|e| io::Error::other(e.to_string()))?;
-            let seq = item.position() + 1;
-            let line = RawLine {
-                bytes: item.input().as_bytes().to_vec(),
-                cut: None,
-                seq: Some(seq),
+        .scan((), move |(), item| {
+            let line = match item {
+                Ok(item) => {
+                    let seq = item.position() + 1;
+                    let line = RawLine {
+                        bytes: item.input().as_bytes().to_vec(),
+                        cut: None,
+                        seq: Some(seq),
+                    };
+                    lock(&held).insert(seq, item);
+                    Some(Ok(line))
+                }
+                // Said by the connection's event: the inputs end, the run fails.
+                Err(Error::QueueDeleted { .. } | Error::QueueLost { .. }) => {
+                    gone.store(true, Relaxed);
+                    None
+                }
+                Err(e @ Error::WorkerNameTaken { .. }) => {
+                    gone.store(true, Relaxed);
+                    progress.suspend(|| say::line(&format!("inflight: --worker: {e}")));
+                    None
+                }
+                Err(e) => Some(Err(io::Error::other(e.to_string()))),
             };
-            lock(&held).insert(seq, item);
-            Ok(line)
+            std::future::ready(line)
         })
         .boxed();
     (lines, feed)
@@ -111,9 +138,12 @@ impl Feed for QueueFeed {
         }
         let (progress, failed) = (self.progress.clone(), self.ack_failed.clone());
         let duplicate_said = self.duplicate_said.clone();
+        // The input as the log shows it (fetch masks a URL's password): results outlive the
+        // run, and are read by whoever reads the queue.
+        let shown = record.input.clone();
         self.acks.spawn(async move {
             let seq = item.position() + 1;
-            match item.ack(ok, &value).await {
+            match item.ack_with_input(ok, &value, &shown).await {
                 Ok(Acked::Recorded) => {}
                 // It ran twice: this worker stalled past its lease and another took it.
                 // Said once a run: after a long stall there may be many.
@@ -127,6 +157,10 @@ impl Feed for QueueFeed {
                             ))
                         });
                     }
+                }
+                // The queue is gone (said once by the connection's event).
+                Err(Error::QueueDeleted { .. } | Error::QueueLost { .. }) => {
+                    failed.store(true, Relaxed);
                 }
                 // Not acknowledged: the input goes to another worker after its lease.
                 Err(e) => {
@@ -156,7 +190,11 @@ impl Feed for QueueFeed {
         let (queue, worker, acks) = (self.queue.clone(), self.worker.clone(), self.acks.clone());
         let redis = self.redis.clone();
         let (progress, failed) = (self.progress.clone(), self.ack_failed.clone());
-        let say_once = move |e: inflight_redis::Error| {
+        let gone = self.gone.load(Relaxed);
+        // What --redis-timeout leaves: an outage that ended the run has used it up already,
+        // so the settling does not wait for Redis a second time.
+        let deadline = remaining(&redis, self.timeout).map(|left| Instant::now() + left);
+        let say_once = move |e: &dyn std::fmt::Display| {
             if !failed.swap(true, Relaxed) {
                 progress.suspend(|| {
                     say::line(&format!(
@@ -167,28 +205,56 @@ impl Feed for QueueFeed {
             }
         };
         Box::pin(async move {
-            acks.close();
-            acks.wait().await;
-            for item in left {
-                if let Err(e) = item.give_back().await {
-                    return say_once(e);
+            let settle = async {
+                acks.close();
+                acks.wait().await;
+                if gone {
+                    // Nothing to give back to.
+                    return;
+                }
+                for item in left {
+                    if let Err(e) = item.give_back().await {
+                        return say_once(&e);
+                    }
+                }
+                // And what no item here stands for: inputs of a read batch not yet pulled,
+                // or of a read whose reply a stop cut off.
+                if let Err(e) = queue.give_back_worker(&worker).await {
+                    say_once(&e);
+                }
+            };
+            match deadline {
+                None => settle.await,
+                Some(at) => {
+                    if tokio::time::timeout_at(at.into(), settle).await.is_err() {
+                        say_once(&"Redis unreachable past --redis-timeout");
+                    }
                 }
             }
-            // And what no item here stands for: inputs of a read batch not yet pulled, or of
-            // a read whose reply a stop cut off.
-            if let Err(e) = queue.give_back_worker(&worker).await {
-                say_once(e);
-            }
             // The shared limits' last releases, and give-backs that drops started.
-
-            redis.flush(crate::redis::shared_limits::FLUSH).await;
+            let flush = deadline.map_or(crate::redis::shared_limits::FLUSH, |at| {
+                at.saturating_duration_since(Instant::now())
+                    .min(crate::redis::shared_limits::FLUSH)
+            });
+            redis.flush(flush).await;
             crate::redis::shared_limits::say_trips(&redis);
         })
     }
 
     /// An acknowledgement failed (its result is not in the queue; the input goes to another
-    /// worker after its lease), or inputs could not be given back.
+    /// worker after its lease), inputs could not be given back, the queue is gone, or this
+    /// worker's name was refused.
     fn failed(&self) -> bool {
-        self.ack_failed.load(Relaxed)
+        self.ack_failed.load(Relaxed) || self.gone.load(Relaxed)
     }
+}
+
+/// How long `timeout` leaves from now: all of it while Redis answers, less the outage so far
+/// while it does not; `None` without a timeout.
+fn remaining(redis: &Redis, timeout: Option<Duration>) -> Option<Duration> {
+    let timeout = timeout?;
+    Some(match redis.health() {
+        Health::Down { since, .. } => timeout.saturating_sub(since.elapsed()),
+        Health::Up => timeout,
+    })
 }

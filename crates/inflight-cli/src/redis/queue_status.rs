@@ -77,6 +77,7 @@ fn as_json(name: &str, s: &QueueStatus, rate: f64) -> String {
                 "name": w.name,
                 "in_flight": w.in_flight,
                 "last_seen_ms": w.last_seen.map(|d| d.as_millis() as u64),
+                "live": w.live,
             })
         })
         .collect();
@@ -134,6 +135,12 @@ fn as_text(name: &str, s: &QueueStatus, rate: f64) -> String {
         let seen = match w.last_seen {
             Some(d) => format!("last heartbeat {:.1}s ago", d.as_secs_f64()),
             None => "no heartbeat".into(),
+        };
+        // Not live: dead or stalled past its lease; its inputs go to the others.
+        let seen = if w.live {
+            seen
+        } else {
+            format!("gone ({seen})")
         };
         out += &format!("\n  {}  {} in flight, {seen}", w.name, w.in_flight);
     }

@@ -85,6 +85,18 @@ impl Events {
                     grace.as_secs_f64()
                 )
             }
+            RedisEvent::QueueMissing { queue } => {
+                format!("inflight: queue {queue} does not exist yet; waiting for a push")
+            }
+            RedisEvent::QueueDeleted { queue } => format!(
+                "inflight: the queue {queue} was deleted (inflight queue delete): no more \
+                 inputs are taken, and the results of the jobs still running are not recorded"
+            ),
+            RedisEvent::QueueLost { queue } => format!(
+                "inflight: Redis lost the data of the queue {queue} (restarted without \
+                 persistence, or flushed): its inputs and results are gone; no more inputs \
+                 are taken"
+            ),
             RedisEvent::ItemLost { queue, position } => format!(
                 "inflight: input {} of queue {queue} ran past its lease without a renewal; \
                  another worker may run it too (its result is recorded once)",

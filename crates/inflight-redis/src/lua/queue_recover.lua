@@ -2,12 +2,14 @@
 -- after running the take, before the reply arrived): pending for this worker in Redis, yet
 -- not among those it holds. They are handed out again (their idle time reset), without
 -- counting another delivery; any that finished meanwhile are settled.
--- KEYS: 1 inputs, 2 done (bitmap). ARGV: 1 group, 2 consumer, 3.. ids the worker holds.
+-- KEYS: 1 inputs, 2 done (bitmap), 3 meta, 4 deleted.
+-- ARGV: 1 group, 2 consumer, 3 the queue id the worker knows, 4.. ids the worker holds.
 -- Returns {{id, pos, input, deliveries}...}.
+local qid, gone = queue_id(KEYS[3], KEYS[4], ARGV[3])
+if not qid then return redis.error_reply(gone) end
 local out = {}
-if redis.call('EXISTS', KEYS[1]) == 0 then return out end
 local held = {}
-for i = 3, #ARGV do held[ARGV[i]] = true end
+for i = 4, #ARGV do held[ARGV[i]] = true end
 local function field(fields, name)
   for j = 1, #fields, 2 do
     if fields[j] == name then return fields[j + 1] end

@@ -1,11 +1,13 @@
 -- Renews the leases of a worker's inputs (resets their idle time) and its heartbeat. Only
 -- inputs that this worker still owns are touched: never one another worker claimed.
--- KEYS: 1 inputs, 2 workers (hash). ARGV: 1 group, 2 consumer, 3.. entry ids.
+-- KEYS: 1 inputs, 2 workers (hash), 3 meta, 4 deleted.
+-- ARGV: 1 group, 2 consumer, 3 the queue id the worker knows, 4.. entry ids.
 -- Returns the ids this worker no longer owns.
-local t = redis.call('TIME')
-redis.call('HSET', KEYS[2], ARGV[2], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+local id, gone = queue_id(KEYS[3], KEYS[4], ARGV[3])
+if not id then return redis.error_reply(gone) end
+redis.call('HSET', KEYS[2], ARGV[2], now_ms())
 local lost = {}
-for i = 3, #ARGV do
+for i = 4, #ARGV do
   local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
   if #p == 1 and p[1][2] == ARGV[2] then
     -- JUSTID: resets the idle time without counting a delivery

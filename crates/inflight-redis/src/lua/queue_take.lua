@@ -1,17 +1,34 @@
 -- Hands a worker up to `count` inputs: first (when asked) those idle longer than the lease in
 -- any worker's hands (a dead or stalled worker's), then new ones. An input already finished
 -- is dropped; one delivered more than max_deliveries times goes to the dead letters.
--- Inputs given back come before all.
--- KEYS: 1 inputs, 2 meta, 3 done (bitmap), 4 dead (stream), 5 workers (hash), 6 returned (list).
+-- Inputs given back come before all. A queue that does not exist is not made: the reply says
+-- so (id ''). A worker name that another live handle uses (its heartbeat within its lease) is
+-- refused.
+-- KEYS: 1 inputs, 2 meta, 3 done (bitmap), 4 dead (stream), 5 workers (hash), 6 returned (list),
+--       7 owners (hash), 8 deleted.
 -- ARGV: 1 group, 2 consumer, 3 count, 4 lease_ms, 5 max_deliveries, 6 claim cursor or '' for
---       no claiming this time.
+--       no claiming this time, 7 the queue id the worker knows ('' if none), 8 its token.
 -- Returns {{{id, pos, input, deliveries}...}, closed 0/1, entries left, next cursor,
---          entries the claim scan took}.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+--          entries the claim scan took, the queue id}.
+local qid, gone = queue_id(KEYS[2], KEYS[8], ARGV[7])
+if not qid then
+  if ARGV[7] == '' then return {{}, 0, 0, ARGV[6], 0, ''} end
+  return redis.error_reply(gone)
+end
+local now = now_ms()
 local group, consumer = ARGV[1], ARGV[2]
 local want = tonumber(ARGV[3])
 local max_deliveries = tonumber(ARGV[5])
+local mine = ARGV[8] .. ' ' .. ARGV[4]
+local owner = redis.call('HGET', KEYS[7], consumer)
+if owner ~= mine then
+  local token, lease = string.match(owner or '', '^(%S+) (%d+)$')
+  local seen = tonumber(redis.call('HGET', KEYS[5], consumer) or '0')
+  if token and token ~= ARGV[8] and seen + tonumber(lease) > now then
+    return redis.error_reply('INFLIGHT-NAME ' .. (now - seen) .. ' ' .. lease)
+  end
+  redis.call('HSET', KEYS[7], consumer, mine)
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('XGROUP', 'CREATE', KEYS[1], group, '0', 'MKSTREAM')
 end
@@ -77,4 +94,4 @@ end
 local closed = 0
 if redis.call('HGET', KEYS[2], 'closed') == '1' then closed = 1 end
 -- A scan that wrapped around (cursor 0-0) but took something may have more behind it.
-return {out, closed, redis.call('XLEN', KEYS[1]), cursor, scanned}
+return {out, closed, redis.call('XLEN', KEYS[1]), cursor, scanned, qid}

@@ -1,5 +1,5 @@
 //! The shared state of `queue/`, which every other file of it builds on and which imports
-//! none of them: [`QueueInner`] (a queue's Redis, name, keys and options), held by a
+//! none of them: [`QueueInner`] (a queue's Redis, name, keys and options, and the queue id it knows), held by a
 //! [`Queue`](super::queue::Queue) and by what it makes (a worker's items, results, status),
 //! and [`WorkerShared`] (one worker's name and the inputs it holds), shared by the worker's
 //! stream, its renewer and its items.
@@ -18,6 +18,12 @@ pub(crate) struct QueueInner {
     pub(crate) name: String,
     pub(crate) keys: QueueKeys,
     pub(crate) options: QueueOptions,
+    /// The queue's id as this handle last saw it (see `identity`).
+    pub(crate) known: Mutex<String>,
+    /// This handle's token: it owns the worker names its streams use.
+    pub(crate) token: String,
+    /// The queue's deletion or loss was said.
+    pub(crate) gone_said: AtomicBool,
 }
 
 /// One worker: its name, and the inputs it holds (for the renewer).

@@ -137,6 +137,26 @@ impl QueueItem {
         ok: bool,
         record: &R,
     ) -> Result<Acked, Error> {
+        let input = std::mem::take(&mut self.input);
+        self.ack_with_input(ok, record, &input).await
+    }
+
+    /// [`QueueItem::ack`], with `input` stored as the input in the results stream instead of
+    /// the input itself: the input as the record shows it (a URL with its password masked,
+    /// say), since the results outlive the run.
+    ///
+    /// ```no_run
+    /// # async fn f(item: inflight_redis::QueueItem) -> Result<(), inflight_redis::Error> {
+    /// let shown = item.input().replace("secret", "***");
+    /// item.ack_with_input(true, &serde_json::json!({ "input": shown }), &shown).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn ack_with_input<R: Serialize + ?Sized>(
+        mut self,
+        ok: bool,
+        record: &R,
+        input: &str,
+    ) -> Result<Acked, Error> {
         let record = serde_json::to_string(record).map_err(|e| {
             Error::Invalid(format!("result record of input {}: {e}", self.position))
         })?;
@@ -150,6 +170,7 @@ impl QueueItem {
             q.keys.done.clone(),
             q.keys.results.clone(),
             q.keys.workers.clone(),
+            q.keys.deleted.clone(),
         ];
         let args = vec![
             GROUP.to_string(),
@@ -158,9 +179,10 @@ impl QueueItem {
             self.position.to_string(),
             if ok { "1" } else { "0" }.to_string(),
             record,
-            std::mem::take(&mut self.input),
+            input.to_string(),
+            q.known_id(),
         ];
-        let acked: Result<u8, Error> = q.redis.script(&scripts::ACK, &keys, &args).await;
+        let acked: Result<u8, Error> = q.script(&scripts::ACK, &keys, &args).await;
         self.worker.lock_settling().remove(&self.id);
         let first = acked?;
         Ok(if first == 1 {
@@ -193,15 +215,16 @@ async fn give_back(worker: &WorkerShared, id: &str, deliveries: u32) -> Result<(
         id.to_string(),
         (q.options.lease.as_millis() + 1000).to_string(),
         deliveries.saturating_sub(1).to_string(),
+        q.known_id(),
+        crate::keys::GIVEN_BACK.to_string(),
     ];
-    let _: u8 = q
-        .redis
-        .script(
-            &scripts::GIVE_BACK,
-            &[q.keys.inputs.clone(), q.keys.returned.clone()],
-            &args,
-        )
-        .await?;
+    let keys = [
+        q.keys.inputs.clone(),
+        q.keys.returned.clone(),
+        q.keys.meta.clone(),
+        q.keys.deleted.clone(),
+    ];
+    let _: u8 = q.script(&scripts::GIVE_BACK, &keys, &args).await?;
     Ok(())
 }
 

@@ -3,9 +3,11 @@
 //! with its acknowledgement.
 //!
 //! `inner` holds the shared state at the bottom (a queue's, and one worker's); `options`
-//! beside it; `status`, `results`, `item` and `worker` build on it, `queue` (the handle) on
-//! those, and `push` on the handle.
+//! beside it; `identity` (the queue's id, checked by every script) on `inner`; `status`,
+//! `results`, `item` and `worker` build on them, `queue` (the handle) on those, and `push` on
+//! the handle.
 
+pub(crate) mod identity;
 pub(crate) mod inner;
 pub(crate) mod item;
 pub(crate) mod options;

@@ -72,7 +72,13 @@ impl Queue {
             }
             report.skipped += 1;
         }
-        let keys = vec![inner.keys.inputs.clone(), inner.keys.meta.clone()];
+        let keys = vec![
+            inner.keys.inputs.clone(),
+            inner.keys.meta.clone(),
+            inner.keys.deleted.clone(),
+        ];
+        // The queue's id, should this push make the queue.
+        let new_id = crate::keys::random_id();
         let mut position = already;
         let mut batch: Vec<String> = Vec::with_capacity(inner.options.push_batch);
         let mut backoff = Duration::from_millis(10);
@@ -100,13 +106,16 @@ impl Queue {
             if batch.is_empty() {
                 return Ok(report);
             }
-            let mut args = Vec::with_capacity(batch.len() + 3);
+            let mut args = Vec::with_capacity(batch.len() + 5);
             args.push(GROUP.to_string());
             args.push(inner.options.max_pending.to_string());
             args.push(position.to_string());
+            args.push(inner.known_id());
+            args.push(new_id.clone());
             args.extend(batch.iter().cloned());
-            let (total, _room): (u64, i64) =
-                inner.redis.script(&scripts::PUSH, &keys, &args).await?;
+            let (total, _room, id): (u64, i64, String) =
+                inner.script(&scripts::PUSH, &keys, &args).await?;
+            inner.saw_id(&id);
             let taken = (total - position) as usize;
             batch.drain(..taken);
             report.added += taken as u64;

@@ -1,7 +1,9 @@
 //! [`Queue`]: one named work queue on a Redis server.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use super::inner::QueueInner;
 use super::options::QueueOptions;
@@ -81,6 +83,9 @@ impl Queue {
                 name: name.to_string(),
                 keys: QueueKeys::new(name),
                 options,
+                known: Mutex::default(),
+                token: crate::keys::random_id(),
+                gone_said: AtomicBool::new(false),
             }),
         }
     }
@@ -97,7 +102,7 @@ impl Queue {
     }
 
     /// Marks the queue complete: no more inputs will be pushed, and workers stop once every
-    /// input is finished.
+    /// input is finished. A queue that does not exist is not made: [`Error::NoQueue`].
     ///
     /// ```no_run
     /// # async fn f(queue: inflight_redis::Queue) -> Result<(), inflight_redis::Error> {
@@ -105,9 +110,11 @@ impl Queue {
     /// # Ok(()) }
     /// ```
     pub async fn close(&self) -> Result<(), Error> {
-        let mut cmd = redis::cmd("HSET");
-        cmd.arg(&self.inner.keys.meta).arg("closed").arg(1);
-        let _: i64 = self.inner.redis.cmd(&cmd).await?;
+        let q = &self.inner;
+        let keys = [q.keys.meta.clone(), q.keys.deleted.clone()];
+        let _: i64 = q
+            .script(&crate::scripts::CLOSE, &keys, &[q.known_id()])
+            .await?;
         Ok(())
     }
 
@@ -123,7 +130,9 @@ impl Queue {
         Items::new(self.inner.clone(), default_worker_name())
     }
 
-    /// The stream of inputs for a worker named `worker` (unique among live workers).
+    /// The stream of inputs for a worker named `worker`, unique among live workers: while
+    /// another handle's worker of this name has a heartbeat within its lease, the stream
+    /// ends with [`Error::WorkerNameTaken`]. (Streams of one handle share its name.)
     ///
     /// ```no_run
     /// # fn f(queue: inflight_redis::Queue) {
@@ -135,6 +144,7 @@ impl Queue {
     }
 
     /// The counters: pushed, waiting, in flight per worker, done, failed, dead-lettered.
+    /// [`Error::NoQueue`] if there is no queue by this name.
     ///
     /// ```no_run
     /// # async fn f(queue: inflight_redis::Queue) -> Result<(), inflight_redis::Error> {
@@ -147,7 +157,8 @@ impl Queue {
     }
 
     /// The results from the first, in order of finishing; with `follow`, waits for more until
-    /// the queue is closed and finished.
+    /// the queue is closed and finished. A queue that does not exist (or goes) ends it with
+    /// an error.
     ///
     /// ```no_run
     /// # async fn f(queue: inflight_redis::Queue) -> Result<(), inflight_redis::Error> {
@@ -177,7 +188,11 @@ impl Queue {
     /// workers take them without waiting for their lease; returns how many. For a worker that
     /// stops: call it once the worker runs nothing and has no acknowledgement under way (an
     /// input given back while it runs would run twice; its result is still recorded once).
-    /// Inputs given back do not count a delivery against `max_deliveries`.
+    /// Inputs given back do not count a delivery against `max_deliveries`, and count as
+    /// waiting, not in flight. If `worker` is this handle's own (its streams used the name),
+    /// the worker leaves the status and its name is free at once. A live worker of another
+    /// handle (its heartbeat within its lease) is left alone, and a queue that is gone is
+    /// left gone: 0 for both.
     ///
     /// ```no_run
     /// # async fn f(queue: inflight_redis::Queue) -> Result<(), inflight_redis::Error> {
@@ -185,22 +200,28 @@ impl Queue {
     /// # Ok(()) }
     /// ```
     pub async fn give_back_worker(&self, worker: &str) -> Result<u64, Error> {
+        let q = &self.inner;
         let keys = [
-            self.inner.keys.inputs.clone(),
-            self.inner.keys.returned.clone(),
+            q.keys.inputs.clone(),
+            q.keys.returned.clone(),
+            q.keys.meta.clone(),
+            q.keys.deleted.clone(),
+            q.keys.workers.clone(),
+            q.keys.owners.clone(),
         ];
         let args = [
             crate::keys::GROUP.to_string(),
             worker.to_string(),
-            (self.inner.options.lease.as_millis() + 1000).to_string(),
+            (q.options.lease.as_millis() + 1000).to_string(),
+            q.known_id(),
+            crate::keys::GIVEN_BACK.to_string(),
+            q.token.clone(),
         ];
-        self.inner
-            .redis
-            .script(&crate::scripts::GIVE_BACK_ALL, &keys, &args)
-            .await
+        q.script(&crate::scripts::GIVE_BACK_ALL, &keys, &args).await
     }
 
-    /// Up to `max` dead letters, oldest first.
+    /// Up to `max` dead letters, oldest first; [`Error::NoQueue`] if there is no queue by
+    /// this name.
     ///
     /// ```no_run
     /// # async fn f(queue: inflight_redis::Queue) -> Result<(), inflight_redis::Error> {
@@ -213,20 +234,38 @@ impl Queue {
         DeadLetter::read(&self.inner, max).await
     }
 
-    /// Deletes every key of the queue (inputs, results, dead letters, counters).
+    /// Deletes every key of the queue (inputs, results, dead letters, counters), and returns
+    /// the names of the live workers it had (a heartbeat within their lease): they take
+    /// nothing more, and their next step ends with [`Error::QueueDeleted`], writing nothing.
+    /// For an hour, a marker key holds the deleted queue's id, which tells its workers that
+    /// it was deleted rather than lost. [`Error::NoQueue`] if there is no queue by this name.
     ///
     /// ```no_run
     /// # async fn f(queue: inflight_redis::Queue) -> Result<(), inflight_redis::Error> {
-    /// queue.delete().await?;
+    /// let live = queue.delete().await?;
+    /// if !live.is_empty() { eprintln!("stopped workers: {}", live.join(", ")); }
     /// # Ok(()) }
     /// ```
-    pub async fn delete(&self) -> Result<(), Error> {
-        let mut cmd = redis::cmd("DEL");
-        for key in self.inner.keys.all() {
-            cmd.arg(key);
-        }
-        let _: i64 = self.inner.redis.cmd(&cmd).await?;
-        Ok(())
+    pub async fn delete(&self) -> Result<Vec<String>, Error> {
+        let q = &self.inner;
+        let mut keys = vec![
+            q.keys.meta.clone(),
+            q.keys.deleted.clone(),
+            q.keys.workers.clone(),
+            q.keys.owners.clone(),
+        ];
+        let rest: Vec<String> = q
+            .keys
+            .all()
+            .into_iter()
+            .filter(|k| !keys.contains(k))
+            .collect();
+        keys.extend(rest);
+        let args = [
+            q.options.lease.as_millis().to_string(),
+            DELETED_MARKER.as_millis().to_string(),
+        ];
+        q.script(&crate::scripts::DELETE, &keys, &args).await
     }
 
     /// The options.
@@ -249,6 +288,9 @@ impl fmt::Debug for Queue {
             .finish()
     }
 }
+
+/// How long a deleted queue's id stays in its `deleted` key.
+const DELETED_MARKER: Duration = Duration::from_secs(3600);
 
 /// `host-pid-random`: unique per process, and says where a worker runs.
 fn default_worker_name() -> String {

@@ -10,6 +10,7 @@ use futures_core::Stream;
 use redis::aio::ConnectionManager;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 
+use super::identity::exists;
 use super::inner::QueueInner;
 use super::status::QueueStatus;
 use crate::connection::Attempt;
@@ -70,6 +71,8 @@ struct Reader {
     buffer: VecDeque<QueueResult>,
     blocking: Option<ConnectionManager>,
     done: bool,
+    /// Whether the queue was found to exist.
+    checked: bool,
 }
 
 /// Results per read.
@@ -84,6 +87,7 @@ impl Results {
             buffer: VecDeque::new(),
             blocking: None,
             done: false,
+            checked: false,
         });
         Results {
             inner: Unfold::new(reader, |r| Box::pin(r.next())),
@@ -113,6 +117,13 @@ impl Reader {
             }
             if self.done {
                 return None;
+            }
+            if !self.checked {
+                if let Err(e) = exists(&self.queue).await {
+                    self.done = true;
+                    return Some((Err(e), self));
+                }
+                self.checked = true;
             }
             // Whether the queue was finished before this read: then this read has everything.
             let finished_before = if self.follow {
@@ -215,6 +226,7 @@ fn parse_result(entry: &StreamId) -> Option<QueueResult> {
 
 impl DeadLetter {
     pub(crate) async fn read(queue: &QueueInner, max: usize) -> Result<Vec<DeadLetter>, Error> {
+        exists(queue).await?;
         let mut cmd = redis::cmd("XRANGE");
         cmd.arg(&queue.keys.dead)
             .arg("-")

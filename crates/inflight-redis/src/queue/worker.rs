@@ -61,6 +61,8 @@ struct Fetcher {
     /// Redis went away during a take or a read: inputs may be pending for this worker that
     /// it never received. Looked for on the next take.
     recover: bool,
+    /// The queue did not exist at a take (said once): wait for a push.
+    missing: bool,
 }
 
 impl Items {
@@ -81,6 +83,7 @@ impl Items {
             claim_next: true,
             finished: false,
             recover: false,
+            missing: false,
         });
         Items {
             shared,
@@ -146,6 +149,8 @@ enum Took {
     Some,
     Nothing,
     Finished,
+    /// No queue by this name (yet).
+    Missing,
 }
 
 impl Fetcher {
@@ -180,6 +185,16 @@ impl Fetcher {
                     self.wait_for_new().await;
                     self.claim_next = self.buffer.is_empty();
                 }
+                Ok(Took::Missing) => {
+                    let q = &self.shared.queue;
+                    if !self.missing {
+                        self.missing = true;
+                        q.redis.emit(RedisEvent::QueueMissing {
+                            queue: q.name.clone(),
+                        });
+                    }
+                    tokio::time::sleep(q.options.poll).await;
+                }
                 Err(e) => {
                     self.finished = true;
                     return Some((Err(e), self));
@@ -203,6 +218,8 @@ impl Fetcher {
             q.keys.dead.clone(),
             q.keys.workers.clone(),
             q.keys.returned.clone(),
+            q.keys.owners.clone(),
+            q.keys.deleted.clone(),
         ];
         let args = vec![
             GROUP.to_string(),
@@ -215,10 +232,23 @@ impl Fetcher {
             } else {
                 String::new()
             },
+            q.known_id(),
+            q.token.clone(),
         ];
         type Entry = (String, u64, String, u32);
-        let (entries, closed, left, cursor, claimed): (Vec<Entry>, u8, u64, String, u32) =
-            q.redis.script(&scripts::TAKE, &keys, &args).await?;
+        type Reply = (Vec<Entry>, u8, u64, String, u32, String);
+        let taken: Result<Reply, Error> = q.script(&scripts::TAKE, &keys, &args).await;
+        let (entries, closed, left, cursor, claimed, id) = taken.map_err(|mut e| {
+            if let Error::WorkerNameTaken { worker, .. } = &mut e {
+                worker.clone_from(&self.shared.name);
+            }
+            e
+        })?;
+        if id.is_empty() {
+            return Ok(Took::Missing);
+        }
+        q.saw_id(&id);
+        self.missing = false;
         if claim {
             self.last_claim = Some(Instant::now());
             self.cursor = cursor;
@@ -240,13 +270,23 @@ impl Fetcher {
     /// this worker's in Redis, and would otherwise wait a whole lease for another worker.
     async fn recover(&mut self) -> Result<(), Error> {
         let q = self.shared.queue.clone();
-        let keys = vec![q.keys.inputs.clone(), q.keys.done.clone()];
-        let mut args = vec![GROUP.to_string(), self.shared.name.clone()];
+        let keys = vec![
+            q.keys.inputs.clone(),
+            q.keys.done.clone(),
+            q.keys.meta.clone(),
+            q.keys.deleted.clone(),
+        ];
+        let mut args = vec![GROUP.to_string(), self.shared.name.clone(), q.known_id()];
         args.extend(self.shared.lock_held().keys().cloned());
         args.extend(self.shared.lock_settling().iter().cloned());
         let failures = q.redis.failures();
         type Entry = (String, u64, String, u32);
-        let found: Vec<Entry> = q.redis.script(&scripts::RECOVER, &keys, &args).await?;
+        let found: Vec<Entry> = match q.script(&scripts::RECOVER, &keys, &args).await {
+            Ok(found) => found,
+            // No queue yet, so nothing taken: the next take says so.
+            Err(Error::NoQueue { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
         for (id, position, input, deliveries) in found {
             self.hand_out(id, position, input, deliveries);
         }
@@ -312,9 +352,11 @@ impl Fetcher {
     /// A finished worker leaves the status (it holds nothing any more).
     async fn leave(&self) {
         let q = &self.shared.queue;
-        let mut hdel = redis::cmd("HDEL");
-        hdel.arg(&q.keys.workers).arg(&self.shared.name);
-        let _: Result<i64, _> = q.redis.cmd(&hdel).await;
+        for key in [&q.keys.workers, &q.keys.owners] {
+            let mut hdel = redis::cmd("HDEL");
+            hdel.arg(key).arg(&self.shared.name);
+            let _: Result<i64, _> = q.redis.cmd(&hdel).await;
+        }
         let mut del = redis::cmd("XGROUP");
         del.arg("DELCONSUMER")
             .arg(&q.keys.inputs)
@@ -351,14 +393,22 @@ async fn renew(weak: Weak<WorkerShared>) {
             continue;
         }
         let q = &worker.queue;
-        let keys = vec![q.keys.inputs.clone(), q.keys.workers.clone()];
-        let mut args = vec![GROUP.to_string(), worker.name.clone()];
+        let keys = vec![
+            q.keys.inputs.clone(),
+            q.keys.workers.clone(),
+            q.keys.meta.clone(),
+            q.keys.deleted.clone(),
+        ];
+        let mut args = vec![GROUP.to_string(), worker.name.clone(), q.known_id()];
         args.extend(ids);
-        let lost: Result<Vec<String>, Attempt> = q
-            .redis
-            .script_once(&scripts::RENEW_ITEMS, &keys, &args)
-            .await;
-        let Ok(lost) = lost else { continue };
+        let lost: Result<Vec<String>, Attempt> =
+            q.script_once(&scripts::RENEW_ITEMS, &keys, &args).await;
+        let lost = match lost {
+            Ok(lost) => lost,
+            // Gone (said as an event): nothing is held any more; the next take ends the stream.
+            Err(Attempt::Failed(e)) if crate::queue::identity::is_gone(&e) => return,
+            Err(_) => continue,
+        };
         for id in lost {
             let gone = worker.lock_held().remove(&id);
             if let Some((position, flag)) = gone {
