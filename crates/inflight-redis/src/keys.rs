@@ -22,6 +22,7 @@
 //! | `inflight:queue:{Q}:dead` | stream | dead letters: `pos`, `input`, `deliveries` |
 //! | `inflight:queue:{Q}:workers` | hash | worker name → last heartbeat (ms, Redis clock) |
 //! | `inflight:queue:{Q}:returned` | list | ids of inputs given back, served before all |
+//! | `inflight:queue:{Q}:events` | stream (last 16) | `closed`, `finished`, `returned`: wakes idle workers (XREAD BLOCK) |
 
 /// The keys shared by every key of a limit family.
 #[derive(Debug, Clone)]
@@ -88,6 +89,7 @@ pub(crate) struct QueueKeys {
     pub(crate) dead: String,
     pub(crate) workers: String,
     pub(crate) returned: String,
+    pub(crate) events: String,
 }
 
 /// The consumer group of a queue's workers.
@@ -104,6 +106,7 @@ impl QueueKeys {
             dead: key("dead"),
             workers: key("workers"),
             returned: key("returned"),
+            events: key("events"),
         }
     }
 
@@ -116,6 +119,7 @@ impl QueueKeys {
             self.dead.clone(),
             self.workers.clone(),
             self.returned.clone(),
+            self.events.clone(),
         ]
     }
 }

@@ -3,7 +3,7 @@
 -- lease, so that a claim scan finds it too. Its delivery does not count against
 -- max_deliveries. Catches what no QueueItem stands for in the worker: inputs of a read whose
 -- reply never arrived, and inputs buffered by a read batch.
--- KEYS: 1 inputs, 2 returned (list). ARGV: 1 group, 2 consumer, 3 idle_ms.
+-- KEYS: 1 inputs, 2 returned (list), 3 events (stream: wakes the workers blocked on it). ARGV: 1 group, 2 consumer, 3 idle_ms.
 -- Returns how many inputs were given back.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local n = 0
@@ -23,4 +23,5 @@ while true do
   if #p < 1000 then break end
   start = '(' .. p[#p][1]
 end
+if n > 0 then redis.call('XADD', KEYS[3], 'MAXLEN', '16', '*', 'returned', '1') end
 return n

@@ -2,11 +2,14 @@
 -- any worker's hands (a dead or stalled worker's), then new ones. An input already finished
 -- is dropped; one delivered more than max_deliveries times goes to the dead letters.
 -- Inputs given back come before all.
--- KEYS: 1 inputs, 2 meta, 3 done (bitmap), 4 dead (stream), 5 workers (hash), 6 returned (list).
+-- KEYS: 1 inputs, 2 meta, 3 done (bitmap), 4 dead (stream), 5 workers (hash), 6 returned (list),
+--       7 events (stream).
 -- ARGV: 1 group, 2 consumer, 3 count, 4 lease_ms, 5 max_deliveries, 6 claim cursor or '' for
 --       no claiming this time.
 -- Returns {{{id, pos, input, deliveries}...}, closed 0/1, entries left, next cursor,
---          entries the claim scan took}.
+--          entries the claim scan took, last id of inputs, last id of events}: with nothing to
+--          hand out, the worker blocks on XREAD of inputs and events after those two ids, so a
+--          push, a give-back, a close or the queue's end wakes it at once.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local group, consumer = ARGV[1], ARGV[2]
@@ -23,7 +26,9 @@ local function field(fields, name)
     if fields[j] == name then return fields[j + 1] end
   end
 end
+local settled = false
 local function settle(id)
+  settled = true
   redis.call('XACK', KEYS[1], group, id)
   redis.call('XDEL', KEYS[1], id)
 end
@@ -76,5 +81,17 @@ if #out < want then
 end
 local closed = 0
 if redis.call('HGET', KEYS[2], 'closed') == '1' then closed = 1 end
+local left = redis.call('XLEN', KEYS[1])
+-- This take settled the last inputs of a closed queue (dead letters): the others may stop.
+if settled and closed == 1 and left == 0 then
+  redis.call('XADD', KEYS[7], 'MAXLEN', '16', '*', 'finished', '1')
+end
+local function last_id(key)
+  local e = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+  if e then return e[1] end
+  return '0-0'
+end
+local inputs_last, events_last = '', ''
+if #out == 0 then inputs_last, events_last = last_id(KEYS[1]), last_id(KEYS[7]) end
 -- A scan that wrapped around (cursor 0-0) but took something may have more behind it.
-return {out, closed, redis.call('XLEN', KEYS[1]), cursor, scanned}
+return {out, closed, left, cursor, scanned, inputs_last, events_last}

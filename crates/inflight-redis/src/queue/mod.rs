@@ -2,6 +2,7 @@
 //! [`Items`](worker::Items), the stream of inputs a worker runs; [`QueueItem`](item::QueueItem)
 //! with its acknowledgement.
 
+pub(crate) mod acks;
 pub(crate) mod item;
 pub(crate) mod options;
 pub(crate) mod push;

@@ -114,6 +114,15 @@ impl Queue {
         let mut cmd = redis::cmd("HSET");
         cmd.arg(&self.inner.keys.meta).arg("closed").arg(1);
         let _: i64 = self.inner.redis.cmd(&cmd).await?;
+        // Wakes the idle workers, so that they stop at once if every input is done.
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(&self.inner.keys.events)
+            .arg("MAXLEN")
+            .arg(16)
+            .arg("*")
+            .arg("closed")
+            .arg(1);
+        let _: String = self.inner.redis.cmd(&cmd).await?;
         Ok(())
     }
 
@@ -194,6 +203,7 @@ impl Queue {
         let keys = [
             self.inner.keys.inputs.clone(),
             self.inner.keys.returned.clone(),
+            self.inner.keys.events.clone(),
         ];
         let args = [
             crate::keys::GROUP.to_string(),
