@@ -27,13 +27,15 @@ macro_rules! script {
 
 limit_script!(ACQUIRE, "lua/sem_acquire.lua");
 limit_script!(RELEASE, "lua/sem_release.lua");
+limit_script!(ACQUIRE_MANY, "lua/sem_acquire_many.lua");
+limit_script!(RELEASE_MANY, "lua/sem_release_many.lua");
 limit_script!(RENEW, "lua/sem_renew.lua");
 limit_script!(SET_LIMIT, "lua/sem_set_limit.lua");
 limit_script!(STATE, "lua/sem_state.lua");
 script!(RATE, "lua/rate.lua");
 script!(PUSH, "lua/queue_push.lua");
 script!(TAKE, "lua/queue_take.lua");
-script!(ACK, "lua/queue_ack.lua");
+script!(ACK_BATCH, "lua/queue_ack_batch.lua");
 script!(RENEW_ITEMS, "lua/queue_renew.lua");
 script!(GIVE_BACK, "lua/queue_give_back.lua");
 script!(STATUS, "lua/queue_status.lua");

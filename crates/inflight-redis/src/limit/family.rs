@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use super::options::LimitOptions;
 use super::permit::LimitPermit;
-use super::{hub, renew};
+use super::{batch, hub, renew};
 use crate::connection::Redis;
 use crate::error::Error;
 use crate::keys::{random_id, FamilyKeys};
@@ -36,6 +36,8 @@ pub(crate) struct Family {
     pub(crate) waiters: Mutex<HashMap<String, Arc<Notify>>>,
     /// Tells the hub that there are waiters to listen for.
     pub(crate) hub_wake: Notify,
+    /// Acquires and releases waiting for the next script (see `batch`).
+    pub(crate) batches: batch::Batches,
     tasks: Once,
 }
 
@@ -74,6 +76,7 @@ impl Family {
             held: Mutex::new(HashMap::new()),
             waiters: Mutex::new(HashMap::new()),
             hub_wake: Notify::new(),
+            batches: batch::Batches::default(),
             tasks: Once::new(),
         })
     }
@@ -91,7 +94,6 @@ impl Family {
             self.client,
             self.next_token.fetch_add(1, Ordering::Relaxed)
         );
-        let keys = self.keys.script_keys(key);
         let mut guard = Withdraw {
             family: self.clone(),
             token: token.clone(),
@@ -108,11 +110,10 @@ impl Family {
         });
         let mut told_hub = false;
         loop {
-            let args = self.acquire_args(&token, wait);
-            let (granted, epoch, now, _ahead): (u8, String, u64, u64) =
-                self.redis.script(&scripts::ACQUIRE, &keys, &args).await?;
+            // With other acquires of this process under way, in one script with them.
+            let (granted, epoch, now) = batch::acquire(self, key, &token, wait).await?;
             self.saw_epoch(&epoch);
-            if granted == 1 {
+            if granted {
                 guard.armed = false;
                 self.forget_waiter(&token);
                 let grant = Grant {
@@ -140,7 +141,7 @@ impl Family {
         }
     }
 
-    fn acquire_args(&self, token: &str, wait: bool) -> Vec<String> {
+    pub(crate) fn acquire_args(&self, token: &str, wait: bool) -> Vec<String> {
         let o = &self.options;
         vec![
             token.to_string(),
@@ -157,22 +158,15 @@ impl Family {
         ]
     }
 
-    /// Gives back a place (or withdraws a waiter); true if a live place was given back.
-    pub(crate) async fn release(&self, token: &str, key: Option<&str>) -> Result<bool, Error> {
+    /// Gives back a place (or withdraws a waiter); true if a live place was given back. With
+    /// other releases of this process under way, in one script with them.
+    pub(crate) async fn release(
+        self: &Arc<Self>,
+        token: &str,
+        key: Option<&str>,
+    ) -> Result<bool, Error> {
         self.lock_held().remove(token);
-        let o = &self.options;
-        let args = vec![
-            token.to_string(),
-            self.default_limit.to_string(),
-            self.keys.wake_prefix(),
-            ms(o.alive()),
-            ms(o.idle()),
-        ];
-        let released: u8 = self
-            .redis
-            .script(&scripts::RELEASE, &self.keys.script_keys(key), &args)
-            .await?;
-        Ok(released == 1)
+        batch::release(self, key, token).await
     }
 
     /// Releases in the background (from a `Drop`, which cannot wait). Given up after one
@@ -284,6 +278,9 @@ struct Withdraw {
 impl Drop for Withdraw {
     fn drop(&mut self) {
         if self.armed {
+            // Not sent yet: it never reaches Redis. (Still released below: an earlier
+            // round may have queued it.)
+            batch::withdraw_unsent(&self.family, self.key.as_deref(), &self.token);
             self.family
                 .release_later(std::mem::take(&mut self.token), self.key.take());
         }

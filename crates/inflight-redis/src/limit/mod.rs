@@ -1,6 +1,7 @@
 //! Global concurrency limits: one limit ([`GlobalLimit`]) or one per key ([`GlobalPerKey`]),
 //! both made of the same [`family::Family`] of scripts, notification hub and lease renewer.
 
+pub(crate) mod batch;
 pub(crate) mod family;
 pub(crate) mod global;
 pub(crate) mod hub;
