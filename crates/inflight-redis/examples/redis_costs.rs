@@ -73,7 +73,11 @@ async fn limit_run(
     let trips: u64 = conns.iter().map(|c| c.round_trips()).sum();
     let (usec, _) = script_usec(url).await;
     // connecting sends one INFO
-    (jobs / secs, (trips - clients as u64) as f64 / jobs, usec as f64 / jobs)
+    (
+        jobs / secs,
+        (trips - clients as u64) as f64 / jobs,
+        usec as f64 / jobs,
+    )
 }
 
 async fn rate_run(url: &str, clients: usize, tasks: usize, per_task: usize) -> (f64, f64) {

@@ -97,7 +97,10 @@ async fn an_acquire_dropped_while_batched_leaves_no_place_behind() {
                 let l = l.clone();
                 tokio::spawn(async move {
                     let wait = Duration::from_micros((round * 37 + i * 53) % 900);
-                    tokio::time::timeout(wait, l.acquire(None)).await.ok().map(|p| p.unwrap())
+                    tokio::time::timeout(wait, l.acquire(None))
+                        .await
+                        .ok()
+                        .map(|p| p.unwrap())
                 })
             })
             .collect();

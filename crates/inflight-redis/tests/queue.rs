@@ -831,13 +831,19 @@ async fn idle_workers_stop_as_soon_as_the_last_result_is_recorded() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     q.close().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(idle.iter().all(|w| !w.is_finished()), "stopped before the end");
+    assert!(
+        idle.iter().all(|w| !w.is_finished()),
+        "stopped before the end"
+    );
     last.ack(true, &json!({ "input": input(0) })).await.unwrap();
     let recorded = Instant::now();
     for w in idle {
         let stopped = w.await.unwrap();
         let after = stopped.saturating_duration_since(recorded);
-        assert!(after < Duration::from_secs(1), "stopped {after:?} after the last result");
+        assert!(
+            after < Duration::from_secs(1),
+            "stopped {after:?} after the last result"
+        );
     }
     let started = Instant::now();
     assert!(a.next().await.is_none());
@@ -868,5 +874,8 @@ async fn closing_a_finished_queue_stops_its_idle_workers_at_once() {
     let (ended, at) = waiter.await.unwrap();
     assert!(ended);
     let after = at.saturating_duration_since(closed);
-    assert!(after < Duration::from_secs(1), "stopped {after:?} after the close");
+    assert!(
+        after < Duration::from_secs(1),
+        "stopped {after:?} after the close"
+    );
 }

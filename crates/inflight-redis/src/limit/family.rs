@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use super::lanes::{self, AcquireReq, Answer, Batches, ReleaseReq};
 use super::options::LimitOptions;
 use super::permit::LimitPermit;
-use super::{batch, hub, renew};
+use super::{hub, renew};
 use crate::connection::Redis;
 use crate::error::Error;
 use crate::keys::{random_id, FamilyKeys};
@@ -36,8 +37,8 @@ pub(crate) struct Family {
     pub(crate) waiters: Mutex<HashMap<String, Arc<Notify>>>,
     /// Tells the hub that there are waiters to listen for.
     pub(crate) hub_wake: Notify,
-    /// Acquires and releases waiting for the next script (see `batch`).
-    pub(crate) batches: batch::Batches,
+    /// Acquires and releases waiting for the next script (see `lanes`).
+    pub(crate) batches: Batches,
     tasks: Once,
 }
 
@@ -76,7 +77,7 @@ impl Family {
             held: Mutex::new(HashMap::new()),
             waiters: Mutex::new(HashMap::new()),
             hub_wake: Notify::new(),
-            batches: batch::Batches::default(),
+            batches: Batches::default(),
             tasks: Once::new(),
         })
     }
@@ -111,7 +112,7 @@ impl Family {
         let mut told_hub = false;
         loop {
             // With other acquires of this process under way, in one script with them.
-            let (granted, epoch, now) = batch::acquire(self, key, &token, wait).await?;
+            let (granted, epoch, now) = self.acquire_batched(key, &token, wait).await?;
             self.saw_epoch(&epoch);
             if granted {
                 guard.armed = false;
@@ -166,7 +167,7 @@ impl Family {
         key: Option<&str>,
     ) -> Result<bool, Error> {
         self.lock_held().remove(token);
-        batch::release(self, key, token).await
+        self.release_batched(key, token).await
     }
 
     /// Releases in the background (from a `Drop`, which cannot wait). Given up after one
@@ -266,6 +267,139 @@ impl Family {
     }
 }
 
+/// Batching: the acquires and releases of this process go through `lanes`.
+impl Family {
+    /// One acquire of `token` under `key`, in the next batch.
+    async fn acquire_batched(
+        self: &Arc<Self>,
+        key: Option<&str>,
+        token: &str,
+        wait: bool,
+    ) -> Result<Answer, Error> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let req = AcquireReq {
+            token: token.to_string(),
+            wait,
+            reply,
+        };
+        if self.batches.acquires.push(key, req) {
+            tokio::spawn(self.clone().send_acquires(key.map(str::to_string)));
+        }
+        answer.await.unwrap_or_else(|_| Err(lanes::dropped()))
+    }
+
+    /// One release of `token` under `key`, in the next batch, after its acquire's reply.
+    async fn release_batched(
+        self: &Arc<Self>,
+        key: Option<&str>,
+        token: &str,
+    ) -> Result<bool, Error> {
+        self.batches.wait_sent(token).await;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let req = ReleaseReq {
+            token: token.to_string(),
+            reply,
+        };
+        if self.batches.releases.push(key, req) {
+            tokio::spawn(self.clone().send_releases(key.map(str::to_string)));
+        }
+        answer.await.unwrap_or_else(|_| Err(lanes::dropped()))
+    }
+
+    /// Sends the acquires of `key`, a batch per script, until none waits.
+    async fn send_acquires(self: Arc<Self>, key: Option<String>) {
+        while let Some(batch) = self.batches.acquires.next(&key) {
+            self.batches.sending_now(&batch);
+            let answers = self.acquire_script(key.as_deref(), &batch).await;
+            self.batches.answered(&batch);
+            match answers {
+                Ok((granted, epoch, now)) => {
+                    for (r, g) in batch.into_iter().zip(granted) {
+                        let _ = r.reply.send(Ok((g, epoch.clone(), now)));
+                    }
+                }
+                Err(e) => {
+                    for r in batch {
+                        let _ = r.reply.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn acquire_script(
+        &self,
+        key: Option<&str>,
+        batch: &[AcquireReq],
+    ) -> Result<(Vec<bool>, String, u64), Error> {
+        let keys = self.keys.script_keys(key);
+        if let [one] = batch {
+            let args = self.acquire_args(&one.token, one.wait);
+            let (granted, epoch, now, _ahead): (u8, String, u64, u64) =
+                self.redis.script(&scripts::ACQUIRE, &keys, &args).await?;
+            return Ok((vec![granted == 1], epoch, now));
+        }
+        let o = &self.options;
+        let mut args = vec![
+            ms(o.lease_time()),
+            self.default_limit.to_string(),
+            self.known_epoch(),
+            random_id(),
+            ms(o.lease_time()),
+            self.keys.wake_prefix(),
+            ms(o.alive()),
+            ms(o.alive()),
+            ms(o.idle()),
+        ];
+        for r in batch {
+            args.push(r.token.clone());
+            args.push(if r.wait { "1" } else { "0" }.to_string());
+        }
+        let (epoch, now, granted): (String, u64, Vec<u8>) = self
+            .redis
+            .script(&scripts::ACQUIRE_MANY, &keys, &args)
+            .await?;
+        Ok((granted.into_iter().map(|g| g == 1).collect(), epoch, now))
+    }
+
+    /// Sends the releases of `key`, a batch per script, until none waits.
+    async fn send_releases(self: Arc<Self>, key: Option<String>) {
+        while let Some(batch) = self.batches.releases.next(&key) {
+            let keys = self.keys.script_keys(key.as_deref());
+            let o = &self.options;
+            let mut args = vec![
+                self.default_limit.to_string(),
+                self.keys.wake_prefix(),
+                ms(o.alive()),
+                ms(o.idle()),
+            ];
+            let answers: Result<Vec<u8>, Error> = if let [one] = batch.as_slice() {
+                args.insert(0, one.token.clone());
+                let released: Result<u8, Error> =
+                    self.redis.script(&scripts::RELEASE, &keys, &args).await;
+                released.map(|r| vec![r])
+            } else {
+                args.extend(batch.iter().map(|r| r.token.clone()));
+                self.redis
+                    .script(&scripts::RELEASE_MANY, &keys, &args)
+                    .await
+            };
+            match answers {
+                Ok(released) => {
+                    for (r, one) in batch.into_iter().zip(released) {
+                        let _ = r.reply.send(Ok(one == 1));
+                    }
+                }
+                Err(e) => {
+                    for r in batch {
+                        let _ = r.reply.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Withdraws a waiter whose acquire ended without a permit (dropped, or failed): it must not
 /// keep a place in the queue, nor a place it was granted while the reply was lost.
 struct Withdraw {
@@ -280,7 +414,12 @@ impl Drop for Withdraw {
         if self.armed {
             // Not sent yet: it never reaches Redis. (Still released below: an earlier
             // round may have queued it.)
-            batch::withdraw_unsent(&self.family, self.key.as_deref(), &self.token);
+            let token = &self.token;
+            let family = &self.family;
+            family
+                .batches
+                .acquires
+                .withdraw(self.key.as_deref(), |r| r.token == *token);
             self.family
                 .release_later(std::mem::take(&mut self.token), self.key.take());
         }

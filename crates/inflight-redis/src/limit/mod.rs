@@ -1,10 +1,10 @@
 //! Global concurrency limits: one limit ([`GlobalLimit`]) or one per key ([`GlobalPerKey`]),
 //! both made of the same [`family::Family`] of scripts, notification hub and lease renewer.
 
-pub(crate) mod batch;
 pub(crate) mod family;
 pub(crate) mod global;
 pub(crate) mod hub;
+pub(crate) mod lanes;
 pub(crate) mod options;
 pub(crate) mod per_key;
 pub(crate) mod permit;

@@ -7,14 +7,15 @@
 //! none. A SIGKILL loses the batch not yet sent: those inputs are pending in Redis under this
 //! worker, and run again once their lease runs out.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::queue::QueueInner;
+use crate::connection::Redis;
 use crate::error::Error;
-use crate::keys::GROUP;
+use crate::keys::{QueueKeys, GROUP};
 use crate::scripts;
 
 /// One finished input, waiting for its batch.
@@ -28,35 +29,44 @@ pub(crate) struct Ack {
     pub(crate) reply: oneshot::Sender<Result<bool, Error>>,
 }
 
+/// Where and how a worker's batches go.
+pub(crate) struct Target {
+    pub(crate) redis: Redis,
+    pub(crate) keys: QueueKeys,
+    pub(crate) worker: String,
+    pub(crate) max: usize,
+    pub(crate) linger: Duration,
+}
+
 /// The sending side; the task that sends the batches starts with the first acknowledgement
 /// (inside a runtime) and ends when every sender is gone, after its last batch.
 pub(crate) struct Batcher {
     tx: mpsc::UnboundedSender<Ack>,
-    rx: Mutex<Option<mpsc::UnboundedReceiver<Ack>>>,
+    rx: Mutex<Option<(mpsc::UnboundedReceiver<Ack>, Target)>>,
 }
 
 impl Batcher {
-    pub(crate) fn new() -> Batcher {
+    pub(crate) fn new(target: Target) -> Batcher {
         let (tx, rx) = mpsc::unbounded_channel();
         Batcher {
             tx,
-            rx: Mutex::new(Some(rx)),
+            rx: Mutex::new(Some((rx, target))),
         }
     }
 
     /// Queues `ack` for the next batch.
-    pub(crate) fn send(&self, queue: &Arc<QueueInner>, worker: &str, ack: Ack) {
+    pub(crate) fn send(&self, ack: Ack) {
         let rx = self.rx.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(rx) = rx {
-            tokio::spawn(run(queue.clone(), worker.to_string(), rx));
+        if let Some((rx, target)) = rx {
+            tokio::spawn(run(target, rx));
         }
         // The task ends only once every sender is gone, and this one is alive.
         let _ = self.tx.send(ack);
     }
 }
 
-async fn run(queue: Arc<QueueInner>, worker: String, mut rx: mpsc::UnboundedReceiver<Ack>) {
-    let (max, linger) = (queue.options.ack_batch, queue.options.ack_linger);
+async fn run(target: Target, mut rx: mpsc::UnboundedReceiver<Ack>) {
+    let (max, linger) = (target.max, target.linger);
     let mut batch: Vec<Ack> = Vec::with_capacity(max);
     loop {
         match rx.recv().await {
@@ -82,23 +92,24 @@ async fn run(queue: Arc<QueueInner>, worker: String, mut rx: mpsc::UnboundedRece
                 Ok(None) | Err(_) => break,
             }
         }
-        send(&queue, &worker, &mut batch).await;
+        send(&target, &mut batch).await;
     }
 }
 
 /// Sends one batch (waiting out an outage up to the outage timeout) and answers each ack.
-async fn send(queue: &QueueInner, worker: &str, batch: &mut Vec<Ack>) {
+async fn send(target: &Target, batch: &mut Vec<Ack>) {
+    let k = &target.keys;
     let keys = [
-        queue.keys.inputs.clone(),
-        queue.keys.meta.clone(),
-        queue.keys.done.clone(),
-        queue.keys.results.clone(),
-        queue.keys.workers.clone(),
-        queue.keys.events.clone(),
+        k.inputs.clone(),
+        k.meta.clone(),
+        k.done.clone(),
+        k.results.clone(),
+        k.workers.clone(),
+        k.events.clone(),
     ];
     let mut args = Vec::with_capacity(2 + 5 * batch.len());
     args.push(GROUP.to_string());
-    args.push(worker.to_string());
+    args.push(target.worker.clone());
     for ack in batch.iter_mut() {
         args.push(ack.id.clone());
         args.push(ack.position.to_string());
@@ -106,7 +117,8 @@ async fn send(queue: &QueueInner, worker: &str, batch: &mut Vec<Ack>) {
         args.push(std::mem::take(&mut ack.record));
         args.push(std::mem::take(&mut ack.input));
     }
-    let answer: Result<Vec<u8>, Error> = queue.redis.script(&scripts::ACK_BATCH, &keys, &args).await;
+    let answer: Result<Vec<u8>, Error> =
+        target.redis.script(&scripts::ACK_BATCH, &keys, &args).await;
     for (i, ack) in batch.drain(..).enumerate() {
         let one = match &answer {
             Ok(recorded) => Ok(recorded.get(i).is_some_and(|r| *r == 1)),

@@ -157,9 +157,7 @@ impl QueueItem {
             input: std::mem::take(&mut self.input),
             reply,
         };
-        self.worker
-            .acks
-            .send(&self.worker.queue, &self.worker.name, ack);
+        self.worker.acks.send(ack);
         let acked = recorded.await.unwrap_or_else(|_| {
             Err(Error::Invalid(format!(
                 "the acknowledgement of input {} was dropped",

@@ -12,7 +12,7 @@ use futures_core::Stream;
 use redis::aio::ConnectionManager;
 use redis::Value;
 
-use super::acks::Batcher;
+use super::acks::{Batcher, Target};
 use super::item::QueueItem;
 use super::queue::QueueInner;
 use crate::connection::{Attempt, RedisEvent};
@@ -107,13 +107,20 @@ struct Fetcher {
 
 impl Items {
     pub(crate) fn new(queue: Arc<QueueInner>, name: String) -> Items {
+        let acks = Batcher::new(Target {
+            redis: queue.redis.clone(),
+            keys: queue.keys.clone(),
+            worker: name.clone(),
+            max: queue.options.ack_batch,
+            linger: queue.options.ack_linger,
+        });
         let shared = Arc::new(WorkerShared {
             queue,
             name,
             held: Mutex::new(HashMap::new()),
             settling: Mutex::default(),
             unfinished: AtomicUsize::new(0),
-            acks: Batcher::new(),
+            acks,
             renewer: Once::new(),
         });
         let fetcher = Box::new(Fetcher {
