@@ -71,11 +71,14 @@ async fn batched_acquires_never_hold_more_than_the_limit_over_several_clients() 
         return;
     };
     let url = server.url();
-    for (limit, hold) in [(1, 0), (5, 0), (7, 2), (20, 1)] {
+    for (limit, hold) in [(1, 0), (5, 0), (7, 30), (20, 30)] {
         let name = format!("tight{limit}");
         let (peak, _) = hammer(&url, &name, limit, 3, 16, 8, Duration::from_millis(hold)).await;
         assert!(peak <= limit as usize, "{peak} held at once, limit {limit}");
-        assert_eq!(peak, limit as usize, "limit {limit} never reached");
+        if hold > 0 {
+            // held long enough for the 48 waiting tasks to fill every place
+            assert_eq!(peak, limit as usize, "limit {limit} never reached");
+        }
         let l = GlobalLimit::new(&Redis::connect(&url).await.unwrap(), &name, limit);
         let s = l.state().await.unwrap();
         assert_eq!((s.held, s.waiting), (0, 0), "limit {limit}: {s:?}");

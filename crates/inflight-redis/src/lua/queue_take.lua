@@ -35,7 +35,8 @@ end
 local function deliver(id, fields, deliveries)
   local pos = field(fields, 'pos')
   local input = field(fields, 'input')
-  if redis.call('GETBIT', KEYS[3], pos) == 1 then
+  -- (a first delivery cannot have finished: no GETBIT for it)
+  if deliveries > 1 and redis.call('GETBIT', KEYS[3], pos) == 1 then
     settle(id) -- finished already (its worker's ack raced a claim)
   elseif deliveries > max_deliveries then
     redis.call('SETBIT', KEYS[3], pos, 1)
