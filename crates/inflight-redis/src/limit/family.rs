@@ -1,18 +1,18 @@
-//! [`Family`]: the client side of a concurrency limit (one key, or one per key): acquiring
-//! with FIFO queueing and wake-ups, releasing, and what the renewer needs.
+//! [`Family`]: the client side of a concurrency limit (one key, or one per key), the state
+//! that every other file of `limit/` builds on: releasing, the live limit, the epoch, and the
+//! permits held and waiters known, which the renewer (`renew`) and the wake-up hub (`hub`)
+//! read. Acquiring, which starts those two, is `acquire`'s; this file imports none of them.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use super::lanes::{self, AcquireReq, Answer, Batches, ReleaseReq};
+use super::lanes::{self, Batches, ReleaseReq};
 use super::options::LimitOptions;
-use super::permit::LimitPermit;
-use super::{hub, renew};
-use crate::connection::Redis;
+use crate::connection::{Redis, RedisEvent};
 use crate::error::Error;
 use crate::keys::{random_id, FamilyKeys};
 use crate::scripts;
@@ -25,7 +25,8 @@ pub(crate) struct Family {
     pub(crate) keys: FamilyKeys,
     /// This process's id in tokens and in its wake list's name.
     pub(crate) client: String,
-    next_token: AtomicU64,
+    /// Numbers this process's tokens.
+    pub(super) next_token: AtomicU64,
     pub(crate) options: LimitOptions,
     /// The limit used while none is stored in Redis.
     pub(crate) default_limit: u64,
@@ -37,9 +38,11 @@ pub(crate) struct Family {
     pub(crate) waiters: Mutex<HashMap<String, Arc<Notify>>>,
     /// Tells the hub that there are waiters to listen for.
     pub(crate) hub_wake: Notify,
-    /// Acquires and releases waiting for the next script (see `lanes`).
+    /// The renewer and the hub, started once (see `acquire`).
+    pub(super) tasks: Once,
+    /// Acquires and releases waiting for the next script (see `lanes`; acquires are sent by
+    /// `acquire`, releases here).
     pub(crate) batches: Batches,
-    tasks: Once,
 }
 
 /// A permit as the renewer sees it.
@@ -77,97 +80,67 @@ impl Family {
             held: Mutex::new(HashMap::new()),
             waiters: Mutex::new(HashMap::new()),
             hub_wake: Notify::new(),
-            batches: Batches::default(),
             tasks: Once::new(),
+            batches: Batches::default(),
         })
     }
 
-    /// Waits for a place under `key` (FIFO across every process), or with `wait` false only
-    /// tries. The future may be dropped at any point: the token is then withdrawn.
-    pub(crate) async fn acquire(
-        self: &Arc<Self>,
-        key: Option<&str>,
-        wait: bool,
-    ) -> Result<Option<LimitPermit>, Error> {
-        self.start_tasks();
-        let token = format!(
-            "{}:{}",
-            self.client,
-            self.next_token.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut guard = Withdraw {
-            family: self.clone(),
-            token: token.clone(),
-            key: key.map(str::to_string),
-            armed: true,
-        };
-        // The waiter is known to the hub before the script can queue it: a release may push
-        // its wake-up token the moment the script returns, and a hub that popped it for an
-        // unknown token would drop it, leaving the place idle until the next poll.
-        let wake = wait.then(|| {
-            let n = Arc::new(Notify::new());
-            self.lock_waiters().insert(token.clone(), n.clone());
-            n
-        });
-        let mut told_hub = false;
-        loop {
-            // With other acquires of this process under way, in one script with them.
-            let (granted, epoch, now) = self.acquire_batched(key, &token, wait).await?;
-            self.saw_epoch(&epoch);
-            if granted {
-                guard.armed = false;
-                self.forget_waiter(&token);
-                let grant = Grant {
-                    token,
-                    epoch,
-                    at_ms: now,
-                };
-                return Ok(Some(LimitPermit::new(self.clone(), key, grant)));
-            }
-            let Some(wake) = &wake else {
-                // Not queued by the script: nothing to withdraw.
-                guard.armed = false;
-                return Ok(None);
-            };
-            if !told_hub {
-                told_hub = true;
-                self.hub_wake.notify_one();
-            }
-            // A wake-up (kept by `Notify` if it came during the script), or the slow poll
-            // that also keeps this waiter's place alive.
-            tokio::select! {
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(jitter(self.options.poll_time())) => {}
-            }
-        }
-    }
-
-    pub(crate) fn acquire_args(&self, token: &str, wait: bool) -> Vec<String> {
-        let o = &self.options;
-        vec![
-            token.to_string(),
-            ms(o.lease_time()),
-            self.default_limit.to_string(),
-            self.known_epoch(),
-            random_id(),
-            ms(o.lease_time()),
-            self.keys.wake_prefix(),
-            ms(o.alive()),
-            ms(o.alive()),
-            ms(o.idle()),
-            if wait { "1" } else { "0" }.to_string(),
-        ]
-    }
-
     /// Gives back a place (or withdraws a waiter); true if a live place was given back. With
-    /// other releases of this process under way, in one script with them.
+    /// other releases of this process under way, in one script with them, after the reply
+    /// to the token's own acquire if one is under way (so that the release undoes it).
     pub(crate) async fn release(
         self: &Arc<Self>,
         token: &str,
         key: Option<&str>,
     ) -> Result<bool, Error> {
         self.lock_held().remove(token);
-        self.release_batched(key, token).await
+        self.batches.wait_sent(token).await;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let req = ReleaseReq {
+            token: token.to_string(),
+            reply,
+        };
+        if self.batches.releases.push(key, req) {
+            tokio::spawn(self.clone().send_releases(key.map(str::to_string)));
+        }
+        answer.await.unwrap_or_else(|_| Err(lanes::dropped()))
+    }
+
+    /// Sends the releases of `key`, a batch per script, until none waits.
+    async fn send_releases(self: Arc<Self>, key: Option<String>) {
+        while let Some(batch) = self.batches.releases.next(&key) {
+            let keys = self.keys.script_keys(key.as_deref());
+            let o = &self.options;
+            let mut args = vec![
+                self.default_limit.to_string(),
+                self.keys.wake_prefix(),
+                ms(o.alive()),
+                ms(o.idle()),
+            ];
+            let answers: Result<Vec<u8>, Error> = if let [one] = batch.as_slice() {
+                args.insert(0, one.token.clone());
+                let released: Result<u8, Error> =
+                    self.redis.script(&scripts::RELEASE, &keys, &args).await;
+                released.map(|r| vec![r])
+            } else {
+                args.extend(batch.iter().map(|r| r.token.clone()));
+                self.redis
+                    .script(&scripts::RELEASE_MANY, &keys, &args)
+                    .await
+            };
+            match answers {
+                Ok(released) => {
+                    for (r, one) in batch.into_iter().zip(released) {
+                        let _ = r.reply.send(Ok(one == 1));
+                    }
+                }
+                Err(e) => {
+                    for r in batch {
+                        let _ = r.reply.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
     }
 
     /// Releases in the background (from a `Drop`, which cannot wait). Given up after one
@@ -237,7 +210,7 @@ impl Family {
             *known = epoch.to_string();
             drop(known);
             if lost {
-                self.redis.emit(crate::RedisEvent::DataLost {
+                self.redis.emit(RedisEvent::DataLost {
                     limit: self.name.clone(),
                     grace: self.options.lease_time(),
                 });
@@ -253,176 +226,8 @@ impl Family {
         self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn forget_waiter(&self, token: &str) {
+    pub(super) fn forget_waiter(&self, token: &str) {
         self.lock_waiters().remove(token);
-    }
-
-    /// The renewer and the wake-up hub, started with the first acquire (inside a runtime).
-    /// They hold the family weakly and end when it is dropped.
-    fn start_tasks(self: &Arc<Self>) {
-        self.tasks.call_once(|| {
-            tokio::spawn(renew::run(Arc::downgrade(self)));
-            tokio::spawn(hub::run(Arc::downgrade(self)));
-        });
-    }
-}
-
-/// Batching: the acquires and releases of this process go through `lanes`.
-impl Family {
-    /// One acquire of `token` under `key`, in the next batch.
-    async fn acquire_batched(
-        self: &Arc<Self>,
-        key: Option<&str>,
-        token: &str,
-        wait: bool,
-    ) -> Result<Answer, Error> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let req = AcquireReq {
-            token: token.to_string(),
-            wait,
-            reply,
-        };
-        if self.batches.acquires.push(key, req) {
-            tokio::spawn(self.clone().send_acquires(key.map(str::to_string)));
-        }
-        answer.await.unwrap_or_else(|_| Err(lanes::dropped()))
-    }
-
-    /// One release of `token` under `key`, in the next batch, after its acquire's reply.
-    async fn release_batched(
-        self: &Arc<Self>,
-        key: Option<&str>,
-        token: &str,
-    ) -> Result<bool, Error> {
-        self.batches.wait_sent(token).await;
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let req = ReleaseReq {
-            token: token.to_string(),
-            reply,
-        };
-        if self.batches.releases.push(key, req) {
-            tokio::spawn(self.clone().send_releases(key.map(str::to_string)));
-        }
-        answer.await.unwrap_or_else(|_| Err(lanes::dropped()))
-    }
-
-    /// Sends the acquires of `key`, a batch per script, until none waits.
-    async fn send_acquires(self: Arc<Self>, key: Option<String>) {
-        while let Some(batch) = self.batches.acquires.next(&key) {
-            self.batches.sending_now(&batch);
-            let answers = self.acquire_script(key.as_deref(), &batch).await;
-            self.batches.answered(&batch);
-            match answers {
-                Ok((granted, epoch, now)) => {
-                    for (r, g) in batch.into_iter().zip(granted) {
-                        let _ = r.reply.send(Ok((g, epoch.clone(), now)));
-                    }
-                }
-                Err(e) => {
-                    for r in batch {
-                        let _ = r.reply.send(Err(e.clone()));
-                    }
-                }
-            }
-        }
-    }
-
-    async fn acquire_script(
-        &self,
-        key: Option<&str>,
-        batch: &[AcquireReq],
-    ) -> Result<(Vec<bool>, String, u64), Error> {
-        let keys = self.keys.script_keys(key);
-        if let [one] = batch {
-            let args = self.acquire_args(&one.token, one.wait);
-            let (granted, epoch, now, _ahead): (u8, String, u64, u64) =
-                self.redis.script(&scripts::ACQUIRE, &keys, &args).await?;
-            return Ok((vec![granted == 1], epoch, now));
-        }
-        let o = &self.options;
-        let mut args = vec![
-            ms(o.lease_time()),
-            self.default_limit.to_string(),
-            self.known_epoch(),
-            random_id(),
-            ms(o.lease_time()),
-            self.keys.wake_prefix(),
-            ms(o.alive()),
-            ms(o.alive()),
-            ms(o.idle()),
-        ];
-        for r in batch {
-            args.push(r.token.clone());
-            args.push(if r.wait { "1" } else { "0" }.to_string());
-        }
-        let (epoch, now, granted): (String, u64, Vec<u8>) = self
-            .redis
-            .script(&scripts::ACQUIRE_MANY, &keys, &args)
-            .await?;
-        Ok((granted.into_iter().map(|g| g == 1).collect(), epoch, now))
-    }
-
-    /// Sends the releases of `key`, a batch per script, until none waits.
-    async fn send_releases(self: Arc<Self>, key: Option<String>) {
-        while let Some(batch) = self.batches.releases.next(&key) {
-            let keys = self.keys.script_keys(key.as_deref());
-            let o = &self.options;
-            let mut args = vec![
-                self.default_limit.to_string(),
-                self.keys.wake_prefix(),
-                ms(o.alive()),
-                ms(o.idle()),
-            ];
-            let answers: Result<Vec<u8>, Error> = if let [one] = batch.as_slice() {
-                args.insert(0, one.token.clone());
-                let released: Result<u8, Error> =
-                    self.redis.script(&scripts::RELEASE, &keys, &args).await;
-                released.map(|r| vec![r])
-            } else {
-                args.extend(batch.iter().map(|r| r.token.clone()));
-                self.redis
-                    .script(&scripts::RELEASE_MANY, &keys, &args)
-                    .await
-            };
-            match answers {
-                Ok(released) => {
-                    for (r, one) in batch.into_iter().zip(released) {
-                        let _ = r.reply.send(Ok(one == 1));
-                    }
-                }
-                Err(e) => {
-                    for r in batch {
-                        let _ = r.reply.send(Err(e.clone()));
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Withdraws a waiter whose acquire ended without a permit (dropped, or failed): it must not
-/// keep a place in the queue, nor a place it was granted while the reply was lost.
-struct Withdraw {
-    family: Arc<Family>,
-    token: String,
-    key: Option<String>,
-    armed: bool,
-}
-
-impl Drop for Withdraw {
-    fn drop(&mut self) {
-        if self.armed {
-            // Not sent yet: it never reaches Redis. (Still released below: an earlier
-            // round may have queued it.)
-            let token = &self.token;
-            let family = &self.family;
-            family
-                .batches
-                .acquires
-                .withdraw(self.key.as_deref(), |r| r.token == *token);
-            self.family
-                .release_later(std::mem::take(&mut self.token), self.key.take());
-        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::acks::Ack;
-use super::worker::WorkerShared;
+use super::inner::WorkerShared;
 use crate::error::Error;
 use crate::keys::GROUP;
 use crate::scripts;
