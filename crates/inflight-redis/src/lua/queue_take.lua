@@ -7,7 +7,8 @@
 -- ARGV: 1 group, 2 consumer, 3 count, 4 lease_ms, 5 max_deliveries, 6 claim cursor or '' for
 --       no claiming this time.
 -- Returns {{{id, pos, input, deliveries}...}, closed 0/1, entries left, next cursor,
---          entries the claim scan took, last id of inputs, last id of events}: with nothing to
+--          entries the claim scan took, last id of inputs, last id of events,
+--          {{id, {'pos', pos, 'input', input}}...} first deliveries}: with nothing to
 --          hand out, the worker blocks on XREAD of inputs and events after those two ids, so a
 --          push, a give-back, a close or the queue's end wakes it at once.
 local t = redis.call('TIME')
@@ -59,6 +60,7 @@ while #out < want do
   end
 end
 
+local fresh = {}
 local cursor = ARGV[6]
 local scanned = 0
 if cursor ~= '' and #out < want then
@@ -76,9 +78,9 @@ end
 if #out < want then
   local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want - #out,
     'STREAMS', KEYS[1], '>')
-  if r then
-    for _, e in ipairs(r[1][2]) do deliver(e[1], e[2], 1) end
-  end
+  -- First deliveries go back as XREADGROUP gave them ({id, {'pos', p, 'input', i}}): nothing
+  -- to check (a first delivery cannot have finished or died), so no work per input here.
+  if r then fresh = r[1][2] end
 end
 local closed = 0
 if redis.call('HGET', KEYS[2], 'closed') == '1' then closed = 1 end
@@ -93,6 +95,8 @@ local function last_id(key)
   return '0-0'
 end
 local inputs_last, events_last = '', ''
-if #out == 0 then inputs_last, events_last = last_id(KEYS[1]), last_id(KEYS[7]) end
+if #out == 0 and #fresh == 0 then
+  inputs_last, events_last = last_id(KEYS[1]), last_id(KEYS[7])
+end
 -- A scan that wrapped around (cursor 0-0) but took something may have more behind it.
-return {out, closed, left, cursor, scanned, inputs_last, events_last}
+return {out, closed, left, cursor, scanned, inputs_last, events_last, fresh}

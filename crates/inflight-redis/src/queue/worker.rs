@@ -234,9 +234,15 @@ impl Fetcher {
             },
         ];
         type Entry = (String, u64, String, u32);
-        type Reply = (Vec<Entry>, u8, u64, String, u32, String, String);
-        let (entries, closed, left, cursor, claimed, inputs_last, events_last): Reply =
+        type Fresh = (String, Vec<String>);
+        type Reply = (Vec<Entry>, u8, u64, String, u32, String, String, Vec<Fresh>);
+        let (mut entries, closed, left, cursor, claimed, inputs_last, events_last, fresh): Reply =
             q.redis.script(&scripts::TAKE, &keys, &args).await?;
+        for (id, fields) in fresh {
+            if let Some((position, input)) = pos_and_input(&fields) {
+                entries.push((id, position, input, 1));
+            }
+        }
         if claim {
             self.last_claim = Some(Instant::now());
             self.cursor = cursor;
@@ -332,6 +338,19 @@ impl Fetcher {
             .arg(&self.shared.name);
         let _: Result<i64, _> = q.redis.cmd(&del).await;
     }
+}
+
+/// The `pos` and `input` fields of a stream entry, as XREADGROUP gives them.
+fn pos_and_input(fields: &[String]) -> Option<(u64, String)> {
+    let (mut position, mut input) = (None, None);
+    for pair in fields.chunks(2) {
+        match pair {
+            [name, value] if name == "pos" => position = value.parse().ok(),
+            [name, value] if name == "input" => input = Some(value.clone()),
+            _ => {}
+        }
+    }
+    Some((position?, input?))
 }
 
 /// Every third of a lease, renews the leases of the inputs this worker holds (and its
