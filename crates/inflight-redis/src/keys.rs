@@ -24,6 +24,7 @@
 //! | `inflight:queue:{Q}:owners` | hash | worker name → `TOKEN LEASE_MS`: the handle that uses the name, and its lease |
 //! | `inflight:queue:{Q}:returned` | list | ids of inputs given back, served before all |
 //! | `inflight:queue:{Q}:deleted` | string, TTL | the `id` a delete removed (an hour): tells a delete from a data loss |
+//! | `inflight:queue:{Q}:events` | stream (last 16) | `closed`, `finished`, `returned`: wakes idle workers (XREAD BLOCK) |
 
 /// The consumer that inputs given back are pending under until a worker takes them: not a
 /// worker, so they count as waiting, not in flight. `~` is not allowed in the CLI's names.
@@ -96,6 +97,7 @@ pub(crate) struct QueueKeys {
     pub(crate) owners: String,
     pub(crate) returned: String,
     pub(crate) deleted: String,
+    pub(crate) events: String,
 }
 
 /// The consumer group of a queue's workers.
@@ -114,6 +116,7 @@ impl QueueKeys {
             owners: key("owners"),
             returned: key("returned"),
             deleted: key("deleted"),
+            events: key("events"),
         }
     }
 
@@ -128,6 +131,7 @@ impl QueueKeys {
             self.workers.clone(),
             self.owners.clone(),
             self.returned.clone(),
+            self.events.clone(),
         ]
     }
 }

@@ -126,7 +126,7 @@ pub use limit::options::LimitOptions;
 pub use limit::per_key::GlobalPerKey;
 pub use limit::permit::LimitPermit;
 pub use queue::item::{Acked, QueueItem};
-pub use queue::options::QueueOptions;
+pub use queue::options::{QueueOptions, MAX_TAKE};
 pub use queue::push::{PushReport, LINGER};
 pub use queue::queue::Queue;
 pub use queue::results::{DeadLetter, QueueResult, Results};

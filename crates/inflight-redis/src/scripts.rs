@@ -39,13 +39,15 @@ macro_rules! script {
 
 limit_script!(ACQUIRE, "lua/sem_acquire.lua");
 limit_script!(RELEASE, "lua/sem_release.lua");
+limit_script!(ACQUIRE_MANY, "lua/sem_acquire_many.lua");
+limit_script!(RELEASE_MANY, "lua/sem_release_many.lua");
 limit_script!(RENEW, "lua/sem_renew.lua");
 limit_script!(SET_LIMIT, "lua/sem_set_limit.lua");
 limit_script!(STATE, "lua/sem_state.lua");
 script!(RATE, "lua/rate.lua");
 queue_script!(PUSH, "lua/queue_push.lua");
 queue_script!(TAKE, "lua/queue_take.lua");
-queue_script!(ACK, "lua/queue_ack.lua");
+queue_script!(ACK_BATCH, "lua/queue_ack_batch.lua");
 queue_script!(RENEW_ITEMS, "lua/queue_renew.lua");
 queue_script!(GIVE_BACK, "lua/queue_give_back.lua");
 queue_script!(STATUS, "lua/queue_status.lua");

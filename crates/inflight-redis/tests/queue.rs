@@ -118,7 +118,9 @@ async fn an_input_costs_two_round_trips_to_take_and_ack_and_batches_save_takes()
     for (batch, expected) in [(1, 2.0), (10, 1.1)] {
         let name = format!("trips{batch}");
         let redis = Redis::connect(&url).await.unwrap();
-        let q = Queue::with_options(&redis, &name, fast().read_batch(batch));
+        // Each result on its own (no batch, no linger), as one input at a time would be.
+        let options = fast().read_batch(batch).ack_batch(1, Duration::ZERO);
+        let q = Queue::with_options(&redis, &name, options);
         q.push((0..100).map(input)).await.unwrap();
         let mut items = q.items();
         let before = redis.round_trips();
@@ -625,6 +627,24 @@ fn child_entry() {
                 println!("PUSHED");
                 tokio::time::sleep(Duration::from_secs(60)).await;
             }
+            "ack-unflushed" => {
+                // Takes `n` inputs, acknowledges them into a batch that lingers a second,
+                // then says READY (and is killed before the batch goes out).
+                let n: usize = args[1].parse().unwrap();
+                let options = fast().slots(n).ack_batch(1000, Duration::from_secs(1));
+                let q = queue(&url, &args[0], options).await;
+                let mut items = q.items_as("killed");
+                let mut positions = Vec::new();
+                for _ in 0..n {
+                    let item = items.next().await.unwrap().unwrap();
+                    positions.push(item.position().to_string());
+                    let record = json!({ "input": item.input(), "deliveries": item.deliveries() });
+                    tokio::spawn(async move { item.ack(true, &record).await });
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                println!("READY {}", positions.join(" "));
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
             other => panic!("unknown child role {other}"),
         }
     });
@@ -681,4 +701,186 @@ async fn inputs_of_a_take_whose_reply_an_outage_cut_off_are_taken_up_without_a_l
     got.sort();
     assert_eq!(got, [0, 1, 2, 3], "stranded inputs waited for their lease");
     assert_once_each(&all_results(&q).await, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_takes_as_many_inputs_as_it_has_free_slots_and_no_more() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let redis = Redis::connect(&url).await.unwrap();
+    let q = Queue::with_options(&redis, "slots", fast().slots(8));
+    q.push((0..40).map(input)).await.unwrap();
+    q.close().await.unwrap();
+    let mut items = q.items();
+    let before = redis.round_trips();
+    let mut running = Vec::new();
+    for _ in 0..8 {
+        running.push(items.next().await.unwrap().unwrap());
+    }
+    assert_eq!(redis.round_trips() - before, 1, "8 free slots, one take");
+    assert_eq!(items.held(), 8);
+    // Three finish: the next take asks for three, not one and not eight.
+    let acks: Vec<_> = running
+        .drain(..3)
+        .map(|item| {
+            let record = json!({ "input": item.input() });
+            tokio::spawn(async move { item.ack(true, &record).await.unwrap() })
+        })
+        .collect();
+    for a in acks {
+        a.await.unwrap();
+    }
+    assert_eq!(items.held(), 5);
+    let before = redis.round_trips();
+    for _ in 0..3 {
+        running.push(items.next().await.unwrap().unwrap());
+    }
+    assert_eq!(redis.round_trips() - before, 1, "3 free slots, one take");
+    assert_eq!(items.held(), 8);
+    let s = q.status().await.unwrap();
+    assert_eq!(s.in_flight, 8, "nothing taken beyond the slots");
+    // A dead worker gives back at most what it ran: the rest is still untaken.
+    assert_eq!(s.waiting, 40 - 11);
+    for item in running {
+        let record = json!({ "input": item.input() });
+        item.ack(true, &record).await.unwrap();
+    }
+    let rest = work(queue(&url, "slots", fast().slots(8)).await, 8).await;
+    assert_eq!(rest.len(), 29);
+    assert_once_each(&all_results(&q).await, 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledgements_go_to_redis_in_batches() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let n = 400;
+    let redis = Redis::connect(&url).await.unwrap();
+    let q = Queue::with_options(&redis, "acks", fast().slots(50));
+    q.push((0..n).map(input)).await.unwrap();
+    q.close().await.unwrap();
+    let before = redis.round_trips();
+    let done = work(q.clone(), 50).await;
+    let per_input = (redis.round_trips() - before) as f64 / n as f64;
+    assert_eq!(done.len() as u64, n);
+    // One take and one acknowledgement per input would be 2.
+    assert!(per_input < 0.5, "{per_input} round trips per input");
+    assert_once_each(&all_results(&q).await, n);
+    let s = q.status().await.unwrap();
+    assert_eq!((s.done, s.in_flight, s.waiting), (n, 0, 0));
+}
+
+/// kill -9 with acknowledgements waiting in an unsent batch: those inputs are pending in Redis
+/// under the dead worker, and another worker runs them after the lease. Each input still ends
+/// with exactly one result.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_with_an_unsent_batch_loses_only_that_batch() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let q = queue(&url, "unsent", fast()).await;
+    q.push((0..30).map(input)).await.unwrap();
+    q.close().await.unwrap();
+    let (mut child, mut out) = common::child("ack-unflushed", &url, &["unsent", "10"]);
+    let line = common::wait_line(&mut out, "READY");
+    let finished: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(finished.len(), 10);
+    common::kill9(&mut child);
+    assert!(all_results(&q).await.is_empty(), "the batch was not sent");
+    let done = work(queue(&url, "unsent", fast()).await, 4).await;
+    assert_eq!(done.len(), 30);
+    let results = all_results(&q).await;
+    assert_once_each(&results, 30);
+    for r in results {
+        let expected = if finished.contains(&r.position) { 2 } else { 1 };
+        assert_eq!(r.record["deliveries"], expected, "input {}", r.position);
+    }
+}
+
+/// Workers with nothing left to take wait on the queue's events: the last acknowledgement of
+/// a closed queue ends every worker's stream at once, not after a poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_workers_stop_as_soon_as_the_last_result_is_recorded() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    // A poll of 3 s: a worker that polled would stop up to 3 s late.
+    let slow_poll = fast().poll(Duration::from_secs(3));
+    let q = queue(&url, "prompt", slow_poll).await;
+    q.push([input(0)]).await.unwrap();
+    let mut a = q.items_as("A");
+    let last = a.next().await.unwrap().unwrap();
+    let idle: Vec<_> = ["B", "C"]
+        .into_iter()
+        .map(|name| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let q = queue(&url, "prompt", slow_poll).await;
+                let mut items = q.items_as(name);
+                assert!(items.next().await.is_none(), "{name} got an input");
+                Instant::now()
+            })
+        })
+        .collect();
+    // The idle workers block; then the queue is closed, with its last input still running.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    q.close().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        idle.iter().all(|w| !w.is_finished()),
+        "stopped before the end"
+    );
+    last.ack(true, &json!({ "input": input(0) })).await.unwrap();
+    let recorded = Instant::now();
+    for w in idle {
+        let stopped = w.await.unwrap();
+        let after = stopped.saturating_duration_since(recorded);
+        assert!(
+            after < Duration::from_secs(1),
+            "stopped {after:?} after the last result"
+        );
+    }
+    let started = Instant::now();
+    assert!(a.next().await.is_none());
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+/// Closing a queue whose inputs are all done ends the idle workers at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_finished_queue_stops_its_idle_workers_at_once() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let slow_poll = fast().poll(Duration::from_secs(3));
+    let q = queue(&url, "closing", slow_poll).await;
+    q.push([input(0)]).await.unwrap();
+    let mut items = q.items();
+    let item = items.next().await.unwrap().unwrap();
+    item.ack(true, &json!({ "input": input(0) })).await.unwrap();
+    let waiter = tokio::spawn(async move {
+        let end = items.next().await;
+        (end.is_none(), Instant::now())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished());
+    q.close().await.unwrap();
+    let closed = Instant::now();
+    let (ended, at) = waiter.await.unwrap();
+    assert!(ended);
+    let after = at.saturating_duration_since(closed);
+    assert!(
+        after < Duration::from_secs(1),
+        "stopped {after:?} after the close"
+    );
 }

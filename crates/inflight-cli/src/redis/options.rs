@@ -68,10 +68,11 @@ pub struct RedisArgs {
     #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit, default_value = "3")]
     pub max_deliveries: usize,
 
-    /// With --queue: inputs taken per read from Redis. More saves round trips, but the extra
-    /// inputs wait in this worker's hands instead of going to an idle one.
-    #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit, default_value = "1")]
-    pub read_batch: usize,
+    /// With --queue: inputs taken per read from Redis, whatever the free slots [default: as
+    /// many as this worker has free slots, up to 100]. More than -j saves round trips, but the
+    /// extra inputs wait in this worker's hands instead of going to an idle one.
+    #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit)]
+    pub read_batch: Option<usize>,
 
     /// With --queue: this worker's name in the results and the status, unique among live
     /// workers (a live worker's name is refused, status 255) [default: host-pid-random].

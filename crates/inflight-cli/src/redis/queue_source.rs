@@ -1,14 +1,15 @@
 //! `exec --queue` and `fetch --queue`: a queue on Redis as the run's inputs and its results.
 //!
-//! Inputs are taken as the run pulls them, so as slots free up (with the default read batch
-//! of 1, never more than `-j` taken and unfinished). Each input's `QueueItem` waits here,
-//! under its position, while its job runs; the library renews its lease meanwhile. When the
-//! job ends its record (the `--log` record plus `worker`) goes to the results stream in the
-//! same script as the acknowledgement, on a task of its own so the run goes on meanwhile.
-//! An input that never started (Ctrl-C, `--halt`, a shared limit unavailable) is given back
-//! at once, and at the end of the run everything this worker still holds is given back too
-//! (the second Ctrl-C kills the jobs; their inputs go back to the queue at once), within
-//! what `--redis-timeout` leaves.
+//! Inputs are taken as the run pulls them, as many in one read as the worker has free slots
+//! (so never more than `-j` taken and unfinished, unless `--read-batch` says more). Each
+//! input's `QueueItem` waits here, under its position, while its job runs; the library renews
+//! its lease meanwhile. When the job ends its record (the `--log` record plus `worker`) goes
+//! to the results stream with the acknowledgement, in the library's next batch (one script,
+//! a few milliseconds later), on a task of its own so the run goes on meanwhile; the end of
+//! the run waits for those batches. An input that never started (Ctrl-C, `--halt`, a shared
+//! limit unavailable) is given back at once, and at the end of the run everything this
+//! worker still holds is given back too (the second Ctrl-C kills the jobs; their inputs go
+//! back to the queue at once), within what `--redis-timeout` leaves.
 //!
 //! A queue deleted or lost under the worker ends its inputs (the library's event has said so),
 //! as does a worker name that a live worker uses; either way the run ends with status 255.
@@ -31,12 +32,17 @@ use crate::run::input::RawLine;
 use crate::run::log::Record;
 use crate::run::progress::Progress;
 
-/// The queue options of a worker.
-pub fn options(args: &RedisArgs) -> QueueOptions {
-    QueueOptions::default()
+/// The queue options of a worker that runs `slots` jobs at once: a read takes as many inputs
+/// as are free, unless `--read-batch` says how many.
+pub fn options(args: &RedisArgs, slots: usize) -> QueueOptions {
+    let options = QueueOptions::default()
         .lease(args.lease.unwrap_or(QUEUE_LEASE))
         .max_deliveries(u32::try_from(args.max_deliveries).unwrap_or(u32::MAX))
-        .read_batch(args.read_batch)
+        .slots(slots.max(1));
+    match args.read_batch {
+        Some(n) => options.read_batch(n),
+        None => options,
+    }
 }
 
 /// A worker's side of the queue: its inputs in flight, and the acknowledgements under way.
@@ -63,9 +69,10 @@ pub fn inputs(
     redis: &Redis,
     name: &str,
     args: &RedisArgs,
+    slots: usize,
     progress: Progress,
 ) -> (BoxStream<'static, io::Result<RawLine>>, Arc<QueueFeed>) {
-    let queue = Queue::with_options(redis, name, options(args));
+    let queue = Queue::with_options(redis, name, options(args, slots));
     let items = match &args.worker {
         Some(worker) => queue.items_as(worker),
         None => queue.items(),

@@ -103,7 +103,9 @@ pub async fn prepare(
     }
     settings.feed = Some(std::sync::Arc::new(shared_limits::Settle(redis.clone())));
     Ok(args.queue.as_ref().map(|name| {
-        let (inputs, feed) = queue_source::inputs(&redis, name, args, settings.progress.clone());
+        let slots = settings.jobs.most();
+        let (inputs, feed) =
+            queue_source::inputs(&redis, name, args, slots, settings.progress.clone());
         settings.feed = Some(feed);
         inputs
     }))

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use super::family::{jitter, ms, Family, Grant};
+use super::lanes::{self, AcquireReq, Answer};
 use super::permit::LimitPermit;
 use super::{hub, renew};
 use crate::error::Error;
@@ -27,7 +28,6 @@ pub(crate) async fn acquire(
         family.client,
         family.next_token.fetch_add(1, Ordering::Relaxed)
     );
-    let keys = family.keys.script_keys(key);
     let mut guard = Withdraw {
         family: family.clone(),
         token: token.clone(),
@@ -44,11 +44,10 @@ pub(crate) async fn acquire(
     });
     let mut told_hub = false;
     loop {
-        let args = acquire_args(family, &token, wait);
-        let (granted, epoch, now, _ahead): (u8, String, u64, u64) =
-            family.redis.script(&scripts::ACQUIRE, &keys, &args).await?;
+        // With other acquires of this process under way, in one script with them.
+        let (granted, epoch, now) = acquire_batched(family, key, &token, wait).await?;
         family.saw_epoch(&epoch);
-        if granted == 1 {
+        if granted {
             guard.armed = false;
             family.forget_waiter(&token);
             let grant = Grant {
@@ -93,6 +92,82 @@ fn acquire_args(family: &Family, token: &str, wait: bool) -> Vec<String> {
     ]
 }
 
+/// One acquire of `token` under `key`, in the next batch (see `lanes`).
+async fn acquire_batched(
+    family: &Arc<Family>,
+    key: Option<&str>,
+    token: &str,
+    wait: bool,
+) -> Result<Answer, Error> {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let req = AcquireReq {
+        token: token.to_string(),
+        wait,
+        reply,
+    };
+    if family.batches.acquires.push(key, req) {
+        tokio::spawn(send_acquires(family.clone(), key.map(str::to_string)));
+    }
+    answer.await.unwrap_or_else(|_| Err(lanes::dropped()))
+}
+
+/// Sends the acquires of `key`, a batch per script, until none waits.
+async fn send_acquires(family: Arc<Family>, key: Option<String>) {
+    while let Some(batch) = family.batches.acquires.next(&key) {
+        family.batches.sending_now(&batch);
+        let answers = acquire_script(&family, key.as_deref(), &batch).await;
+        family.batches.answered(&batch);
+        match answers {
+            Ok((granted, epoch, now)) => {
+                for (r, g) in batch.into_iter().zip(granted) {
+                    let _ = r.reply.send(Ok((g, epoch.clone(), now)));
+                }
+            }
+            Err(e) => {
+                for r in batch {
+                    let _ = r.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// One script for a batch: the one-token script for one, else `sem_acquire_many`.
+async fn acquire_script(
+    family: &Family,
+    key: Option<&str>,
+    batch: &[AcquireReq],
+) -> Result<(Vec<bool>, String, u64), Error> {
+    let keys = family.keys.script_keys(key);
+    if let [one] = batch {
+        let args = acquire_args(family, &one.token, one.wait);
+        let (granted, epoch, now, _ahead): (u8, String, u64, u64) =
+            family.redis.script(&scripts::ACQUIRE, &keys, &args).await?;
+        return Ok((vec![granted == 1], epoch, now));
+    }
+    let o = &family.options;
+    let mut args = vec![
+        ms(o.lease_time()),
+        family.default_limit.to_string(),
+        family.known_epoch(),
+        random_id(),
+        ms(o.lease_time()),
+        family.keys.wake_prefix(),
+        ms(o.alive()),
+        ms(o.alive()),
+        ms(o.idle()),
+    ];
+    for r in batch {
+        args.push(r.token.clone());
+        args.push(if r.wait { "1" } else { "0" }.to_string());
+    }
+    let (epoch, now, granted): (String, u64, Vec<u8>) = family
+        .redis
+        .script(&scripts::ACQUIRE_MANY, &keys, &args)
+        .await?;
+    Ok((granted.into_iter().map(|g| g == 1).collect(), epoch, now))
+}
+
 /// The renewer and the wake-up hub, started with the first acquire (inside a runtime).
 /// They hold the family weakly and end when it is dropped.
 fn start_tasks(family: &Arc<Family>) {
@@ -114,6 +189,13 @@ struct Withdraw {
 impl Drop for Withdraw {
     fn drop(&mut self) {
         if self.armed {
+            // Not sent yet: it never reaches Redis. (Still released below: an earlier
+            // round may have queued it.)
+            let token = &self.token;
+            self.family
+                .batches
+                .acquires
+                .withdraw(self.key.as_deref(), |r| r.token == *token);
             self.family
                 .release_later(std::mem::take(&mut self.token), self.key.take());
         }

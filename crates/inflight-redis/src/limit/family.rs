@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use super::lanes::{self, Batches, ReleaseReq};
 use super::options::LimitOptions;
 use crate::connection::{Redis, RedisEvent};
 use crate::error::Error;
@@ -39,6 +40,9 @@ pub(crate) struct Family {
     pub(crate) hub_wake: Notify,
     /// The renewer and the hub, started once (see `acquire`).
     pub(super) tasks: Once,
+    /// Acquires and releases waiting for the next script (see `lanes`; acquires are sent by
+    /// `acquire`, releases here).
+    pub(crate) batches: Batches,
 }
 
 /// A permit as the renewer sees it.
@@ -77,25 +81,66 @@ impl Family {
             waiters: Mutex::new(HashMap::new()),
             hub_wake: Notify::new(),
             tasks: Once::new(),
+            batches: Batches::default(),
         })
     }
 
-    /// Gives back a place (or withdraws a waiter); true if a live place was given back.
-    pub(crate) async fn release(&self, token: &str, key: Option<&str>) -> Result<bool, Error> {
+    /// Gives back a place (or withdraws a waiter); true if a live place was given back. With
+    /// other releases of this process under way, in one script with them, after the reply
+    /// to the token's own acquire if one is under way (so that the release undoes it).
+    pub(crate) async fn release(
+        self: &Arc<Self>,
+        token: &str,
+        key: Option<&str>,
+    ) -> Result<bool, Error> {
         self.lock_held().remove(token);
-        let o = &self.options;
-        let args = vec![
-            token.to_string(),
-            self.default_limit.to_string(),
-            self.keys.wake_prefix(),
-            ms(o.alive()),
-            ms(o.idle()),
-        ];
-        let released: u8 = self
-            .redis
-            .script(&scripts::RELEASE, &self.keys.script_keys(key), &args)
-            .await?;
-        Ok(released == 1)
+        self.batches.wait_sent(token).await;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let req = ReleaseReq {
+            token: token.to_string(),
+            reply,
+        };
+        if self.batches.releases.push(key, req) {
+            tokio::spawn(self.clone().send_releases(key.map(str::to_string)));
+        }
+        answer.await.unwrap_or_else(|_| Err(lanes::dropped()))
+    }
+
+    /// Sends the releases of `key`, a batch per script, until none waits.
+    async fn send_releases(self: Arc<Self>, key: Option<String>) {
+        while let Some(batch) = self.batches.releases.next(&key) {
+            let keys = self.keys.script_keys(key.as_deref());
+            let o = &self.options;
+            let mut args = vec![
+                self.default_limit.to_string(),
+                self.keys.wake_prefix(),
+                ms(o.alive()),
+                ms(o.idle()),
+            ];
+            let answers: Result<Vec<u8>, Error> = if let [one] = batch.as_slice() {
+                args.insert(0, one.token.clone());
+                let released: Result<u8, Error> =
+                    self.redis.script(&scripts::RELEASE, &keys, &args).await;
+                released.map(|r| vec![r])
+            } else {
+                args.extend(batch.iter().map(|r| r.token.clone()));
+                self.redis
+                    .script(&scripts::RELEASE_MANY, &keys, &args)
+                    .await
+            };
+            match answers {
+                Ok(released) => {
+                    for (r, one) in batch.into_iter().zip(released) {
+                        let _ = r.reply.send(Ok(one == 1));
+                    }
+                }
+                Err(e) => {
+                    for r in batch {
+                        let _ = r.reply.send(Err(e.clone()));
+                    }
+                }
+            }
+        }
     }
 
     /// Releases in the background (from a `Drop`, which cannot wait). Given up after one

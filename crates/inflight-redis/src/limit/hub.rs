@@ -9,6 +9,9 @@ use redis::aio::ConnectionManager;
 use super::family::Family;
 use crate::connection::Attempt;
 
+/// Wake-up tokens taken at once after the first.
+const DRAIN: usize = 256;
+
 pub(crate) async fn run(weak: Weak<Family>) {
     let mut conn: Option<ConnectionManager> = None;
     loop {
@@ -38,9 +41,20 @@ pub(crate) async fn run(weak: Weak<Family>) {
         let popped: Result<Option<(String, String)>, Attempt> = redis.blocking_cmd(c, &cmd).await;
         match popped {
             Ok(Some((_, token))) => {
+                // A release that opened several places pushed several tokens: take the rest
+                // at once, so that their waiters ask together (one acquire script for them
+                // all) instead of one BLPOP and one script each.
+                let mut lpop = redis::cmd("LPOP");
+                lpop.arg(&list).arg(DRAIN);
+                let more: Result<Option<Vec<String>>, Attempt> = redis.blocking_cmd(c, &lpop).await;
                 if let Some(family) = weak.upgrade() {
-                    if let Some(waiter) = family.lock_waiters().get(&token) {
-                        waiter.notify_one();
+                    let waiters = family.lock_waiters();
+                    let tokens =
+                        std::iter::once(token).chain(more.ok().flatten().unwrap_or_default());
+                    for token in tokens {
+                        if let Some(waiter) = waiters.get(&token) {
+                            waiter.notify_one();
+                        }
                     }
                 }
             }

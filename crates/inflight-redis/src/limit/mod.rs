@@ -8,6 +8,7 @@ pub(crate) mod acquire;
 pub(crate) mod family;
 pub(crate) mod global;
 pub(crate) mod hub;
+pub(crate) mod lanes;
 pub(crate) mod options;
 pub(crate) mod per_key;
 pub(crate) mod permit;

@@ -1,6 +1,8 @@
 -- Closes a queue (no more inputs will come), if there is one: never makes it.
--- KEYS: 1 meta, 2 deleted. ARGV: 1 the queue id the caller knows ('' if none).
+-- An entry on `events` wakes the idle workers, so that they stop at once if every input is done.
+-- KEYS: 1 meta, 2 deleted, 3 events. ARGV: 1 the queue id the caller knows ('' if none).
 local id, gone = queue_id(KEYS[1], KEYS[2], ARGV[1])
 if not id then return redis.error_reply(gone) end
 redis.call('HSET', KEYS[1], 'closed', 1)
+redis.call('XADD', KEYS[3], 'MAXLEN', '16', '*', 'closed', '1')
 return 1

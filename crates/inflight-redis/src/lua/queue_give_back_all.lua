@@ -4,7 +4,8 @@
 -- the worker: inputs of a read whose reply never arrived, and inputs buffered by a read batch.
 -- A queue that is gone is left gone, and a live worker of another handle (its heartbeat within
 -- its lease) is left alone: nothing to give back.
--- KEYS: 1 inputs, 2 returned (list), 3 meta, 4 deleted, 5 workers, 6 owners.
+-- KEYS: 1 inputs, 2 returned (list), 3 meta, 4 deleted, 5 workers, 6 owners, 7 events (stream:
+--       wakes the workers blocked on it).
 -- ARGV: 1 group, 2 consumer, 3 idle_ms, 4 the queue id the caller knows, 5 GIVEN_BACK,
 --       6 the caller's token.
 -- Returns how many inputs were given back.
@@ -29,9 +30,9 @@ while true do
   if #p < 1000 then break end
   start = '(' .. p[#p][1]
 end
-local owner = redis.call('HGET', KEYS[6], ARGV[2])
 if token == ARGV[6] then
   redis.call('HDEL', KEYS[6], ARGV[2])
   redis.call('HDEL', KEYS[5], ARGV[2])
 end
+if n > 0 then redis.call('XADD', KEYS[7], 'MAXLEN', '16', '*', 'returned', '1') end
 return n

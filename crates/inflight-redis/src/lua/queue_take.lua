@@ -5,14 +5,17 @@
 -- so (id ''). A worker name that another live handle uses (its heartbeat within its lease) is
 -- refused.
 -- KEYS: 1 inputs, 2 meta, 3 done (bitmap), 4 dead (stream), 5 workers (hash), 6 returned (list),
---       7 owners (hash), 8 deleted.
+--       7 owners (hash), 8 deleted, 9 events (stream).
 -- ARGV: 1 group, 2 consumer, 3 count, 4 lease_ms, 5 max_deliveries, 6 claim cursor or '' for
 --       no claiming this time, 7 the queue id the worker knows ('' if none), 8 its token.
 -- Returns {{{id, pos, input, deliveries}...}, closed 0/1, entries left, next cursor,
---          entries the claim scan took, the queue id}.
+--          entries the claim scan took, last id of inputs, last id of events,
+--          {{id, {'pos', pos, 'input', input}}...} first deliveries, the queue id}: with
+--          nothing to hand out, the worker blocks on XREAD of inputs and events after those two
+--          ids, so a push, a give-back, a close or the queue's end wakes it at once.
 local qid, gone = queue_id(KEYS[2], KEYS[8], ARGV[7])
 if not qid then
-  if ARGV[7] == '' then return {{}, 0, 0, ARGV[6], 0, ''} end
+  if ARGV[7] == '' then return {{}, 0, 0, ARGV[6], 0, '', '', {}, ''} end
   return redis.error_reply(gone)
 end
 local now = now_ms()
@@ -40,14 +43,17 @@ local function field(fields, name)
     if fields[j] == name then return fields[j + 1] end
   end
 end
+local settled = false
 local function settle(id)
+  settled = true
   redis.call('XACK', KEYS[1], group, id)
   redis.call('XDEL', KEYS[1], id)
 end
 local function deliver(id, fields, deliveries)
   local pos = field(fields, 'pos')
   local input = field(fields, 'input')
-  if redis.call('GETBIT', KEYS[3], pos) == 1 then
+  -- (a first delivery cannot have finished: no GETBIT for it)
+  if deliveries > 1 and redis.call('GETBIT', KEYS[3], pos) == 1 then
     settle(id) -- finished already (its worker's ack raced a claim)
   elseif deliveries > max_deliveries then
     redis.call('SETBIT', KEYS[3], pos, 1)
@@ -70,6 +76,7 @@ while #out < want do
   end
 end
 
+local fresh = {}
 local cursor = ARGV[6]
 local scanned = 0
 if cursor ~= '' and #out < want then
@@ -87,11 +94,25 @@ end
 if #out < want then
   local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want - #out,
     'STREAMS', KEYS[1], '>')
-  if r then
-    for _, e in ipairs(r[1][2]) do deliver(e[1], e[2], 1) end
-  end
+  -- First deliveries go back as XREADGROUP gave them ({id, {'pos', p, 'input', i}}): nothing
+  -- to check (a first delivery cannot have finished or died), so no work per input here.
+  if r then fresh = r[1][2] end
 end
 local closed = 0
 if redis.call('HGET', KEYS[2], 'closed') == '1' then closed = 1 end
+local left = redis.call('XLEN', KEYS[1])
+-- This take settled the last inputs of a closed queue (dead letters): the others may stop.
+if settled and closed == 1 and left == 0 then
+  redis.call('XADD', KEYS[9], 'MAXLEN', '16', '*', 'finished', '1')
+end
+local function last_id(key)
+  local e = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
+  if e then return e[1] end
+  return '0-0'
+end
+local inputs_last, events_last = '', ''
+if #out == 0 and #fresh == 0 then
+  inputs_last, events_last = last_id(KEYS[1]), last_id(KEYS[9])
+end
 -- A scan that wrapped around (cursor 0-0) but took something may have more behind it.
-return {out, closed, redis.call('XLEN', KEYS[1]), cursor, scanned, qid}
+return {out, closed, left, cursor, scanned, inputs_last, events_last, fresh, qid}

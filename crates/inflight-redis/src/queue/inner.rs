@@ -5,9 +5,10 @@
 //! stream, its renewer and its items.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, Once};
 
+use super::acks::Batcher;
 use super::options::QueueOptions;
 use crate::connection::Redis;
 use crate::keys::QueueKeys;
@@ -35,6 +36,11 @@ pub(crate) struct WorkerShared {
     /// Ids whose acknowledgement is under way: no longer renewed, not yet settled in Redis,
     /// so not to be handed out again by a recovery.
     pub(crate) settling: Mutex<std::collections::HashSet<String>>,
+    /// Inputs handed out (or buffered) and neither acknowledged nor given back: the slots
+    /// they take, so that a take asks only for the free ones.
+    pub(crate) unfinished: AtomicUsize,
+    /// Its acknowledgements, sent in batches.
+    pub(crate) acks: Batcher,
     /// The renewer, started with the first item (see `worker`).
     pub(super) renewer: Once,
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::acks::Ack;
 use super::inner::WorkerShared;
 use crate::error::Error;
 use crate::keys::GROUP;
@@ -56,6 +57,7 @@ impl QueueItem {
         worker
             .lock_held()
             .insert(id.clone(), (position, lost.clone()));
+        worker.unfinished.fetch_add(1, Ordering::AcqRel);
         QueueItem {
             worker,
             id,
@@ -127,6 +129,10 @@ impl QueueItem {
     /// Records its result and acknowledges it, in one atomic step. `ok` counts it as done or
     /// failed; `record` (any serde value, the CLI's log record, say) is stored as JSON.
     ///
+    /// Results go to Redis in batches (see [`QueueOptions::ack_batch`](crate::QueueOptions::ack_batch)):
+    /// this returns once its batch is recorded, a few milliseconds later. Its slot counts as
+    /// free from the call on (see [`QueueOptions::slots`](crate::QueueOptions::slots)).
+    ///
     /// ```no_run
     /// # async fn f(item: inflight_redis::QueueItem) -> Result<(), inflight_redis::Error> {
     /// let acked = item.ack(false, &serde_json::json!({ "error": "exit 1" })).await?;
@@ -160,36 +166,42 @@ impl QueueItem {
         let record = serde_json::to_string(record).map_err(|e| {
             Error::Invalid(format!("result record of input {}: {e}", self.position))
         })?;
-        self.settled = true;
-        self.worker.lock_held().remove(&self.id);
+        self.settle();
         self.worker.lock_settling().insert(self.id.clone());
-        let q = &self.worker.queue;
-        let keys = vec![
-            q.keys.inputs.clone(),
-            q.keys.meta.clone(),
-            q.keys.done.clone(),
-            q.keys.results.clone(),
-            q.keys.workers.clone(),
-            q.keys.deleted.clone(),
-        ];
-        let args = vec![
-            GROUP.to_string(),
-            self.worker.name.clone(),
-            self.id.clone(),
-            self.position.to_string(),
-            if ok { "1" } else { "0" }.to_string(),
+        let (reply, recorded) = tokio::sync::oneshot::channel();
+        let ack = Ack {
+            id: self.id.clone(),
+            position: self.position,
+            ok,
             record,
-            input.to_string(),
-            q.known_id(),
-        ];
-        let acked: Result<u8, Error> = q.script(&scripts::ACK, &keys, &args).await;
+            input: input.to_string(),
+            reply,
+        };
+        self.worker.acks.send(ack);
+        let acked = recorded
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::Invalid(format!(
+                    "the acknowledgement of input {} was dropped",
+                    self.position
+                )))
+            })
+            .map_err(|e| self.worker.queue.typed(e));
         self.worker.lock_settling().remove(&self.id);
-        let first = acked?;
-        Ok(if first == 1 {
+        Ok(if acked? {
             Acked::Recorded
         } else {
             Acked::Duplicate
         })
+    }
+
+    /// Marks it settled (acknowledged or given back): no longer renewed, its slot free.
+    fn settle(&mut self) {
+        if !self.settled {
+            self.settled = true;
+            self.worker.lock_held().remove(&self.id);
+            self.worker.unfinished.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 
     /// Gives it back to the queue unrun, at once (a worker stopping): the next take of any
@@ -201,7 +213,7 @@ impl QueueItem {
     /// # Ok(()) }
     /// ```
     pub async fn give_back(mut self) -> Result<(), Error> {
-        self.settled = true;
+        self.settle();
         give_back(&self.worker, &self.id, self.deliveries).await
     }
 }
@@ -223,6 +235,7 @@ async fn give_back(worker: &WorkerShared, id: &str, deliveries: u32) -> Result<(
         q.keys.returned.clone(),
         q.keys.meta.clone(),
         q.keys.deleted.clone(),
+        q.keys.events.clone(),
     ];
     let _: u8 = q.script(&scripts::GIVE_BACK, &keys, &args).await?;
     Ok(())
@@ -233,7 +246,7 @@ impl Drop for QueueItem {
         if self.settled {
             return;
         }
-        self.worker.lock_held().remove(&self.id);
+        self.settle();
         let worker = self.worker.clone();
         let id = std::mem::take(&mut self.id);
         let deliveries = self.deliveries;

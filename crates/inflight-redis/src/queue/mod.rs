@@ -2,11 +2,12 @@
 //! [`Items`](worker::Items), the stream of inputs a worker runs; [`QueueItem`](item::QueueItem)
 //! with its acknowledgement.
 //!
-//! `inner` holds the shared state at the bottom (a queue's, and one worker's); `options`
-//! beside it; `identity` (the queue's id, checked by every script) on `inner`; `status`,
-//! `results`, `item` and `worker` build on them, `queue` (the handle) on those, and `push` on
-//! the handle.
+//! `inner` holds the shared state at the bottom (a queue's, and one worker's), with `acks`
+//! (a worker's batches of results) below it; `options` beside it; `identity` (the queue's id,
+//! checked by every script) on `inner`; `status`, `results`, `item` and `worker` build on
+//! them, `queue` (the handle) on those, and `push` on the handle.
 
+pub(crate) mod acks;
 pub(crate) mod identity;
 pub(crate) mod inner;
 pub(crate) mod item;

@@ -19,9 +19,20 @@ pub struct QueueOptions {
     pub(crate) max_deliveries: u32,
     pub(crate) max_pending: u64,
     pub(crate) poll: Duration,
-    pub(crate) read_batch: usize,
+    /// `None`: as many as the worker has free slots (up to [`MAX_TAKE`]).
+    pub(crate) read_batch: Option<usize>,
+    pub(crate) slots: usize,
     pub(crate) push_batch: usize,
+    pub(crate) ack_batch: usize,
+    pub(crate) ack_linger: Duration,
 }
+
+/// The most inputs a worker takes in one read when it takes as many as it has free slots.
+///
+/// ```
+/// assert_eq!(inflight_redis::MAX_TAKE, 100);
+/// ```
+pub const MAX_TAKE: usize = 100;
 
 impl Default for QueueOptions {
     fn default() -> QueueOptions {
@@ -30,8 +41,11 @@ impl Default for QueueOptions {
             max_deliveries: 3,
             max_pending: 100_000,
             poll: Duration::from_secs(1),
-            read_batch: 1,
+            read_batch: None,
+            slots: 1,
             push_batch: 100,
+            ack_batch: 100,
+            ack_linger: Duration::from_millis(5),
         }
     }
 }
@@ -110,9 +124,29 @@ impl QueueOptions {
         self
     }
 
-    /// How many inputs a worker takes per read (default 1: an input is taken only when a
-    /// slot is free for it). More saves round trips, but the extra inputs wait in this
-    /// worker's hands, under its lease, instead of going to an idle worker.
+    /// How many inputs this worker runs at once (its limit, the CLI's `-j`; default 1). A
+    /// read takes as many inputs as the worker has free slots, up to [`MAX_TAKE`]: slots
+    /// minus the inputs it holds that have not been acknowledged or given back. So a worker
+    /// takes only what it starts at once, and one that dies leaves behind only what it ran.
+    ///
+    /// # Panics
+    ///
+    /// If 0.
+    ///
+    /// ```
+    /// let o = inflight_redis::QueueOptions::default().slots(50);
+    /// ```
+    #[track_caller]
+    pub fn slots(mut self, n: usize) -> QueueOptions {
+        assert!(n > 0, "QueueOptions::slots: at least 1, got 0");
+        self.slots = n;
+        self
+    }
+
+    /// How many inputs a worker takes per read, whatever its free slots (by default, as
+    /// many as it has free slots; see [`QueueOptions::slots`]). More than the slots saves
+    /// round trips, but the extra inputs wait in this worker's hands, under its lease,
+    /// instead of going to an idle worker.
     ///
     /// # Panics
     ///
@@ -124,7 +158,33 @@ impl QueueOptions {
     #[track_caller]
     pub fn read_batch(mut self, n: usize) -> QueueOptions {
         assert!(n > 0, "QueueOptions::read_batch: at least 1, got 0");
-        self.read_batch = n;
+        self.read_batch = Some(n);
+        self
+    }
+
+    /// How acknowledgements are batched: at most `max` results per script, and a batch goes
+    /// out `linger` after its first result at the latest (default 100 and 5 ms). A result
+    /// waits at most `linger` (plus a round trip) before it is recorded; a worker killed with
+    /// SIGKILL loses at most its unsent batch, whose inputs run again after their lease.
+    /// `ack_batch(1, Duration::ZERO)` records each result on its own.
+    ///
+    /// # Panics
+    ///
+    /// If `max` is 0 or `linger` over a second.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let o = inflight_redis::QueueOptions::default().ack_batch(20, Duration::from_millis(2));
+    /// ```
+    #[track_caller]
+    pub fn ack_batch(mut self, max: usize, linger: Duration) -> QueueOptions {
+        assert!(max > 0, "QueueOptions::ack_batch: at least 1, got 0");
+        assert!(
+            linger <= Duration::from_secs(1),
+            "QueueOptions::ack_batch: linger at most 1 s, got {linger:?}"
+        );
+        self.ack_batch = max;
+        self.ack_linger = linger;
         self
     }
 
@@ -160,6 +220,14 @@ impl QueueOptions {
     /// ```
     pub fn lease_time(&self) -> Duration {
         self.lease
+    }
+
+    /// How many inputs a take asks for when the worker holds `held` unfinished ones.
+    pub(crate) fn take_count(&self, held: usize) -> usize {
+        match self.read_batch {
+            Some(n) => n,
+            None => self.slots.saturating_sub(held).clamp(1, MAX_TAKE),
+        }
     }
 
     /// How often a worker looks for inputs idle past the lease while new ones keep coming.

@@ -111,7 +111,11 @@ impl Queue {
     /// ```
     pub async fn close(&self) -> Result<(), Error> {
         let q = &self.inner;
-        let keys = [q.keys.meta.clone(), q.keys.deleted.clone()];
+        let keys = [
+            q.keys.meta.clone(),
+            q.keys.deleted.clone(),
+            q.keys.events.clone(),
+        ];
         let _: i64 = q
             .script(&crate::scripts::CLOSE, &keys, &[q.known_id()])
             .await?;
@@ -208,6 +212,7 @@ impl Queue {
             q.keys.deleted.clone(),
             q.keys.workers.clone(),
             q.keys.owners.clone(),
+            q.keys.events.clone(),
         ];
         let args = [
             crate::keys::GROUP.to_string(),

@@ -3,16 +3,16 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 use redis::aio::ConnectionManager;
-use redis::streams::StreamReadReply;
 use redis::Value;
 
+use super::acks::{Batcher, Target};
 use super::inner::{QueueInner, WorkerShared};
 use super::item::QueueItem;
 use crate::connection::{Attempt, RedisEvent};
@@ -23,13 +23,15 @@ use crate::stream::Unfold;
 
 /// The inputs of a queue for one worker, as a `Stream` of [`QueueItem`]s.
 ///
-/// An input is taken from Redis only when the stream is polled, so a run that polls its
-/// input stream as slots free up never holds more than its limit (times the read batch).
-/// Each take first looks (at least once a second, and whenever nothing new came) for inputs
-/// idle past the lease in any worker's hands, then for new ones; with none, it blocks on its
-/// own connection (XREADGROUP BLOCK) up to the poll. The stream ends when the queue is
-/// closed and every input has its result or went to the dead letters; an error (Redis gone
-/// past the outage timeout) is handed out once and ends it.
+/// Inputs are taken from Redis only when the stream is polled, as many at once as the worker
+/// has free slots ([`QueueOptions::slots`](crate::QueueOptions::slots) minus the inputs it
+/// holds unfinished), so a run that polls its input stream as slots free up never holds
+/// more than its limit. Each take first looks (at least once a second, and whenever nothing
+/// new came) for inputs idle past the lease in any worker's hands, then for new ones; with
+/// none, it blocks on its own connection (XREAD BLOCK on the inputs and the queue's events)
+/// until a push, a give-back, a close or the queue's end, or the poll. The stream ends when
+/// the queue is closed and every input has its result or went to the dead letters; an error
+/// (Redis gone past the outage timeout) is handed out once and ends it.
 ///
 /// ```no_run
 /// # async fn f(queue: inflight_redis::Queue) -> Result<(), inflight_redis::Error> {
@@ -63,15 +65,31 @@ struct Fetcher {
     recover: bool,
     /// The queue did not exist at a take (said once): wait for a push.
     missing: bool,
+    /// The last ids of the inputs and the events streams at the last take that found
+    /// nothing: a wait wakes on anything after them.
+    seen: (String, String),
 }
 
 impl Items {
     pub(crate) fn new(queue: Arc<QueueInner>, name: String) -> Items {
+        let acks = Batcher::new(Target {
+            redis: queue.redis.clone(),
+            keys: queue.keys.clone(),
+            worker: name.clone(),
+            max: queue.options.ack_batch,
+            linger: queue.options.ack_linger,
+            known_id: {
+                let queue = queue.clone();
+                Box::new(move || queue.known_id())
+            },
+        });
         let shared = Arc::new(WorkerShared {
             queue,
             name,
             held: Mutex::new(HashMap::new()),
             settling: Mutex::default(),
+            unfinished: AtomicUsize::new(0),
+            acks,
             renewer: Once::new(),
         });
         let fetcher = Box::new(Fetcher {
@@ -84,6 +102,7 @@ impl Items {
             finished: false,
             recover: false,
             missing: false,
+            seen: ("0-0".to_string(), "0-0".to_string()),
         });
         Items {
             shared,
@@ -182,8 +201,8 @@ impl Fetcher {
                     return None;
                 }
                 Ok(Took::Nothing) => {
-                    self.wait_for_new().await;
-                    self.claim_next = self.buffer.is_empty();
+                    // Nothing new came: the only inputs left may be a dead worker's.
+                    self.claim_next = !self.wait_for_new().await;
                 }
                 Ok(Took::Missing) => {
                     let q = &self.shared.queue;
@@ -220,11 +239,13 @@ impl Fetcher {
             q.keys.returned.clone(),
             q.keys.owners.clone(),
             q.keys.deleted.clone(),
+            q.keys.events.clone(),
         ];
+        let unfinished = self.shared.unfinished.load(Ordering::Acquire);
         let args = vec![
             GROUP.to_string(),
             self.shared.name.clone(),
-            o.read_batch.to_string(),
+            o.take_count(unfinished).to_string(),
             o.lease.as_millis().to_string(),
             o.max_deliveries.to_string(),
             if claim {
@@ -236,19 +257,36 @@ impl Fetcher {
             q.token.clone(),
         ];
         type Entry = (String, u64, String, u32);
-        type Reply = (Vec<Entry>, u8, u64, String, u32, String);
+        type Fresh = (String, Vec<String>);
+        type Reply = (
+            Vec<Entry>,
+            u8,
+            u64,
+            String,
+            u32,
+            String,
+            String,
+            Vec<Fresh>,
+            String,
+        );
         let taken: Result<Reply, Error> = q.script(&scripts::TAKE, &keys, &args).await;
-        let (entries, closed, left, cursor, claimed, id) = taken.map_err(|mut e| {
-            if let Error::WorkerNameTaken { worker, .. } = &mut e {
-                worker.clone_from(&self.shared.name);
-            }
-            e
-        })?;
+        let (mut entries, closed, left, cursor, claimed, inputs_last, events_last, fresh, id) =
+            taken.map_err(|mut e| {
+                if let Error::WorkerNameTaken { worker, .. } = &mut e {
+                    worker.clone_from(&self.shared.name);
+                }
+                e
+            })?;
         if id.is_empty() {
             return Ok(Took::Missing);
         }
         q.saw_id(&id);
         self.missing = false;
+        for (id, fields) in fresh {
+            if let Some((position, input)) = pos_and_input(&fields) {
+                entries.push((id, position, input, 1));
+            }
+        }
         if claim {
             self.last_claim = Some(Instant::now());
             self.cursor = cursor;
@@ -263,6 +301,7 @@ impl Fetcher {
         if closed == 1 && left == 0 {
             return Ok(Took::Finished);
         }
+        self.seen = (inputs_last, events_last);
         Ok(Took::Nothing)
     }
 
@@ -295,8 +334,11 @@ impl Fetcher {
         Ok(())
     }
 
-    /// Blocks up to a poll for new inputs on this worker's own connection.
-    async fn wait_for_new(&mut self) {
+    /// Blocks up to a poll, on this worker's own connection, until anything is added to the
+    /// inputs (a push) or the events (a give-back, a close, the queue's end) after what the
+    /// last take saw; true if something was. XREAD, not XREADGROUP: every waiting worker
+    /// wakes, and the take that follows hands out the inputs.
+    async fn wait_for_new(&mut self) -> bool {
         let q = self.shared.queue.clone();
         let poll = q.options.poll;
         if self.blocking.is_none() {
@@ -304,41 +346,29 @@ impl Fetcher {
                 Ok(c) => self.blocking = Some(c),
                 Err(_) => {
                     tokio::time::sleep(poll).await;
-                    return;
+                    return false;
                 }
             }
         }
         let conn = self.blocking.as_mut().expect("made above");
-        let mut cmd = redis::cmd("XREADGROUP");
-        cmd.arg("GROUP")
-            .arg(GROUP)
-            .arg(&self.shared.name)
-            .arg("COUNT")
-            .arg(q.options.read_batch)
+        let mut cmd = redis::cmd("XREAD");
+        cmd.arg("COUNT")
+            .arg(1)
             .arg("BLOCK")
             .arg(poll.as_millis() as u64)
             .arg("STREAMS")
             .arg(&q.keys.inputs)
-            .arg(">");
-        let read: Result<Option<StreamReadReply>, Attempt> = q.redis.blocking_cmd(conn, &cmd).await;
+            .arg(&q.keys.events)
+            .arg(&self.seen.0)
+            .arg(&self.seen.1);
+        let read: Result<Value, Attempt> = q.redis.blocking_cmd(conn, &cmd).await;
         match read {
-            Ok(Some(reply)) => {
-                for key in reply.keys {
-                    for entry in key.ids {
-                        let position = entry.map.get("pos").and_then(as_u64);
-                        let input = entry.map.get("input").and_then(as_string);
-                        if let (Some(position), Some(input)) = (position, input) {
-                            self.hand_out(entry.id, position, input, 1);
-                        }
-                    }
-                }
-            }
-            Ok(None) => {}
-            // Away: the next take waits out the outage (and reports it), after looking for
-            // inputs this read may have been handed without the reply arriving.
+            Ok(Value::Nil) => false,
+            Ok(_) => true,
+            // Away: the next take waits out the outage (and reports it).
             Err(_) => {
-                self.recover = true;
-                tokio::time::sleep(poll.min(Duration::from_millis(200))).await
+                tokio::time::sleep(poll.min(Duration::from_millis(200))).await;
+                false
             }
         }
     }
@@ -366,16 +396,17 @@ impl Fetcher {
     }
 }
 
-fn as_u64(v: &Value) -> Option<u64> {
-    as_string(v)?.parse().ok()
-}
-
-fn as_string(v: &Value) -> Option<String> {
-    match v {
-        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
-        Value::SimpleString(s) => Some(s.clone()),
-        _ => None,
+/// The `pos` and `input` fields of a stream entry, as XREADGROUP gives them.
+fn pos_and_input(fields: &[String]) -> Option<(u64, String)> {
+    let (mut position, mut input) = (None, None);
+    for pair in fields.chunks(2) {
+        match pair {
+            [name, value] if name == "pos" => position = value.parse().ok(),
+            [name, value] if name == "input" => input = Some(value.clone()),
+            _ => {}
+        }
     }
+    Some((position?, input?))
 }
 
 /// Every third of a lease, renews the leases of the inputs this worker holds (and its
