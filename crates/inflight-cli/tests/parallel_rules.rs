@@ -306,7 +306,6 @@ fn replacement_strings_inflight_does_not_have_are_usage_errors() {
         &["exec", "--", "echo", "{..}", ":::", "a"],
         &["exec", "--", "echo", ":::+", "a"],
         &["exec", "--", "echo", "::::"],
-        &["exec", "--", "echo", ":::"],
         &["exec", "--link", "--", "echo", "{}"],
     ] {
         let r = run(args, Some("a\n"));
