@@ -81,6 +81,9 @@ fn main() {
         }
     }
     fdlimit::raise();
+    if let Err(e) = fdlimit::enough_to_start() {
+        fail(&e);
+    }
     let runtime = match runtime_for(&cli.command).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => fail(&format!("cannot start the async runtime: {e}")),
@@ -174,6 +177,10 @@ async fn exec_main(args: ExecArgs) -> i32 {
     // Jobs stop with inflight, even after a SIGKILL, and the log stays locked until they have.
     let lock = settings.log.as_ref().and_then(log::Log::share_lock);
     if let Err(e) = groups::start_guard(args.term_grace, lock) {
+        // Its pipe and process are fewer descriptors than one job needs.
+        if fdlimit::exhausted(&e) {
+            fail(&fdlimit::too_few());
+        }
         say::line(&format!(
             "inflight: cannot start the guard of the jobs ({e}); if inflight is killed, its jobs run on"
         ));

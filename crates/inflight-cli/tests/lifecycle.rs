@@ -166,6 +166,50 @@ fn too_few_descriptors_for_even_one_job_is_an_error_not_a_wait() {
     assert_eq!(r.stdout.lines().count(), 4, "{r:?}");
 }
 
+#[test]
+fn fetch_with_too_few_descriptors_ends_instead_of_waiting_for_ever() {
+    if !prlimit_present() {
+        return;
+    }
+    // At every low limit, one URL is fetched (0), or the run says why it cannot be (255, one
+    // line): at some limits it used to wait for ever with nothing running (9 here), or panic
+    // inside the runtime (6 and 7).
+    let s = common::server::Server::start();
+    let url = s.url("/a.txt");
+    let (mut refused, mut fetched) = (false, false);
+    for nofile in 6..24 {
+        let mut cmd = Command::new("prlimit");
+        cmd.arg(format!("--nofile={nofile}:{nofile}"))
+            .arg("--")
+            .arg(bin())
+            .args(["fetch", "-q"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            writeln!(stdin, "{url}").unwrap();
+        }
+        let r = finish(child, Instant::now(), Duration::from_secs(20));
+        assert!(!r.stderr.contains("panicked"), "limit {nofile}: {r:?}");
+        match r.code() {
+            0 => fetched = true,
+            255 => {
+                assert_eq!(r.stderr.lines().count(), 1, "limit {nofile}: {r:?}");
+                assert!(r.stderr.contains("ulimit -n"), "limit {nofile}: {r:?}");
+                refused = true;
+            }
+            _ => panic!("limit {nofile}: {r:?}"),
+        }
+    }
+    assert!(
+        refused && fetched,
+        "the limits tried should span both outcomes"
+    );
+}
+
 /// The state letter of /proc/PID/stat (`R`, `S`, `T`, `Z`), or None once the process is gone.
 fn state(pid: u32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

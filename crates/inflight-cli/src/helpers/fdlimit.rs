@@ -52,6 +52,29 @@ pub fn raise() {
     }
 }
 
+/// Below this many descriptors the runtime itself cannot start (its poller, its wake-up and
+/// signal pipes, stdio): refused at once rather than failing somewhere inside it.
+pub const FEWEST: usize = 10;
+
+/// An error if the limit on open files is below [`FEWEST`].
+pub fn enough_to_start() -> Result<(), String> {
+    let limit = soft_limit();
+    if limit < FEWEST {
+        return Err(format!(
+            "the limit on open files (ulimit -n) is {limit}: inflight needs at least {FEWEST} to start"
+        ));
+    }
+    Ok(())
+}
+
+/// The message of a run stopped because no job can get descriptors.
+pub fn too_few() -> String {
+    format!(
+        "too few file descriptors for even one job (limit {}: ulimit -n); nothing running can free one, so stopping",
+        soft_limit()
+    )
+}
+
 /// The soft limit on open files (after [`raise`]).
 pub fn soft_limit() -> usize {
     getrlimit(Resource::RLIMIT_NOFILE).map_or(usize::MAX, |(soft, _)| {
@@ -94,9 +117,7 @@ pub async fn wait(alone: &mut u32) {
     if others == 0 {
         *alone += 1;
         if *alone > ROUNDS_ALONE {
-            say::line(&format!(
-                "inflight: too few file descriptors for even one job (limit {limit}: ulimit -n); nothing running can free one, so stopping"
-            ));
+            say::line(&format!("inflight: {}", too_few()));
             // 255: the status of usage and I/O errors (`run::tally::EXIT_USAGE`).
             std::process::exit(255);
         }
