@@ -201,17 +201,20 @@ async fn exec_main(args: ExecArgs) -> i32 {
         &mut settings,
     )
     .await;
-    match queued {
-        Ok(Some(queued)) => return runner::run(queued, settings, job).await,
-        Ok(None) => {}
+    let status = match queued {
+        Ok(Some(queued)) => runner::run(queued, settings, job).await,
+        Ok(None) => {
+            let delim = if args.common.null { 0 } else { b'\n' };
+            let max = usize::try_from(args.common.max_line).unwrap_or(usize::MAX);
+            match sources.open(delim, max).await {
+                Ok(inputs) => runner::run(inputs, settings, job).await,
+                Err(e) => fail(&e),
+            }
+        }
         Err(e) => fail(&e),
-    }
-    let delim = if args.common.null { 0 } else { b'\n' };
-    let max = usize::try_from(args.common.max_line).unwrap_or(usize::MAX);
-    match sources.open(delim, max).await {
-        Ok(inputs) => runner::run(inputs, settings, job).await,
-        Err(e) => fail(&e),
-    }
+    };
+    groups::close_guard();
+    status
 }
 
 async fn fetch_main(args: FetchArgs) -> i32 {

@@ -15,7 +15,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
-use std::process::{ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -28,11 +28,14 @@ struct Groups {
     running: Vec<i32>,
     /// The pipe to the guard, once started (and while it reads).
     guard: Option<ChildStdin>,
+    /// The guard, to wait for at the end of a run.
+    process: Option<Child>,
 }
 
 static GROUPS: Mutex<Groups> = Mutex::new(Groups {
     running: Vec::new(),
     guard: None,
+    process: None,
 });
 
 fn groups() -> std::sync::MutexGuard<'static, Groups> {
@@ -52,11 +55,24 @@ pub fn start_guard(grace: Duration, log: Option<File>) -> std::io::Result<()> {
         .stderr(Stdio::null())
         .process_group(0);
     let mut child = cmd.spawn()?;
-    groups().guard = child.stdin.take();
-    // The guard ends by itself when the pipe closes, after inflight: nothing waits for it
-    // (dropping a std Child neither waits nor kills).
-    drop(child);
+    let mut g = groups();
+    g.guard = child.stdin.take();
+    g.process = Some(child);
     Ok(())
+}
+
+/// At the end of a run: closes the guard's pipe and waits for it to exit, so that the log's
+/// lock is free when inflight exits (the jobs are over, so it has nothing to stop; were any
+/// left, it would stop them first). After a SIGKILL of inflight the pipe closes all the same.
+pub fn close_guard() {
+    let process = {
+        let mut g = groups();
+        g.guard = None;
+        g.process.take()
+    };
+    if let Some(mut process) = process {
+        let _ = process.wait();
+    }
 }
 
 /// A job's process group started.

@@ -149,6 +149,15 @@ impl Log {
         if !wait {
             return Ok(false);
         }
+        // A run that just ended lets go within milliseconds (its guard exits after it): only
+        // a longer wait is worth a message.
+        for _ in 0..25 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            if flock(&*file, FlockOperation::NonBlockingLockExclusive).is_ok() {
+                self.locked = true;
+                return Ok(true);
+            }
+        }
         crate::helpers::say::line(&format!(
             "inflight: {} is in use by another run (or by the jobs of a killed one, until they stop); waiting for it",
             path.display()
