@@ -39,8 +39,11 @@ pub enum Command {
     /// through a shell. GNU parallel's other replacement strings work too: `{.}` the input
     /// without extension, `{/}` its basename, `{//}` its dirname, `{/.}` the basename without
     /// extension, `{#}` the job number (1-based input position), `{%}` the job slot (1 to -j).
-    /// Without an input placeholder, the input is appended as the last argument. Inputs are
+    /// Without any replacement string, the input is appended as the last argument. Inputs are
     /// bytes, passed on exactly, UTF-8 or not.
+    ///
+    /// Several input sources (`::: a b ::: 1 2`, `:::: FILE`) give every combination, or with
+    /// --link their values paired; `{1}`, `{2}` (and `{1.}`, `{1/}`...) name one source's value.
     ///
     /// Options come before the command; put `--` before a command that starts with `-`. For a
     /// shell, write `sh -c` yourself and pass the input as an argument ("$1"), never inside the
@@ -88,18 +91,19 @@ pub enum Command {
 /// Options shared by `exec` and `fetch`.
 #[derive(Args, Debug, Clone)]
 pub struct Common {
-    /// How many jobs run at once [default: number of CPUs for exec, 50 for fetch]. `auto`
+    /// How many jobs run at once (1 to 1000000) [default: number of CPUs for exec, 50 for
+    /// fetch]. `+N`, `-N` and `N%` count from the CPUs, as GNU parallel's -j. `auto`
     /// adapts the number while the run goes on, from the jobs' latencies and (fetch) the
     /// server's refusals (429, 503, connection resets), up to 1000 or to MAX with `auto:MAX`;
     /// the progress line shows it and the summary says where it settled.
-    #[arg(short = 'j', long = "jobs", value_name = "N|auto|auto:MAX",
-          value_parser = crate::run::jobs::Jobs::parse, allow_negative_numbers = true)]
+    #[arg(short = 'j', long = "jobs", value_name = "N|+N|-N|N%|auto|auto:MAX",
+          value_parser = crate::run::jobs::Jobs::parse, allow_hyphen_values = true)]
     pub jobs: Option<crate::run::jobs::Jobs>,
 
     /// Time limit for one attempt (e.g. 10s, 500ms, 2m; a plain number is seconds). exec sends
     /// SIGTERM to the job's whole process group, then SIGKILL after --term-grace, and prints
     /// what the job wrote; fetch cuts the request, like curl --max-time.
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration, allow_hyphen_values = true)]
     pub timeout: Option<Duration>,
 
     /// Retry a failed job up to N more times, with exponential backoff and jitter.
@@ -107,19 +111,20 @@ pub struct Common {
         long,
         value_name = "N",
         default_value_t = 0,
-        allow_negative_numbers = true
+        allow_hyphen_values = true
     )]
     pub retries: u32,
 
     /// Start at most this many attempts per period, evenly spaced (e.g. 20/s, 100/m, 5/h).
-    #[arg(long, value_name = "N/PERIOD", value_parser = parse::rate)]
+    #[arg(long, value_name = "N/PERIOD", value_parser = parse::rate, allow_hyphen_values = true)]
     pub rate: Option<Duration>,
 
     /// Stop early on failures, as GNU parallel: `soon,fail=N` stops starting jobs after N
     /// failures and waits for the running ones; `now,fail=N` kills them too. N may be a
     /// percentage of the jobs finished so far (`soon,fail=10%`), and `success=`/`done=` count
-    /// successes or all finished jobs instead.
-    #[arg(long, value_name = "RULE", value_parser = parse_halt)]
+    /// successes or all finished jobs instead. With fail=1 or done=1 the exit status is that
+    /// job's, as in GNU parallel.
+    #[arg(long, value_name = "RULE", value_parser = parse_halt, allow_hyphen_values = true)]
     pub halt: Option<HaltRule>,
 
     /// Append one JSON line per finished input: input, seq, ok, status, error, attempts, ms
@@ -148,7 +153,7 @@ pub struct Common {
 
     /// Longest input line (e.g. 64K, 1M). A longer one is read to its end but not kept: its
     /// job fails with "longer than --max-line" and the run goes on.
-    #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "1M")]
+    #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "1M", allow_hyphen_values = true)]
     pub max_line: u64,
 
     #[command(flatten)]
@@ -168,8 +173,14 @@ pub struct ExecArgs {
 
     /// After --timeout, how long a job has between SIGTERM and SIGKILL (to its whole process
     /// group), as GNU parallel's --termseq; 0 kills at once.
-    #[arg(long, value_name = "DURATION", value_parser = parse::grace, default_value = "1s")]
+    #[arg(long, value_name = "DURATION", value_parser = parse::grace, default_value = "1s", allow_hyphen_values = true)]
     pub term_grace: Duration,
+
+    /// With several input sources, pair their values (the first of each, then the second...)
+    /// instead of running every combination; a shorter source starts over until the longest
+    /// ends, as GNU parallel's --link.
+    #[arg(long)]
+    pub link: bool,
 
     /// The command and its arguments, optionally followed by `:::` and the inputs. Options
     /// of inflight come before it; an unknown one is an error, not a command.
@@ -189,12 +200,12 @@ pub struct FetchArgs {
     pub common: Common,
 
     /// At most N requests at once to one host (host:port of the input URL).
-    #[arg(long, value_name = "N", value_parser = parse::limit)]
+    #[arg(long, value_name = "N", value_parser = parse::limit, allow_hyphen_values = true)]
     pub per_host: Option<usize>,
 
     /// Largest body to accept (e.g. 512K, 1MB; K = 1024). A larger body is cut off and the job
     /// fails with "too large".
-    #[arg(long, value_name = "SIZE", value_parser = parse::size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse::size, allow_hyphen_values = true)]
     pub max_size: Option<u64>,
 
     /// Save bodies under DIR (created if missing). Without it, bodies are counted and discarded.
@@ -206,7 +217,8 @@ pub struct FetchArgs {
         long,
         value_name = "N",
         default_value_t = 10,
-        allow_negative_numbers = true
+        value_parser = parse::redirects,
+        allow_hyphen_values = true
     )]
     pub max_redirects: usize,
 

@@ -38,18 +38,24 @@ use std::path::Path;
 use std::time::Duration;
 
 use clap::Parser;
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream::{BoxStream, StreamExt};
 
 use cli::{Cli, Command, Common, ExecArgs, FetchArgs};
-use exec::{process, slots, template};
+use exec::{process, slots, sources, template};
 use fetch::{client, crawl, outdir, partial};
 use helpers::{fdlimit, say};
 use redis::{limits_cmd, queue_cmd, setup};
 use run::input::RawLine;
 use run::tally::EXIT_USAGE;
-use run::{input, jobs, log, progress, runner, spool, tally};
+use run::{groups, guard, input, jobs, log, progress, runner, spool, tally};
 
 fn main() {
+    // The guard of a run's jobs is inflight started again (see run::groups): before anything
+    // else, and without the command line parser.
+    let mut argv = std::env::args_os().skip(1);
+    if argv.next().as_deref() == Some(std::ffi::OsStr::new(guard::ARG)) {
+        guard::main(argv.next().as_deref().and_then(std::ffi::OsStr::to_str));
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => usage::exit(e),
@@ -75,6 +81,9 @@ fn main() {
         }
     }
     fdlimit::raise();
+    if let Err(e) = fdlimit::enough_to_start() {
+        fail(&e);
+    }
     let runtime = match runtime_for(&cli.command).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => fail(&format!("cannot start the async runtime: {e}")),
@@ -128,8 +137,19 @@ where
 }
 
 async fn exec_main(args: ExecArgs) -> i32 {
-    let (template, inputs) = match template::Template::parse(args.command) {
-        Ok(parsed) => parsed,
+    let (command, list) = match sources::split(args.command) {
+        Ok(split) => split,
+        Err(e) => fail(&e),
+    };
+    let sources = sources::Sources {
+        list,
+        link: args.link,
+    };
+    if args.link && sources.list.len() < 2 {
+        fail("--link needs two input sources or more (::: or ::::)");
+    }
+    let template = match template::Template::parse(command, sources.count()) {
+        Ok(template) => template,
         Err(e) => fail(&e),
     };
     if let Err(e) = spool::check_temp_dir() {
@@ -138,10 +158,33 @@ async fn exec_main(args: ExecArgs) -> i32 {
     let jobs = args
         .common
         .jobs
-        .unwrap_or_else(|| jobs::Jobs::Fixed(cpus()));
-    let total = inputs.as_ref().map(|i| i.len() as u64);
+        .unwrap_or_else(|| jobs::Jobs::Fixed(jobs::cpus()));
+    let mut read: Vec<log::Source> = sources.files().map(log::Source::File).collect();
+    // A queue worker reads the queue, not stdin.
+    if sources.reads_stdin() && args.common.redis.queue.is_none() {
+        read.push(log::Source::Stdin);
+    }
     // exec applies --timeout itself (TERM, grace, KILL, output kept), not through the library.
-    let mut settings = settings(&args.common, jobs, args.keep_order, total, None, None);
+    let mut settings = settings(
+        &args.common,
+        jobs,
+        args.keep_order,
+        sources.total(),
+        None,
+        None,
+        &read,
+    );
+    // Jobs stop with inflight, even after a SIGKILL, and the log stays locked until they have.
+    let lock = settings.log.as_ref().and_then(log::Log::share_lock);
+    if let Err(e) = groups::start_guard(args.term_grace, lock) {
+        // Its pipe and process are fewer descriptors than one job needs.
+        if fdlimit::exhausted(&e) {
+            fail(&fdlimit::too_few());
+        }
+        say::line(&format!(
+            "inflight: cannot start the guard of the jobs ({e}); if inflight is killed, its jobs run on"
+        ));
+    }
     let job = exec::job::Exec {
         slots: template.uses_slot.then(slots::Slots::default),
         template,
@@ -154,28 +197,24 @@ async fn exec_main(args: ExecArgs) -> i32 {
         &args.common.redis,
         args.common.resume,
         None,
-        inputs.is_some(),
+        !sources.list.is_empty(),
         &mut settings,
     )
     .await;
-    match queued {
-        Ok(Some(queued)) => return runner::run(queued, settings, job).await,
-        Ok(None) => {}
-        Err(e) => fail(&e),
-    }
-    match inputs {
-        Some(list) => {
-            let list = list.into_iter().map(|bytes| {
-                Ok(RawLine {
-                    bytes,
-                    cut: None,
-                    seq: None,
-                })
-            });
-            runner::run(stream::iter(list).boxed(), settings, job).await
+    let status = match queued {
+        Ok(Some(queued)) => runner::run(queued, settings, job).await,
+        Ok(None) => {
+            let delim = if args.common.null { 0 } else { b'\n' };
+            let max = usize::try_from(args.common.max_line).unwrap_or(usize::MAX);
+            match sources.open(delim, max).await {
+                Ok(inputs) => runner::run(inputs, settings, job).await,
+                Err(e) => fail(&e),
+            }
         }
-        None => runner::run(lines(tokio::io::stdin(), &args.common), settings, job).await,
-    }
+        Err(e) => fail(&e),
+    };
+    groups::close_guard();
+    status
 }
 
 async fn fetch_main(args: FetchArgs) -> i32 {
@@ -193,6 +232,13 @@ async fn fetch_main(args: FetchArgs) -> i32 {
             fdlimit::soft_limit()
         ));
     }
+    // `-` is stdin, as for curl and most tools.
+    let file = args.file.as_ref().filter(|path| path.as_os_str() != "-");
+    let read: Vec<log::Source> = match (file, &args.common.redis.queue) {
+        (Some(f), _) => vec![log::Source::File(f)],
+        (None, Some(_)) => vec![],
+        (None, None) => vec![log::Source::Stdin],
+    };
     let mut settings = settings(
         &args.common,
         jobs,
@@ -200,6 +246,7 @@ async fn fetch_main(args: FetchArgs) -> i32 {
         None,
         args.per_host,
         args.common.timeout,
+        &read,
     );
     let crawl = &args.crawl;
     if crawl.print == Some(crawl::Print::Path) && args.output.is_none() {
@@ -250,8 +297,6 @@ async fn fetch_main(args: FetchArgs) -> i32 {
             .boxed()
     };
     let global_per_host = args.redis_fetch.global_per_host;
-    // `-` is stdin, as for curl and most tools.
-    let file = args.file.as_ref().filter(|path| path.as_os_str() != "-");
     let own_inputs = file.is_some();
     let queued = match setup::prepare(
         &args.common.redis,
@@ -290,9 +335,10 @@ fn settings(
     total: Option<u64>,
     per_host: Option<usize>,
     timeout: Option<Duration>,
+    read: &[log::Source],
 ) -> runner::Settings {
     let (log, done) = match &common.log {
-        Some(path) => open_log(path, common.resume),
+        Some(path) => open_log(path, common.resume, read),
         None => (None, None),
     };
     runner::Settings {
@@ -311,7 +357,28 @@ fn settings(
     }
 }
 
-fn open_log(path: &Path, resume: bool) -> (Option<log::Log>, Option<log::Done>) {
+/// Opens (and locks) the log, refusing one that is also an input, and reads it for
+/// `--resume` once no earlier run's jobs hold it.
+fn open_log(
+    path: &Path,
+    resume: bool,
+    read: &[log::Source],
+) -> (Option<log::Log>, Option<log::Done>) {
+    // Checked before the log is opened, which may write to it: records read back as inputs
+    // would make the file grow for ever.
+    if let Some(input) = log::is_an_input(path, read) {
+        fail(&format!(
+            "--log {} is also the input ({input}): every record would be read back as an input; log to another file",
+            path.display()
+        ));
+    }
+    let mut log = match log::Log::open(path) {
+        Ok(log) => log,
+        Err(e) => fail(&format!("cannot open log {}: {e}", path.display())),
+    };
+    if let Err(e) = log.lock(resume, path) {
+        fail(&format!("cannot lock log {}: {e}", path.display()));
+    }
     let done = if resume {
         match log::Done::read(path) {
             Ok(done) => {
@@ -329,12 +396,5 @@ fn open_log(path: &Path, resume: bool) -> (Option<log::Log>, Option<log::Done>) 
     } else {
         None
     };
-    match log::Log::open(path) {
-        Ok(log) => (Some(log), done),
-        Err(e) => fail(&format!("cannot open log {}: {e}", path.display())),
-    }
-}
-
-fn cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    (Some(log), done)
 }

@@ -6,7 +6,7 @@ use inflight::{Failure, Outcome};
 
 use crate::exec::process::{self, NotRun, Ran, Stop};
 use crate::exec::slots::Slots;
-use crate::exec::template::Template;
+use crate::exec::template::{split, Template};
 use crate::helpers::human::human;
 use crate::helpers::shown;
 use crate::run::job::{policy_failure, record_of, Finished, Input, Job};
@@ -67,10 +67,16 @@ impl Job for Exec {
 
     fn finish(&self, outcome: Outcome<Input, Ran, ExecError>) -> Finished {
         let mut record = record_of(&outcome);
+        if self.template.sources() > 1 {
+            record.set_inputs(&split(&outcome.input.line, self.template.sources()));
+        }
         let (mut stdout, mut stderr) = (Spool::default(), Spool::default());
+        // The status a shell would give the job (`--halt ...=1` exits with it).
+        let mut code = None;
         match outcome.result {
             Ok(ran) | Err(Failure::Error(ExecError::Exited(ran))) => {
                 let status = ran.status;
+                code = status.map(shell_status);
                 record.ok = status.is_some_and(|s| s.success());
                 record.status = status.and_then(|s| s.code()).map(i64::from);
                 record.error = match status {
@@ -95,11 +101,14 @@ impl Job for Exec {
                 } else {
                     format!("timed out after {}", human(limit))
                 });
+                code = ran.status.map(shell_status);
                 (stdout, stderr) = (ran.stdout, ran.stderr);
             }
-            Err(Failure::Error(ExecError::NotStarted(msg) | ExecError::Lost(msg))) => {
+            Err(Failure::Error(ExecError::NotStarted(msg))) => {
+                code = Some(not_started_status(&msg));
                 record.error = Some(shown::cut(msg))
             }
+            Err(Failure::Error(ExecError::Lost(msg))) => record.error = Some(shown::cut(msg)),
             Err(failure) => record.error = policy_failure(&failure),
         }
         // Output that could not be kept (a full $TMPDIR) makes the job failed: its log record
@@ -118,7 +127,7 @@ impl Job for Exec {
                 let line = format!(
                     "inflight: job {} ({}): {error}\n",
                     record.seq,
-                    shown::input(&outcome.input.line, outcome.input.cut)
+                    shown::input(&shown_values(&outcome.input.line), outcome.input.cut)
                 );
                 let _ = stderr.push(line.as_bytes());
             }
@@ -127,6 +136,41 @@ impl Job for Exec {
             record,
             stdout,
             stderr,
+            code,
         }
+    }
+}
+
+/// An exit status as a shell says it: the code, or 128 + the signal that killed the process.
+fn shell_status(status: std::process::ExitStatus) -> i32 {
+    status
+        .code()
+        .or_else(|| status.signal().map(|sig| 128 + sig))
+        .unwrap_or(1)
+}
+
+/// A command that could not be started, as a shell says it: 127 not found, 126 not
+/// executable, else 1.
+fn not_started_status(message: &str) -> i32 {
+    if message.starts_with("command not found") {
+        127
+    } else if message.starts_with("permission denied") {
+        126
+    } else {
+        1
+    }
+}
+
+/// An input for messages: the values of several sources (joined by NUL) shown apart by
+/// spaces.
+fn shown_values(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if line.contains(&0) {
+        std::borrow::Cow::Owned(
+            line.iter()
+                .map(|&b| if b == 0 { b' ' } else { b })
+                .collect(),
+        )
+    } else {
+        std::borrow::Cow::Borrowed(line)
     }
 }

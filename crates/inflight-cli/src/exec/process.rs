@@ -14,6 +14,7 @@ use tokio::process::Command;
 use tokio::time::sleep;
 
 use crate::helpers::fdlimit;
+use crate::run::groups;
 use crate::run::spool::Spool;
 
 /// What a run of the command left.
@@ -59,15 +60,17 @@ pub async fn run(argv: &[OsString], stop: Stop) -> Result<Ran, NotRun> {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    let mut alone = 0;
     let mut child = loop {
         match cmd.spawn() {
             Ok(child) => break child,
-            // Out of descriptors: other jobs will free some; start this one later.
-            Err(e) if fdlimit::exhausted(&e) => fdlimit::wait().await,
+            // Out of descriptors: other jobs will free some; start this one later (or, when
+            // none can, the run stops).
+            Err(e) if fdlimit::exhausted(&e) => fdlimit::wait(&mut alone).await,
             Err(e) => return Err(NotRun::Start(spawn_error(program, &e))),
         }
     };
-    let mut group = GroupKiller(child.id().and_then(|id| i32::try_from(id).ok()));
+    let mut group = GroupKiller::new(child.id().and_then(|id| i32::try_from(id).ok()));
     let (out_pipe, err_pipe) = (child.stdout.take(), child.stderr.take());
     let (mut stdout, mut stderr) = (Spool::default(), Spool::default());
     let mut timed_out = None;
@@ -120,7 +123,7 @@ pub async fn run(argv: &[OsString], stop: Stop) -> Result<Ran, NotRun> {
         Some(Ok(status)) => {
             // The leader is reaped and the pipes are closed; its group id may be reused, so
             // never signal it again.
-            group.0 = None;
+            group.disarm();
             Some(status)
         }
         Some(Err(e)) => {
@@ -168,9 +171,24 @@ async fn drain(pipe: Option<impl AsyncRead + Unpin>, spool: &mut Spool) {
 
 /// Signals a job's process group; kills it when dropped (timeout, `--halt now`, a kill), so
 /// that what the command started dies with it. Disarmed once the leader has been reaped.
+/// Known to `groups` (Ctrl-Z, the guard) while armed.
 struct GroupKiller(Option<i32>);
 
 impl GroupKiller {
+    fn new(pgid: Option<i32>) -> GroupKiller {
+        if let Some(pgid) = pgid {
+            groups::add(pgid);
+        }
+        GroupKiller(pgid)
+    }
+
+    /// The leader is reaped: its group id may be reused, so it is never signalled again.
+    fn disarm(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            groups::remove(pgid);
+        }
+    }
+
     fn signal(&self, signal: Signal) {
         if let Some(pgid) = self.0 {
             // ESRCH (already gone) is the common, harmless case.
@@ -182,6 +200,9 @@ impl GroupKiller {
 impl Drop for GroupKiller {
     fn drop(&mut self) {
         self.signal(Signal::SIGKILL);
+        // Killed: its leader is reaped by the runtime later, and the group is gone once the
+        // leader is; the guard need not stop it.
+        self.disarm();
     }
 }
 

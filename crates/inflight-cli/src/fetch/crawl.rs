@@ -65,7 +65,7 @@ pub struct CrawlArgs {
     /// Threads that drive the requests. One thread handles thousands of connections with the
     /// least overhead (as curl and aria2 do); raise it when TLS or --compressed decoding of
     /// large bodies needs more than one core.
-    #[arg(long, value_name = "N", value_parser = parse::limit, default_value_t = 1)]
+    #[arg(long, value_name = "N", value_parser = parse::threads, default_value_t = 1, allow_hyphen_values = true)]
     pub threads: usize,
 }
 

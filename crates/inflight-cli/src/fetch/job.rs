@@ -165,6 +165,7 @@ impl Job for Fetcher {
             record,
             stdout,
             stderr,
+            code: None,
         }
     }
 
@@ -201,6 +202,8 @@ fn parse_url(line: &[u8]) -> Result<Url, String> {
 
 /// One attempt: request, status check, body streamed to a counter or a file, size cap.
 async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, FetchError> {
+    // Rounds in a row of waiting for descriptors with no other request to free one.
+    let mut alone = 0;
     // An unfinished download of this URL that this attempt may continue (see `partial`).
     let mut continuation = Continuation::start(fetcher.partials.as_ref(), url);
     let mut asked_again = false;
@@ -221,7 +224,7 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
                 _ => break r,
             },
             // Out of descriptors: other requests will free some; try again later.
-            Err(e) if fdlimit::exhausted_in(&e) => fdlimit::wait().await,
+            Err(e) if fdlimit::exhausted_in(&e) => fdlimit::wait(&mut alone).await,
             // A kept-alive connection that the server closed as the request went out (its
             // idle timeout or request cap): nothing was answered, so the GET is sent once
             // more, on a new connection, as curl does ("Connection died, retrying a fresh
@@ -280,7 +283,7 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
             match out.target(url, seq) {
                 Ok(target) => break Some(target),
                 // Out of descriptors for its directory: others will free some.
-                Err(e) if fdlimit::exhausted(&e) => fdlimit::wait().await,
+                Err(e) if fdlimit::exhausted(&e) => fdlimit::wait(&mut alone).await,
                 Err(e) => {
                     return Err(FetchError::fatal(format!(
                         "cannot make the file's directory: {e}"
@@ -320,7 +323,7 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
                 if !fdlimit::exhausted(&e) {
                     return Err(FetchError::fatal(format!("cannot write body: {e}")));
                 }
-                fdlimit::wait().await;
+                fdlimit::wait(&mut alone).await;
             }
         }
     }
@@ -330,7 +333,7 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
                 if !fdlimit::exhausted(&e) {
                     return Err(FetchError::fatal(format!("cannot write body: {e}")));
                 }
-                fdlimit::wait().await;
+                fdlimit::wait(&mut alone).await;
             }
             let name = body.keep(&target.name).map_err(|e| FetchError {
                 status: Some(status),

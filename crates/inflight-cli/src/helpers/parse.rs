@@ -1,20 +1,41 @@
 //! Parsers for the human-friendly values on the command line: durations, sizes, rates, job
 //! counts. Each returns a one-line message on error, which clap prints after the flag name.
+//!
+//! Every value has a range, so that no value can overflow a clock or a counter, or ask for
+//! what no machine has (a million threads): durations up to 365 days, rates up to 10^9 a
+//! second and down to one per 365 days, sizes up to 1 EiB, counts of jobs at once up to [`MOST`].
 use std::time::Duration;
 
-/// Parses a duration: `10s`, `500ms`, `2m`, `1h`, `1.5s`, or a plain number of seconds.
-/// Zero is rejected, because a zero timeout or period is always a mistake.
+/// The most jobs (or requests, or places of a shared limit) at once: far above what the
+/// descriptors and processes of one machine allow, far below where a counter could overflow.
+pub const MOST: usize = 1_000_000;
+
+/// The longest duration any option takes: a year (more would be "never", and could overflow
+/// the clocks it is added to).
+pub const LONGEST: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// The largest size any option takes: 1 EiB (2^60 bytes), far past any disk.
+const LARGEST_SIZE: u64 = 1 << 60;
+
+/// The shortest interval between two starts of `--rate`: 10^9 a second.
+const SHORTEST_INTERVAL_SECS: f64 = 1e-9;
+
+/// Parses a duration: `10s`, `500ms`, `2m`, `1h`, `1d`, `1.5s`, or a plain number of
+/// seconds, at most [`LONGEST`]. Zero is rejected, because a zero timeout or period is always
+/// a mistake.
 pub fn duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
+    not_negative(s)?;
     let (num, unit) = split_number(s);
     let scale = match unit.to_ascii_lowercase().as_str() {
         "" | "s" | "sec" | "secs" => 1.0,
         "ms" => 0.001,
         "m" | "min" | "mins" => 60.0,
         "h" | "hr" | "hrs" => 3600.0,
+        "d" | "day" | "days" => 86400.0,
         _ => {
             return Err(format!(
-                "unknown unit '{unit}' (use ms, s, m or h, e.g. 10s, 500ms)"
+                "unknown unit '{unit}' (use ms, s, m, h or d, e.g. 10s, 500ms)"
             ))
         }
     };
@@ -23,7 +44,18 @@ pub fn duration(s: &str) -> Result<Duration, String> {
     if secs <= 0.0 {
         return Err("must be greater than zero".into());
     }
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("duration '{s}' is too large"))
+    if secs > LONGEST.as_secs_f64() {
+        return Err("must be at most 365d".into());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("duration '{s}' is out of range"))
+}
+
+/// A leading `-` is never a value of ours: say so rather than "not a number".
+fn not_negative(s: &str) -> Result<(), String> {
+    match s.strip_prefix('-') {
+        Some(_) => Err("must not be negative".into()),
+        None => Ok(()),
+    }
 }
 
 /// Parses `--term-grace`: a duration as [`duration`], or 0 (SIGKILL at once).
@@ -38,6 +70,7 @@ pub fn grace(s: &str) -> Result<Duration, String> {
 /// 1024, as in curl and GNU tools: a cap is a guard, not an accounting unit.
 pub fn size(s: &str) -> Result<u64, String> {
     let s = s.trim();
+    not_negative(s)?;
     let (num, unit) = split_number(s);
     let shift = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 0,
@@ -56,16 +89,17 @@ pub fn size(s: &str) -> Result<u64, String> {
     if bytes < 1.0 {
         return Err("must be at least one byte".into());
     }
-    if bytes >= u64::MAX as f64 {
-        return Err(format!("size '{s}' is too large"));
+    if bytes > LARGEST_SIZE as f64 {
+        return Err("must be at most 1048576T (1 EiB)".into());
     }
     Ok(bytes as u64)
 }
 
 /// Parses a rate such as `20/s`, `100/m`, `5/h` or a plain `20` (per second), and returns the
-/// interval between two starts.
+/// interval between two starts: from 10^9 a second to one per 365 days.
 pub fn rate(s: &str) -> Result<Duration, String> {
     let s = s.trim();
+    not_negative(s)?;
     let (count, per) = match s.split_once('/') {
         Some((c, p)) => (c.trim(), p.trim()),
         None => (s, "s"),
@@ -84,14 +118,52 @@ pub fn rate(s: &str) -> Result<Duration, String> {
     if n <= 0.0 {
         return Err("rate must be greater than zero".into());
     }
-    Duration::try_from_secs_f64(period / n).map_err(|_| format!("rate '{s}' is out of range"))
+    let interval = period / n;
+    if interval < SHORTEST_INTERVAL_SECS {
+        return Err("rate must be at most 1000000000/s".into());
+    }
+    if interval > LONGEST.as_secs_f64() {
+        return Err("rate must be at least one per 365 days".into());
+    }
+    Duration::try_from_secs_f64(interval).map_err(|_| format!("rate '{s}' is out of range"))
 }
 
-/// Parses a limit such as `-j` or `--per-host`: a whole number, at least 1.
+/// Parses a limit such as `-j` or `--per-host`: a whole number from 1 to [`MOST`].
 pub fn limit(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
+    count(s, 1, MOST)
+}
+
+/// `--threads`: from 1 to 1024 (a thread per core is all that helps; tens of thousands abort).
+pub fn threads(s: &str) -> Result<usize, String> {
+    count(s, 1, 1024)
+}
+
+/// Inputs per Redis call (`--batch`, `--read-batch`): from 1 to 10000.
+pub fn batch(s: &str) -> Result<usize, String> {
+    count(s, 1, 10_000)
+}
+
+/// `--max-pending`: from 1 to 10^9 (Redis counts in doubles; a queue past that is a mistake).
+pub fn pending(s: &str) -> Result<usize, String> {
+    count(s, 1, 1_000_000_000)
+}
+
+/// `--max-redirects`: from 0 to 1000.
+pub fn redirects(s: &str) -> Result<usize, String> {
+    count(s, 0, 1000)
+}
+
+/// A whole number in `least..=most`.
+pub fn count(s: &str, least: usize, most: usize) -> Result<usize, String> {
+    let t = s.trim();
+    not_negative(t).map_err(|_| format!("must be at least {least}"))?;
+    match t.parse::<u128>() {
+        Ok(n) if n < least as u128 => Err(format!("must be at least {least}")),
+        Ok(n) if n > most as u128 => Err(format!("must be at most {most}")),
+        Ok(n) => Ok(n as usize),
+        Err(_) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(format!("must be at most {most}"))
+        }
         Err(_) => Err(format!("'{s}' is not a whole number")),
     }
 }
@@ -129,6 +201,10 @@ mod tests {
         assert!(duration("10x").is_err());
         assert!(duration("-1s").is_err());
         assert!(duration("1e400").is_err());
+        assert_eq!(duration("365d"), Ok(LONGEST));
+        assert!(duration("366d").unwrap_err().contains("at most 365d"));
+        assert!(duration("1000000000000000000").is_err());
+        assert!(duration("-5").unwrap_err().contains("negative"));
         assert_eq!(grace("0"), Ok(Duration::ZERO));
         assert_eq!(grace("250ms"), Ok(Duration::from_millis(250)));
         assert!(grace("-1").is_err());
@@ -145,6 +221,10 @@ mod tests {
         assert!(size("1Q").is_err());
         assert!(size("MB").is_err());
         assert!(size("99999999T").is_err());
+        assert_eq!(size("1048576T"), Ok(1 << 60));
+        assert!(size("1048577T").is_err());
+        assert!(size("2305843009213693952").is_err());
+        assert!(size("-1M").unwrap_err().contains("negative"));
     }
 
     #[test]
@@ -156,6 +236,12 @@ mod tests {
         assert!(rate("0/s").is_err());
         assert!(rate("5/d").is_err());
         assert!(rate("fast").is_err());
+        assert_eq!(rate("1000000000/s"), Ok(Duration::from_nanos(1)));
+        assert!(rate("10000000000/s").unwrap_err().contains("at most"));
+        assert!(rate("0.0000000000000000001/s")
+            .unwrap_err()
+            .contains("at least"));
+        assert!(rate("-5/s").is_err());
     }
 
     #[test]
@@ -164,5 +250,16 @@ mod tests {
         assert!(limit("0").is_err());
         assert!(limit("-1").is_err());
         assert!(limit("many").is_err());
+        assert_eq!(limit("1000000"), Ok(MOST));
+        assert!(limit("1000001").unwrap_err().contains("at most 1000000"));
+        assert!(limit("2305843009213693952")
+            .unwrap_err()
+            .contains("at most"));
+        assert!(limit("999999999999999999999999999999999999999999")
+            .unwrap_err()
+            .contains("at most"));
+        assert!(threads("100000").unwrap_err().contains("at most 1024"));
+        assert_eq!(redirects("0"), Ok(0));
+        assert!(redirects("-1").is_err());
     }
 }

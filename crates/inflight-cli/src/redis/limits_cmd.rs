@@ -40,15 +40,15 @@ pub struct SetArgs {
     pub name: String,
 
     /// The global concurrency limit (the runs' --global-jobs).
-    #[arg(long, value_name = "N", value_parser = parse::limit)]
+    #[arg(long, value_name = "N", value_parser = parse::limit, allow_hyphen_values = true)]
     pub jobs: Option<usize>,
 
     /// The global rate (the runs' --global-rate), e.g. 50/s.
-    #[arg(long, value_name = "N/PERIOD", value_parser = parse::rate)]
+    #[arg(long, value_name = "N/PERIOD", value_parser = parse::rate, allow_hyphen_values = true)]
     pub rate: Option<std::time::Duration>,
 
     /// The global per-host limit (fetch's --global-per-host).
-    #[arg(long, value_name = "N", value_parser = parse::limit)]
+    #[arg(long, value_name = "N", value_parser = parse::limit, allow_hyphen_values = true)]
     pub per_host: Option<usize>,
 
     /// Remove the stored limits: each process goes back to its own options.

@@ -25,7 +25,7 @@ pub struct Connection {
 
     /// Give up after Redis has been unreachable this long: no more jobs start, running ones
     /// finish and are logged, and the exit status is 255 [default: wait for Redis for ever].
-    #[arg(long, help_heading = HEADING, value_name = "DURATION", value_parser = parse::duration)]
+    #[arg(long, help_heading = HEADING, value_name = "DURATION", value_parser = parse::duration, allow_hyphen_values = true)]
     pub redis_timeout: Option<Duration>,
 }
 
@@ -42,18 +42,18 @@ pub struct RedisArgs {
 
     /// At most N jobs at once over every process that shares the limits (-j still caps
     /// this one).
-    #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit)]
+    #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit, allow_hyphen_values = true)]
     pub global_jobs: Option<usize>,
 
     /// At most this many attempt starts per period over every process, evenly spaced (same
     /// syntax as --rate: 50/s, 100/m).
-    #[arg(long, help_heading = HEADING, value_name = "N/PERIOD", value_parser = parse::rate)]
+    #[arg(long, help_heading = HEADING, value_name = "N/PERIOD", value_parser = parse::rate, allow_hyphen_values = true)]
     pub global_rate: Option<Duration>,
 
     /// Lease of the shared permits and of queue inputs: a process that dies loses them after
     /// this long; a live one renews them every third of it [default: 30s for permits, 60s
     /// for queue inputs].
-    #[arg(long, help_heading = HEADING, value_name = "DURATION", value_parser = lease)]
+    #[arg(long, help_heading = HEADING, value_name = "DURATION", value_parser = lease, allow_hyphen_values = true)]
     pub lease: Option<Duration>,
 
     /// Take the inputs from the queue NAME (see `inflight queue`) instead of stdin, as slots
@@ -65,13 +65,13 @@ pub struct RedisArgs {
 
     /// With --queue: an input handed out this many times without a result (it killed its
     /// worker each time) goes to the dead letters.
-    #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit, default_value = "3")]
+    #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit, default_value = "3", allow_hyphen_values = true)]
     pub max_deliveries: usize,
 
     /// With --queue: inputs taken per read from Redis, whatever the free slots [default: as
     /// many as this worker has free slots, up to 100]. More than -j saves round trips, but the
     /// extra inputs wait in this worker's hands instead of going to an idle one.
-    #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit)]
+    #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::batch, allow_hyphen_values = true)]
     pub read_batch: Option<usize>,
 
     /// With --queue: this worker's name in the results and the status, unique among live
@@ -85,7 +85,7 @@ pub struct RedisArgs {
 pub struct FetchRedisArgs {
     /// At most N requests at once to one host (host:port, as --per-host) over every process
     /// that shares the limits.
-    #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit)]
+    #[arg(long, help_heading = HEADING, value_name = "N", value_parser = parse::limit, allow_hyphen_values = true)]
     pub global_per_host: Option<usize>,
 }
 

@@ -25,7 +25,7 @@ pub struct PushArgs {
     pub file: Option<PathBuf>,
 
     /// Wait while the queue holds this many inputs that no worker has taken yet.
-    #[arg(long, value_name = "N", value_parser = parse::limit, default_value = "100000")]
+    #[arg(long, value_name = "N", value_parser = parse::pending, default_value = "100000", allow_hyphen_values = true)]
     pub max_pending: usize,
 
     /// Leave the queue open at the end of the input (a later push of the same, longer,
@@ -42,11 +42,11 @@ pub struct PushArgs {
     pub null: bool,
 
     /// Longest input line (e.g. 64K, 1M); a longer one stops the push with an error.
-    #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "1M")]
+    #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "1M", allow_hyphen_values = true)]
     pub max_line: u64,
 
     /// Inputs sent to Redis per script call.
-    #[arg(long, value_name = "N", value_parser = parse::limit, default_value = "100")]
+    #[arg(long, value_name = "N", value_parser = parse::batch, default_value = "100", allow_hyphen_values = true)]
     pub batch: usize,
 }
 

@@ -23,7 +23,7 @@ pub struct StatusArgs {
     pub watch: bool,
 
     /// Time between the two readings the rate is taken from (and between refreshes).
-    #[arg(long, value_name = "DURATION", value_parser = parse::duration, default_value = "1s")]
+    #[arg(long, value_name = "DURATION", value_parser = parse::duration, default_value = "1s", allow_hyphen_values = true)]
     pub interval: Duration,
 
     /// One JSON object per reading instead of text.

@@ -16,6 +16,18 @@ pub struct Halt {
 const PERCENT_MIN_DONE: u64 = 3;
 
 impl Halt {
+    /// Whether one job meets the rule (`fail=1`, `done=1`): the run then exits with that
+    /// job's status, as GNU parallel does.
+    pub fn on_one_job(&self) -> bool {
+        matches!(
+            self.policy,
+            ErrorPolicy::HaltAfter {
+                counted: Counted::Failed | Counted::Done,
+                n: 1
+            }
+        )
+    }
+
     /// Parses `never`, `soon,fail=N`, `now,fail=N%`, `success=` and `done=` forms, and GNU
     /// parallel's shorthands `0` (never), `1` (soon,fail=1) and `2` (now,fail=1).
     /// `Ok(None)` means never halt.

@@ -47,6 +47,9 @@ pub struct Finished {
     pub record: Record,
     pub stdout: Spool,
     pub stderr: Spool,
+    /// exec: the job's status as a shell gives it (the exit code, 128 + a signal, 127 not
+    /// found), which `--halt now,fail=1` exits with; `None`: 0 if ok, else 1.
+    pub code: Option<i32>,
 }
 
 /// What a command does with one input: `exec` runs a process, `fetch` a GET. The library

@@ -9,6 +9,11 @@
 //! with each invalid byte replaced by U+FFFD, for people and `grep`, plus `input_b64`: its
 //! exact bytes in standard base64 (RFC 4648, padded; `jq -r .input_b64 | base64 -d`). Resume
 //! keys on the exact bytes: `input_b64` when present, else `input`.
+//!
+//! A job of several input sources (exec's `::: a b ::: 1 2`) has `inputs`, its values in
+//! source order (and `inputs_b64`, all of them in base64, when one is not UTF-8), and `input`
+//! holds them joined by spaces, for people. Resume keys on the values, kept apart: `("a b",
+//! "c")` is not `("a", "b c")`, nor the single input `a b c`.
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -29,6 +34,12 @@ pub struct Record {
     /// The exact input bytes in base64, only when they are not UTF-8.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub input_b64: Option<String>,
+    /// With several input sources: each source's value (bytes that are not UTF-8 as U+FFFD).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub inputs: Option<Vec<String>>,
+    /// With several input sources of which a value is not UTF-8: every value in base64.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub inputs_b64: Option<Vec<String>>,
     /// 1-based position of the input (the `{#}` of exec).
     pub seq: u64,
     /// Whether the job succeeded (exit status 0, or an HTTP 2xx after redirects).
@@ -70,9 +81,29 @@ impl Record {
     }
 }
 
+impl Record {
+    /// Sets the values of a job of several input sources: `inputs` (and `inputs_b64` when one
+    /// is not UTF-8), and `input` as the values joined by spaces.
+    pub fn set_inputs(&mut self, values: &[&[u8]]) {
+        let shown: Vec<String> = values
+            .iter()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .collect();
+        self.input = shown.join(" ");
+        self.input_b64 = None;
+        self.inputs_b64 = values
+            .iter()
+            .any(|v| std::str::from_utf8(v).is_err())
+            .then(|| values.iter().map(|v| BASE64.encode(v)).collect());
+        self.inputs = Some(shown);
+    }
+}
+
 /// An open log: appends whole lines, one `write` each, from any task.
 pub struct Log {
     file: Mutex<File>,
+    /// Whether this run holds the log's lock (see [`Log::lock`]).
+    locked: bool,
 }
 
 impl Log {
@@ -95,7 +126,57 @@ impl Log {
         }
         Ok(Log {
             file: Mutex::new(file),
+            locked: false,
         })
+    }
+
+    /// Locks the log for this run (`flock`), so that a `--resume` never runs inputs whose
+    /// first copies still run: the lock is held by the run and then by its jobs' guard (see
+    /// `groups`) until they are gone, even after a SIGKILL. With `wait` (`--resume`), waits
+    /// for another holder, saying so once; without, a log held by another run is used
+    /// unlocked (two runs may append to one log). Returns whether the lock is held.
+    pub fn lock(&mut self, wait: bool, path: &Path) -> io::Result<bool> {
+        use rustix::fs::{flock, FlockOperation};
+        let file = self.file.get_mut().unwrap_or_else(|e| e.into_inner());
+        match flock(&*file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {
+                self.locked = true;
+                return Ok(true);
+            }
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {}
+            Err(e) => return Err(e.into()),
+        }
+        if !wait {
+            return Ok(false);
+        }
+        // A run that just ended lets go within milliseconds (its guard exits after it): only
+        // a longer wait is worth a message.
+        for _ in 0..25 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            if flock(&*file, FlockOperation::NonBlockingLockExclusive).is_ok() {
+                self.locked = true;
+                return Ok(true);
+            }
+        }
+        crate::helpers::say::line(&format!(
+            "inflight: {} is in use by another run (or by the jobs of a killed one, until they stop); waiting for it",
+            path.display()
+        ));
+        flock(&*file, FlockOperation::LockExclusive)?;
+        self.locked = true;
+        Ok(true)
+    }
+
+    /// Another descriptor of the log's open file, which shares its lock, if this run holds it.
+    pub fn share_lock(&self) -> Option<File> {
+        if !self.locked {
+            return None;
+        }
+        self.file
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .try_clone()
+            .ok()
     }
 
     /// Appends one record as one line, in one write.
@@ -106,6 +187,32 @@ impl Log {
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
         file.write_all(&line)
     }
+}
+
+/// Where a run reads its inputs from.
+pub enum Source<'a> {
+    Stdin,
+    File(&'a Path),
+}
+
+/// Whether the log at `log` is one of the inputs (the same regular file: device and inode,
+/// whatever its name), which would read back every record as an input for ever; which one.
+pub fn is_an_input(log: &Path, inputs: &[Source]) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let log_meta = std::fs::metadata(log).ok().filter(|m| m.is_file())?;
+    let id = (log_meta.dev(), log_meta.ino());
+    inputs.iter().find_map(|input| match input {
+        Source::Stdin => {
+            let st = rustix::fs::fstat(std::io::stdin()).ok()?;
+            let regular = rustix::fs::FileType::from_raw_mode(st.st_mode)
+                == rustix::fs::FileType::RegularFile;
+            (regular && (st.st_dev, st.st_ino) == id).then(|| "stdin".to_owned())
+        }
+        Source::File(path) => {
+            let m = std::fs::metadata(path).ok()?;
+            (m.is_file() && (m.dev(), m.ino()) == id).then(|| path.display().to_string())
+        }
+    })
 }
 
 /// The inputs a log says are done: those whose latest record is `ok`.
@@ -138,6 +245,10 @@ impl Done {
             input: String,
             #[serde(default)]
             input_b64: Option<String>,
+            #[serde(default)]
+            inputs: Option<Vec<String>>,
+            #[serde(default)]
+            inputs_b64: Option<Vec<String>>,
             ok: bool,
         }
         let mut done = Done::default();
@@ -155,9 +266,15 @@ impl Done {
                 continue;
             }
             let entry = serde_json::from_slice::<Entry>(&line).ok().and_then(|e| {
-                let bytes = match &e.input_b64 {
-                    Some(b64) => BASE64.decode(b64).ok()?,
-                    None => e.input.into_bytes(),
+                let bytes = match (&e.inputs_b64, e.inputs, &e.input_b64) {
+                    (Some(b64s), _, _) => {
+                        let values: Option<Vec<Vec<u8>>> =
+                            b64s.iter().map(|b| BASE64.decode(b).ok()).collect();
+                        values?.join(&0u8)
+                    }
+                    (None, Some(values), _) => values.join("\0").into_bytes(),
+                    (None, None, Some(b64)) => BASE64.decode(b64).ok()?,
+                    (None, None, None) => e.input.into_bytes(),
                 };
                 Some((key(&bytes), e.ok))
             });
@@ -174,7 +291,7 @@ impl Done {
         Ok(done)
     }
 
-    /// Whether `input` already succeeded.
+    /// Whether `input` already succeeded (the values of several sources joined by NUL).
     pub fn contains(&self, input: &[u8]) -> bool {
         self.inputs.contains(&key(input))
     }
@@ -287,6 +404,31 @@ mod tests {
         assert!(!d.contains(b"data\xff"));
         assert!(!d.contains("data\u{fffd}".as_bytes()));
         assert!(d.contains(b"plain"));
+    }
+
+    #[test]
+    fn several_sources_key_on_their_values_kept_apart() {
+        let mut lines = Vec::new();
+        for values in [&[&b"a b"[..], b"c"][..], &[b"x\xff", b"y"]] {
+            let mut rec = Record {
+                ok: true,
+                ..Record::default()
+            };
+            rec.set_inputs(values);
+            lines.extend(serde_json::to_vec(&rec).unwrap());
+            lines.push(b'\n');
+        }
+        let text = String::from_utf8(lines).unwrap();
+        assert!(
+            text.contains(r#""input":"a b c","inputs":["a b","c"],"seq""#),
+            "{text}"
+        );
+        assert!(text.contains(r#""inputs_b64":["eP8=","eQ=="]"#), "{text}");
+        let d = Done::from_reader(text.as_bytes()).unwrap();
+        assert!(d.contains(b"a b\0c"));
+        assert!(!d.contains(b"a\0b c"));
+        assert!(!d.contains(b"a b c"));
+        assert!(d.contains(b"x\xff\0y"));
     }
 
     #[test]

@@ -8,11 +8,14 @@
 //! its own), `signals` (Ctrl-C, TERM), `keep_order` (`-k`), and the pieces of the options
 //! each owns: `input` (lines), `jobs` (`-j`), `halt`, `retry`, `log` (`--log`, `--resume`),
 //! `progress` (the bar), `spool` (captured output), `feed` (a source told of each input's end)
-//! and `tally` (counts and the exit status).
+//! and `tally` (counts and the exit status). `groups` knows exec's running process groups
+//! (Ctrl-Z, descriptors, and the `guard` process that stops them when inflight is killed).
 //!
 //! Needs only `helpers` and the library: nothing here knows `exec`, `fetch` or Redis, which
 //! plug into [`runner::Settings`] (`plug`, `feed`) instead.
 pub(crate) mod feed;
+pub(crate) mod groups;
+pub(crate) mod guard;
 pub(crate) mod halt;
 pub(crate) mod input;
 pub(crate) mod job;

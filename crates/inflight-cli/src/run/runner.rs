@@ -13,7 +13,7 @@ use futures::FutureExt;
 use inflight::{Counted, ErrorPolicy, Failure, HaltMode, Inflight, Outcome, Outcomes, Rate, Retry};
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::say;
+use crate::helpers::{fdlimit, say};
 use crate::run::feed::Feed;
 use crate::run::halt::Halt;
 use crate::run::input::RawLine;
@@ -96,8 +96,10 @@ where
     }
     let mut halt_mode = HaltMode::Now;
     let mut halt_on_success = false;
+    let mut halt_on_one = false;
     if let Some(halt) = settings.halt {
         halt_mode = halt.mode;
+        halt_on_one = halt.on_one_job();
         halt_on_success = matches!(
             halt.policy,
             ErrorPolicy::HaltAfter {
@@ -139,7 +141,11 @@ where
             let attempt = go.then(|| job.attempt(input));
             async move {
                 match attempt {
-                    Some(attempt) => attempt.await.map(Some),
+                    Some(attempt) => {
+                        // Counted while in flight: whether anything can free a descriptor.
+                        let _active = fdlimit::attempt();
+                        attempt.await.map(Some)
+                    }
                     None => Ok(None),
                 }
             }
@@ -150,6 +156,7 @@ where
         job: job.clone(),
         halt_mode,
         halt_on_success,
+        halt_on_one,
         order: settings.keep_order.then(|| Reorder::new(window)),
     };
     // A job holds its host's slot from its first attempt to its end, backoff included.
@@ -194,6 +201,9 @@ struct Output<J> {
     halt_mode: HaltMode,
     /// The halt rule counts successes (`success=N`): meeting it is a success.
     halt_on_success: bool,
+    /// The rule is met by one job (`fail=1`, `done=1`): the run exits with that job's status,
+    /// as GNU parallel does.
+    halt_on_one: bool,
     /// With `-k`: the finished jobs waiting for earlier ones.
     order: Option<Reorder<Finished>>,
 }
@@ -255,6 +265,10 @@ impl<J: Job> Output<J> {
                 shared.halted(self.halt_mode);
                 if by_policy && self.halt_on_success {
                     shared.tally.halted_on_success.store(true, Relaxed);
+                }
+                if let (true, true, Some(f)) = (by_policy, self.halt_on_one, &finished) {
+                    let code = f.code.unwrap_or(if f.record.ok { 0 } else { 1 });
+                    let _ = shared.tally.halt_status.set(code);
                 }
             }
             let ready = match &mut self.order {

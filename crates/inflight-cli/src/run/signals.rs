@@ -8,15 +8,19 @@
 //!   (whose default is to end the process too): kill the running jobs' process groups at once.
 //!
 //! Either way the log keeps every job that finished, and the exit status is 128 + the signal.
+//!
+//! SIGTSTP (Ctrl-Z) stops the jobs' groups and then inflight; SIGCONT continues them.
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use tokio::signal::unix::{signal, SignalKind};
 
+use crate::run::groups;
 use crate::run::job::Shared;
 
 /// Installs the handlers for the run.
 pub fn listen(shared: Arc<Shared>) {
+    job_control();
     for (kind, name) in [
         (SignalKind::terminate(), "terminated"),
         (SignalKind::hangup(), "hung up"),
@@ -66,4 +70,25 @@ pub fn listen(shared: Arc<Shared>) {
         ));
         shared.kill.cancel();
     });
+}
+
+/// Ctrl-Z (SIGTSTP): the jobs run in process groups of their own, which the terminal does not
+/// stop; so stop them (SIGSTOP to each group), then inflight itself, and continue them when
+/// inflight is continued (`fg`, `bg`: SIGCONT), as a shell's job control expects. A SIGCONT
+/// after inflight was stopped some other way continues the jobs too.
+fn job_control() {
+    if let Ok(mut tstp) = signal(SignalKind::from_raw(nix::libc::SIGTSTP)) {
+        tokio::spawn(async move {
+            while tstp.recv().await.is_some() {
+                groups::stop_all_and_self();
+            }
+        });
+    }
+    if let Ok(mut cont) = signal(SignalKind::from_raw(nix::libc::SIGCONT)) {
+        tokio::spawn(async move {
+            while cont.recv().await.is_some() {
+                groups::signal_all(nix::sys::signal::Signal::SIGCONT);
+            }
+        });
+    }
 }

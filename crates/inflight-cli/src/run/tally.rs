@@ -19,6 +19,9 @@ pub struct Tally {
     /// Set when `--halt ...,success=N` stopped the run: it reached what it was after, and
     /// exits 0 whatever failed before (GNU parallel's rule).
     pub halted_on_success: AtomicBool,
+    /// The status of the job that met a `--halt` rule of one job (`fail=1`, `done=1`): the
+    /// run exits with it (GNU parallel's rule).
+    pub halt_status: std::sync::OnceLock<i32>,
 }
 
 /// Exit status for bad arguments and for an input, log or output directory that cannot be
@@ -42,7 +45,7 @@ impl Tally {
     /// 0 if all succeeded (or a `success=` halt rule was met); the number of failures up to
     /// 100, 101 for more; 128 + N after signal N (130 Ctrl-C, 129 SIGHUP, 131 SIGQUIT, 143
     /// SIGTERM); 141 when stdout was a closed pipe; 255 after a fatal input, log or output
-    /// error.
+    /// error; the status of the job that met a one-job `--halt` rule.
     pub fn exit_status(&self) -> i32 {
         if self.fatal.load(Relaxed) {
             return EXIT_USAGE;
@@ -53,6 +56,9 @@ impl Tally {
         }
         if self.broken_pipe.load(Relaxed) {
             return EXIT_BROKEN_PIPE;
+        }
+        if let Some(&status) = self.halt_status.get() {
+            return status;
         }
         if self.halted_on_success.load(Relaxed) {
             return 0;
