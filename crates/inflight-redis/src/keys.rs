@@ -22,6 +22,10 @@
 //! | `inflight:queue:{Q}:dead` | stream | dead letters: `pos`, `input`, `deliveries` |
 //! | `inflight:queue:{Q}:workers` | hash | worker name → last heartbeat (ms, Redis clock) |
 //! | `inflight:queue:{Q}:returned` | list | ids of inputs given back, served before all |
+//! | `inflight:queue:{Q}:tally` | hash | `done:<worker>`, `failed:<worker>` → results it recorded |
+//! | `inflight:queue:{Q}:failures` | stream, capped | the latest failed results: `pos`, `input`, `worker`, `record` |
+//! | `inflight:queue:{Q}:hosts` | hash | worker name → the host it runs on |
+//! | `inflight:limit:{N}:declared` | string | the limit the last process to start acquiring was made with |
 
 /// The keys shared by every key of a limit family.
 #[derive(Debug, Clone)]
@@ -47,6 +51,11 @@ impl FamilyKeys {
         }
     }
 
+    /// The limit the processes were made with (what applies while none is stored).
+    pub(crate) fn declared(&self) -> String {
+        format!("{}declared", self.base)
+    }
+
     /// The prefix of the wake lists; the client id follows.
     pub(crate) fn wake_prefix(&self) -> String {
         format!("{}wake:", self.base)
@@ -66,6 +75,7 @@ impl FamilyKeys {
             format!("{}limit", self.base),
             format!("{}epoch", self.base),
             format!("{}grace", self.base),
+            self.declared(),
         ]
     }
 }
@@ -88,6 +98,9 @@ pub(crate) struct QueueKeys {
     pub(crate) dead: String,
     pub(crate) workers: String,
     pub(crate) returned: String,
+    pub(crate) tally: String,
+    pub(crate) failures: String,
+    pub(crate) hosts: String,
 }
 
 /// The consumer group of a queue's workers.
@@ -104,6 +117,9 @@ impl QueueKeys {
             dead: key("dead"),
             workers: key("workers"),
             returned: key("returned"),
+            tally: key("tally"),
+            failures: key("failures"),
+            hosts: key("hosts"),
         }
     }
 
@@ -116,6 +132,9 @@ impl QueueKeys {
             self.dead.clone(),
             self.workers.clone(),
             self.returned.clone(),
+            self.tally.clone(),
+            self.failures.clone(),
+            self.hosts.clone(),
         ]
     }
 }

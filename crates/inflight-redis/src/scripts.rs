@@ -39,3 +39,4 @@ script!(GIVE_BACK, "lua/queue_give_back.lua");
 script!(STATUS, "lua/queue_status.lua");
 script!(GIVE_BACK_ALL, "lua/queue_give_back_all.lua");
 script!(RECOVER, "lua/queue_recover.lua");
+script!(OVERVIEW, "lua/queue_overview.lua");

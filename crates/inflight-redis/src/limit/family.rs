@@ -37,6 +37,8 @@ pub(crate) struct Family {
     /// Tells the hub that there are waiters to listen for.
     pub(crate) hub_wake: Notify,
     tasks: Once,
+    /// Whether an acquire has stored this process's limit as the declared one.
+    declared: AtomicBool,
 }
 
 /// A permit as the renewer sees it.
@@ -75,6 +77,7 @@ impl Family {
             waiters: Mutex::new(HashMap::new()),
             hub_wake: Notify::new(),
             tasks: Once::new(),
+            declared: AtomicBool::new(false),
         })
     }
 
@@ -154,6 +157,11 @@ impl Family {
             ms(o.alive()),
             ms(o.idle()),
             if wait { "1" } else { "0" }.to_string(),
+            if self.declared.swap(true, Ordering::Relaxed) {
+                String::new()
+            } else {
+                self.default_limit.to_string()
+            },
         ]
     }
 

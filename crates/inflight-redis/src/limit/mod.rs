@@ -5,6 +5,7 @@ pub(crate) mod family;
 pub(crate) mod global;
 pub(crate) mod hub;
 pub(crate) mod options;
+pub(crate) mod overview;
 pub(crate) mod per_key;
 pub(crate) mod permit;
 pub(crate) mod renew;

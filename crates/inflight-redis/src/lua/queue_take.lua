@@ -2,9 +2,10 @@
 -- any worker's hands (a dead or stalled worker's), then new ones. An input already finished
 -- is dropped; one delivered more than max_deliveries times goes to the dead letters.
 -- Inputs given back come before all.
--- KEYS: 1 inputs, 2 meta, 3 done (bitmap), 4 dead (stream), 5 workers (hash), 6 returned (list).
+-- KEYS: 1 inputs, 2 meta, 3 done (bitmap), 4 dead (stream), 5 workers (hash), 6 returned (list),
+--       7 hosts (hash).
 -- ARGV: 1 group, 2 consumer, 3 count, 4 lease_ms, 5 max_deliveries, 6 claim cursor or '' for
---       no claiming this time.
+--       no claiming this time, 7 the worker's host on its first take (for the dashboard), else ''.
 -- Returns {{{id, pos, input, deliveries}...}, closed 0/1, entries left, next cursor,
 --          entries the claim scan took}.
 local t = redis.call('TIME')
@@ -16,6 +17,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('XGROUP', 'CREATE', KEYS[1], group, '0', 'MKSTREAM')
 end
 redis.call('HSET', KEYS[5], consumer, now)
+if ARGV[7] and ARGV[7] ~= '' then redis.call('HSET', KEYS[7], consumer, ARGV[7]) end
 
 local out = {}
 local function field(fields, name)

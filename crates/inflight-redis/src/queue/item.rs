@@ -150,6 +150,8 @@ impl QueueItem {
             q.keys.done.clone(),
             q.keys.results.clone(),
             q.keys.workers.clone(),
+            q.keys.tally.clone(),
+            q.keys.failures.clone(),
         ];
         let args = vec![
             GROUP.to_string(),
@@ -159,6 +161,7 @@ impl QueueItem {
             if ok { "1" } else { "0" }.to_string(),
             record,
             std::mem::take(&mut self.input),
+            crate::queue::overview::FAILURES_KEPT.to_string(),
         ];
         let acked: Result<u8, Error> = q.redis.script(&scripts::ACK, &keys, &args).await;
         self.worker.lock_settling().remove(&self.id);

@@ -4,6 +4,7 @@
 
 pub(crate) mod item;
 pub(crate) mod options;
+pub(crate) mod overview;
 pub(crate) mod push;
 #[allow(clippy::module_inception)]
 pub(crate) mod queue;

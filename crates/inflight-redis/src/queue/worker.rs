@@ -94,6 +94,9 @@ struct Fetcher {
     /// Redis went away during a take or a read: inputs may be pending for this worker that
     /// it never received. Looked for on the next take.
     recover: bool,
+    /// Whether a take has told the queue's `hosts` hash where this worker runs (the first
+    /// does, in the same script, for the dashboard).
+    registered: bool,
 }
 
 impl Items {
@@ -114,6 +117,7 @@ impl Items {
             claim_next: true,
             finished: false,
             recover: false,
+            registered: false,
         });
         Items {
             shared,
@@ -236,6 +240,7 @@ impl Fetcher {
             q.keys.dead.clone(),
             q.keys.workers.clone(),
             q.keys.returned.clone(),
+            q.keys.hosts.clone(),
         ];
         let args = vec![
             GROUP.to_string(),
@@ -248,10 +253,16 @@ impl Fetcher {
             } else {
                 String::new()
             },
+            if self.registered {
+                String::new()
+            } else {
+                super::queue::host_name()
+            },
         ];
         type Entry = (String, u64, String, u32);
         let (entries, closed, left, cursor, claimed): (Vec<Entry>, u8, u64, String, u32) =
             q.redis.script(&scripts::TAKE, &keys, &args).await?;
+        self.registered = true;
         if claim {
             self.last_claim = Some(Instant::now());
             self.cursor = cursor;
