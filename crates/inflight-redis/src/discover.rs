@@ -33,10 +33,35 @@ impl Redis {
     /// ```
     pub async fn shared_limits(&self) -> Result<Vec<LimitOverview>, Error> {
         let mut limits = Vec::new();
-        for name in self.names("inflight:limit:{", "}:epoch").await? {
-            limits.push(overview::read(self, &name).await?);
+        for name in self.shared_limit_names().await? {
+            limits.push(self.shared_limit(&name).await?);
         }
         Ok(limits)
+    }
+
+    /// The names of the global concurrency limits on this Redis, sorted. One SCAN over the
+    /// keyspace: call it now and then, and [`Redis::shared_limit`] for each reading.
+    ///
+    /// ```no_run
+    /// # async fn f(redis: inflight_redis::Redis) -> Result<(), inflight_redis::Error> {
+    /// let names = redis.shared_limit_names().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn shared_limit_names(&self) -> Result<Vec<String>, Error> {
+        self.names("inflight:limit:{", "}:epoch").await
+    }
+
+    /// The global concurrency limit `name`: its limit, holders and waiters (three round
+    /// trips; a name never used reads as no limit, nothing held).
+    ///
+    /// ```no_run
+    /// # async fn f(redis: inflight_redis::Redis) -> Result<(), inflight_redis::Error> {
+    /// let api = redis.shared_limit("api").await?;
+    /// println!("{} of {:?} held", api.held, api.limit);
+    /// # Ok(()) }
+    /// ```
+    pub async fn shared_limit(&self, name: &str) -> Result<LimitOverview, Error> {
+        overview::read(self, name).await
     }
 
     /// The `NAME`s of the keys `{prefix}NAME{suffix}`, sorted.

@@ -253,15 +253,5 @@ impl fmt::Debug for Queue {
 /// `host-pid-random`: unique per process, and says where a worker runs.
 fn default_worker_name() -> String {
     let id = crate::keys::random_id();
-    format!("{}-{}-{}", host_name(), std::process::id(), &id[..6])
-}
-
-/// This machine's name (what a dashboard shows beside a worker).
-pub(crate) fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "worker".to_string())
+    format!("{}-{}-{}", crate::keys::host_name(), std::process::id(), &id[..6])
 }

@@ -223,7 +223,7 @@ impl Fetcher {
             if self.registered {
                 String::new()
             } else {
-                super::queue::host_name()
+                crate::keys::host_name()
             },
         ];
         type Entry = (String, u64, String, u32);
