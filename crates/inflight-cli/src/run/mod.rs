@@ -10,8 +10,9 @@
 //! `progress` (the bar), `spool` (captured output), `feed` (a source told of each input's end)
 //! and `tally` (counts and the exit status).
 //!
-//! Needs only `helpers` and the library: nothing here knows `exec`, `fetch` or Redis, which
-//! plug into [`runner::Settings`] (`plug`, `feed`) instead.
+//! Needs only `helpers`, `metrics` (the series `--metrics` serves, told of each start and
+//! end) and the library: nothing here knows `exec`, `fetch` or Redis, which plug into
+//! [`runner::Settings`] (`plug`, `feed`) instead.
 pub(crate) mod feed;
 pub(crate) mod halt;
 pub(crate) mod input;
