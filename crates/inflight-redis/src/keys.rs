@@ -103,6 +103,10 @@ pub(crate) struct QueueKeys {
     pub(crate) hosts: String,
 }
 
+/// How many failed results a queue's capped `failures` stream keeps (about: Redis trims it by
+/// whole nodes of its radix tree, so it may hold up to twice as many).
+pub(crate) const FAILURES_KEPT: usize = 100;
+
 /// The consumer group of a queue's workers.
 pub(crate) const GROUP: &str = "workers";
 

@@ -161,7 +161,7 @@ impl QueueItem {
             if ok { "1" } else { "0" }.to_string(),
             record,
             std::mem::take(&mut self.input),
-            crate::queue::overview::FAILURES_KEPT.to_string(),
+            crate::keys::FAILURES_KEPT.to_string(),
         ];
         let acked: Result<u8, Error> = q.redis.script(&scripts::ACK, &keys, &args).await;
         self.worker.lock_settling().remove(&self.id);

@@ -15,10 +15,6 @@ use super::status::QueueStatus;
 use crate::error::Error;
 use crate::scripts;
 
-/// How many failed results the capped `failures` stream keeps (about: Redis trims it by
-/// whole nodes of its radix tree, so it may hold up to twice as many).
-pub(crate) const FAILURES_KEPT: usize = 100;
-
 /// A queue as a dashboard shows it, from [`Queue::overview`].
 ///
 /// ```

@@ -253,5 +253,10 @@ impl fmt::Debug for Queue {
 /// `host-pid-random`: unique per process, and says where a worker runs.
 fn default_worker_name() -> String {
     let id = crate::keys::random_id();
-    format!("{}-{}-{}", crate::keys::host_name(), std::process::id(), &id[..6])
+    format!(
+        "{}-{}-{}",
+        crate::keys::host_name(),
+        std::process::id(),
+        &id[..6]
+    )
 }
