@@ -110,7 +110,10 @@ async fn run(
     loop {
         tick.tick().await;
         let read = async {
-            if scanned.is_none_or(|at| at.elapsed() >= RESCAN) {
+            // Every RESCAN; and at each reading while none was found, so that the first
+            // queue or limit shows at once.
+            let none_yet = limit_names.is_empty() || names.is_empty();
+            if none_yet || scanned.is_none_or(|at| at.elapsed() >= RESCAN) {
                 if settings.queues.is_empty() {
                     names = redis.queue_names().await?;
                     history.keep_only(&names);
