@@ -366,3 +366,49 @@ fn a_bad_listen_address_or_interval_is_a_one_line_error() {
     );
     common::assert_usage_error(&r);
 }
+
+#[test]
+fn with_redis_away_the_page_says_so_keeps_the_last_reading_and_comes_back() {
+    let Some(mut server) = common::redis::server() else {
+        return;
+    };
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let push = common::run(&["queue", "push", "jobs", "--redis", &url], Some("a\nb\n"));
+    assert_eq!(push.code(), 0, "{push:?}");
+    let (mut dash, addr) = dashboard(&url, dir.path(), &[]);
+    let status =
+        |addr: &str| -> Value { serde_json::from_str(&http::get(addr, "/api/status").2).unwrap() };
+    let redis_up = |addr: &str| {
+        let text = http::get(addr, "/metrics").2;
+        text.lines().find_map(|l| {
+            l.strip_prefix("inflight_dashboard_redis_up ")
+                .map(str::to_string)
+        })
+    };
+    assert!(common::wait_for(Duration::from_secs(10), || status(&addr)
+        ["queues"][0]["pushed"]
+        == 2));
+    assert_eq!(redis_up(&addr).as_deref(), Some("1"));
+
+    server.kill9();
+    assert!(
+        common::wait_for(Duration::from_secs(15), || !status(&addr)["error"]
+            .is_null()),
+        "no error said with Redis gone"
+    );
+    let away = status(&addr);
+    assert_eq!(
+        away["queues"][0]["pushed"], 2,
+        "the last reading is kept: {away}"
+    );
+    assert_eq!(redis_up(&addr).as_deref(), Some("0"));
+
+    server.start();
+    assert!(
+        common::wait_for(Duration::from_secs(20), || status(&addr)["error"].is_null()),
+        "the dashboard did not come back with Redis"
+    );
+    assert_eq!(redis_up(&addr).as_deref(), Some("1"));
+    dash.kill9();
+}
