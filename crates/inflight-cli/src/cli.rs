@@ -69,6 +69,12 @@ pub enum Command {
     Queue(crate::redis::queue_cmd::QueueArgs),
     /// Read or change live the shared limits of running processes (`--global-*`).
     Limits(crate::redis::limits_cmd::LimitsArgs),
+    /// Serve a live, read-only web page of the queues, workers, failures and shared limits on
+    /// a Redis, with the same numbers as JSON (/api/status) and Prometheus metrics (/metrics).
+    ///
+    /// Example: inflight dashboard --redis redis://127.0.0.1:6379, then open
+    /// http://127.0.0.1:5555/
+    Dashboard(crate::redis::dashboard::DashboardArgs),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
     ///
     /// bash: inflight completions bash > ~/.local/share/bash-completion/completions/inflight
@@ -155,6 +161,13 @@ pub struct Common {
     /// job fails with "longer than --max-line" and the run goes on.
     #[arg(long, value_name = "SIZE", value_parser = parse::size, default_value = "1M", allow_hyphen_values = true)]
     pub max_line: u64,
+
+    /// Serve Prometheus metrics of this run at http://ADDR/metrics (e.g. 127.0.0.1:9100;
+    /// port 0 picks a free one, said on stderr): jobs started and finished by outcome,
+    /// retries, in flight, the limit, durations (and bytes for fetch), labelled with the
+    /// command and the worker. See USAGE.md for every series.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
 
     #[command(flatten)]
     pub redis: crate::redis::options::RedisArgs,

@@ -15,6 +15,8 @@
 //! - [`redis`]: `--redis` (shared limits, `--queue`) and the `queue` and `limits` commands.
 //! - [`run`]: the loop both commands share (inputs, the library's builder, output, log,
 //!   signals, the exit status).
+//! - [`metrics`]: a run's Prometheus series (`--metrics`) and the small HTTP server that the
+//!   dashboard shares; imports only `helpers`.
 //! - [`helpers`]: small things everyone uses (`say`, `parse`, `human`...), importing nothing.
 //!
 //! Where things go: an option both commands take is a field of `cli::Common`, read in
@@ -30,6 +32,7 @@ mod exec;
 mod extras;
 mod fetch;
 mod helpers;
+mod metrics;
 mod redis;
 mod run;
 mod usage;
@@ -94,6 +97,7 @@ fn main() {
             Command::Fetch(args) => fetch_main(*args).await,
             Command::Queue(args) => queue_cmd::main(args).await,
             Command::Limits(args) => limits_cmd::main(args).await,
+            Command::Dashboard(args) => redis::dashboard::main(args).await,
             Command::Completions { .. } | Command::Man { .. } => 0,
         }
     });
@@ -201,9 +205,12 @@ async fn exec_main(args: ExecArgs) -> i32 {
         &mut settings,
     )
     .await;
+    let queued = queued.unwrap_or_else(|e| fail(&e));
+    // Once every option is known to be good: a run refused is not served.
+    settings.metrics = serve_metrics(&args.common, "exec").await;
     let status = match queued {
-        Ok(Some(queued)) => runner::run(queued, settings, job).await,
-        Ok(None) => {
+        Some(queued) => runner::run(queued, settings, job).await,
+        None => {
             let delim = if args.common.null { 0 } else { b'\n' };
             let max = usize::try_from(args.common.max_line).unwrap_or(usize::MAX);
             match sources.open(delim, max).await {
@@ -211,7 +218,6 @@ async fn exec_main(args: ExecArgs) -> i32 {
                 Err(e) => fail(&e),
             }
         }
-        Err(e) => fail(&e),
     };
     groups::close_guard();
     status
@@ -310,6 +316,7 @@ async fn fetch_main(args: FetchArgs) -> i32 {
         Ok(queued) => queued,
         Err(e) => fail(&e),
     };
+    settings.metrics = serve_metrics(&args.common, "fetch").await;
     let status = match (queued, file) {
         (Some(queued), _) => runner::run(urls(queued), settings, job).await,
         (None, Some(path)) => match tokio::fs::File::open(path).await {
@@ -354,7 +361,27 @@ fn settings(
         progress: progress::Progress::new(common.bar, common.quiet, total),
         plug: None,
         feed: None,
+        metrics: None,
     }
+}
+
+/// `--metrics ADDR`: the run's metrics, served from now on (a one-line error and status 255
+/// if ADDR cannot be bound).
+async fn serve_metrics(
+    common: &Common,
+    command: &'static str,
+) -> Option<std::sync::Arc<metrics::run::RunMetrics>> {
+    let addr = common.metrics.as_deref()?;
+    let redis = &common.redis;
+    let worker = redis
+        .worker
+        .clone()
+        .unwrap_or_else(metrics::run::process_name);
+    let m = metrics::run::RunMetrics::new(command, &worker, redis.queue.as_deref());
+    if let Err(e) = metrics::serve(addr, m.clone()).await {
+        fail(&e);
+    }
+    Some(m)
 }
 
 /// Opens (and locks) the log, refusing one that is also an input, and reads it for

@@ -25,6 +25,10 @@
 //! | `inflight:queue:{Q}:returned` | list | ids of inputs given back, served before all |
 //! | `inflight:queue:{Q}:deleted` | string, TTL | the `id` a delete removed (an hour): tells a delete from a data loss |
 //! | `inflight:queue:{Q}:events` | stream (last 16) | `closed`, `finished`, `returned`: wakes idle workers (XREAD BLOCK) |
+//! | `inflight:queue:{Q}:tally` | hash | `done:<worker>`, `failed:<worker>` → results it recorded |
+//! | `inflight:queue:{Q}:failures` | stream, capped | the latest failed results: `pos`, `input`, `worker`, `record` |
+//! | `inflight:queue:{Q}:hosts` | hash | worker name → the host it runs on |
+//! | `inflight:limit:{N}:declared` | string | the limit the last process to start acquiring was made with |
 
 /// The consumer that inputs given back are pending under until a worker takes them: not a
 /// worker, so they count as waiting, not in flight. `~` is not allowed in the CLI's names.
@@ -54,6 +58,11 @@ impl FamilyKeys {
         }
     }
 
+    /// The limit the processes were made with (what applies while none is stored).
+    pub(crate) fn declared(&self) -> String {
+        format!("{}declared", self.base)
+    }
+
     /// The prefix of the wake lists; the client id follows.
     pub(crate) fn wake_prefix(&self) -> String {
         format!("{}wake:", self.base)
@@ -73,6 +82,7 @@ impl FamilyKeys {
             format!("{}limit", self.base),
             format!("{}epoch", self.base),
             format!("{}grace", self.base),
+            self.declared(),
         ]
     }
 }
@@ -98,7 +108,14 @@ pub(crate) struct QueueKeys {
     pub(crate) returned: String,
     pub(crate) deleted: String,
     pub(crate) events: String,
+    pub(crate) tally: String,
+    pub(crate) failures: String,
+    pub(crate) hosts: String,
 }
+
+/// How many failed results a queue's capped `failures` stream keeps (about: Redis trims it by
+/// whole nodes of its radix tree, so it may hold up to twice as many).
+pub(crate) const FAILURES_KEPT: usize = 100;
 
 /// The consumer group of a queue's workers.
 pub(crate) const GROUP: &str = "workers";
@@ -117,6 +134,9 @@ impl QueueKeys {
             returned: key("returned"),
             deleted: key("deleted"),
             events: key("events"),
+            tally: key("tally"),
+            failures: key("failures"),
+            hosts: key("hosts"),
         }
     }
 
@@ -132,6 +152,9 @@ impl QueueKeys {
             self.owners.clone(),
             self.returned.clone(),
             self.events.clone(),
+            self.tally.clone(),
+            self.failures.clone(),
+            self.hosts.clone(),
         ]
     }
 }
@@ -150,4 +173,15 @@ pub(crate) fn random_id() -> String {
         bytes = (t ^ (&bytes as *const _ as u64)).to_le_bytes();
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// This machine's name: the start of a worker's default name, and what a dashboard shows
+/// beside a worker.
+pub(crate) fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".to_string())
 }

@@ -7,6 +7,8 @@
 //! - [`GlobalPerKey`]: the concurrency limit per key (per host), keys made and deleted lazily.
 //! - [`Queue`]: inputs in a Redis Stream, workers in a consumer group, results written in the
 //!   same atomic step as the acknowledgement, exactly one result per input.
+//! - What a dashboard shows: [`Redis::queue_names`], [`Queue::overview`] (status, workers with
+//!   their tallies and hosts, the latest failures and dead letters), [`Redis::shared_limits`].
 //!
 //! Everything goes through one [`Redis`] connection, which waits out outages (never fail
 //! open), reports them once, and turns bad URLs, refused passwords and servers older than 6.2
@@ -110,6 +112,7 @@
 //! ```
 
 mod connection;
+mod discover;
 mod error;
 mod keys;
 mod limit;
@@ -123,10 +126,12 @@ pub use connection::{Health, Redis, RedisBuilder, RedisEvent};
 pub use error::{masked_url, Error};
 pub use limit::global::{GlobalLimit, LimitState};
 pub use limit::options::LimitOptions;
+pub use limit::overview::LimitOverview;
 pub use limit::per_key::GlobalPerKey;
 pub use limit::permit::LimitPermit;
 pub use queue::item::{Acked, QueueItem};
 pub use queue::options::{QueueOptions, MAX_TAKE};
+pub use queue::overview::{QueueOverview, WorkerOverview};
 pub use queue::push::{PushReport, LINGER};
 pub use queue::queue::Queue;
 pub use queue::results::{DeadLetter, QueueResult, Results};

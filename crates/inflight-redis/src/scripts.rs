@@ -56,3 +56,4 @@ queue_script!(RECOVER, "lua/queue_recover.lua");
 queue_script!(CLOSE, "lua/queue_close.lua");
 queue_script!(DELETE, "lua/queue_delete.lua");
 queue_script!(EXISTS, "lua/queue_exists.lua");
+script!(OVERVIEW, "lua/queue_overview.lua");

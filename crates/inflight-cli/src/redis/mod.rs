@@ -6,9 +6,10 @@
 //! builder; `queue_source` makes a queue a run's inputs and its [`crate::run::feed::Feed`];
 //! `setup` puts these into a run's [`crate::run::runner::Settings`] before it starts. The
 //! commands: `queue_cmd` (dispatching to `queue_push` and `queue_status`, each with its own
-//! arguments) and `limits_cmd`.
+//! arguments), `limits_cmd`, and `dashboard` (a folder: the live page, its JSON and metrics).
 //!
 //! Needs `run` (settings, inputs, feed, bar, counts) and `helpers`; never `exec` or `fetch`.
+pub(crate) mod dashboard;
 pub(crate) mod limits_cmd;
 pub(crate) mod options;
 pub(crate) mod queue_cmd;

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::human::human;
 use crate::helpers::say;
+use crate::metrics::run::RunMetrics;
 use crate::run::feed::Feed;
 use crate::run::log::{Log, Record};
 use crate::run::progress::Progress;
@@ -97,6 +98,8 @@ pub struct Shared {
     pub(crate) progress: Progress,
     /// Told of each input's end (`--queue`: acknowledgements).
     pub(super) feed: Option<Arc<dyn Feed>>,
+    /// `--metrics`: told of each start and end.
+    pub(super) metrics: Option<Arc<RunMetrics>>,
 }
 
 impl Shared {
@@ -107,6 +110,9 @@ impl Shared {
             return false;
         }
         self.tally.started.fetch_add(1, Relaxed);
+        if let Some(metrics) = &self.metrics {
+            metrics.started();
+        }
         true
     }
 
@@ -127,6 +133,19 @@ impl Shared {
             &self.tally.failed
         };
         counter.fetch_add(1, Relaxed);
+        if let Some(metrics) = &self.metrics {
+            let timed_out = record
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("timed out"));
+            metrics.finished(
+                record.ok,
+                timed_out,
+                record.attempts,
+                record.ms,
+                record.bytes,
+            );
+        }
         if let Some(feed) = &self.feed {
             feed.finished(record);
         }

@@ -11,8 +11,9 @@
 //! and `tally` (counts and the exit status). `groups` knows exec's running process groups
 //! (Ctrl-Z, descriptors, and the `guard` process that stops them when inflight is killed).
 //!
-//! Needs only `helpers` and the library: nothing here knows `exec`, `fetch` or Redis, which
-//! plug into [`runner::Settings`] (`plug`, `feed`) instead.
+//! Needs only `helpers`, `metrics` (the series `--metrics` serves, told of each start and
+//! end) and the library: nothing here knows `exec`, `fetch` or Redis, which plug into
+//! [`runner::Settings`] (`plug`, `feed`) instead.
 pub(crate) mod feed;
 pub(crate) mod groups;
 pub(crate) mod guard;

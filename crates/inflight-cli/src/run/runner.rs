@@ -14,6 +14,7 @@ use inflight::{Counted, ErrorPolicy, Failure, HaltMode, Inflight, Outcome, Outco
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{fdlimit, say};
+use crate::metrics::run::RunMetrics;
 use crate::run::feed::Feed;
 use crate::run::halt::Halt;
 use crate::run::input::RawLine;
@@ -49,6 +50,8 @@ pub struct Settings {
     pub plug: Option<Box<dyn FnOnce(Inflight) -> Inflight + Send>>,
     /// Told of each input's end (`--queue`).
     pub feed: Option<Arc<dyn Feed>>,
+    /// `--metrics`: the run's series.
+    pub metrics: Option<Arc<RunMetrics>>,
 }
 
 /// Runs `job` on every input and returns the exit status.
@@ -65,6 +68,7 @@ where
         log: settings.log,
         progress: settings.progress,
         feed: settings.feed,
+        metrics: settings.metrics,
     });
     signals::listen(shared.clone());
     let job = Arc::new(job);
@@ -79,6 +83,15 @@ where
         handle: builder.handle(),
         max: settings.jobs.most(),
     });
+    if let Some(metrics) = &shared.metrics {
+        // Read at each scrape; weakly, so that the series do not keep the run alive.
+        let handle = builder.handle();
+        let run = Arc::downgrade(&shared);
+        metrics.set_live(Box::new(move || {
+            let running = run.upgrade().map_or(0, |s| s.tally.running());
+            (running, handle.limit() as u64)
+        }));
+    }
     if let Some(auto) = &auto {
         // What the other side says means "too much" (fetch: 429, 503, refused or reset
         // connections); timeouts count too, by the library's own rule.

@@ -2,8 +2,10 @@
 #![allow(dead_code)]
 
 pub mod counting;
+pub mod http;
 pub mod procs;
 pub mod proxy;
+pub mod python;
 pub mod redis;
 pub mod server;
 pub mod tls;

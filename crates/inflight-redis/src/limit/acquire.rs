@@ -89,7 +89,19 @@ fn acquire_args(family: &Family, token: &str, wait: bool) -> Vec<String> {
         ms(o.alive()),
         ms(o.idle()),
         if wait { "1" } else { "0" }.to_string(),
+        // The first acquire of this process says the limit it was made with (ARGV 12).
+        declared_limit(family),
     ]
+}
+
+/// The limit this process was made with, on its first acquire (single or batched) only, for
+/// the dashboard to show while no limit is stored; else ''.
+fn declared_limit(family: &Family) -> String {
+    if family.declared.swap(true, Ordering::Relaxed) {
+        String::new()
+    } else {
+        family.default_limit.to_string()
+    }
 }
 
 /// One acquire of `token` under `key`, in the next batch (see `lanes`).
@@ -156,6 +168,7 @@ async fn acquire_script(
         ms(o.alive()),
         ms(o.alive()),
         ms(o.idle()),
+        declared_limit(family),
     ];
     for r in batch {
         args.push(r.token.clone());

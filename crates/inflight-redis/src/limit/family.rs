@@ -43,6 +43,8 @@ pub(crate) struct Family {
     /// Acquires and releases waiting for the next script (see `lanes`; acquires are sent by
     /// `acquire`, releases here).
     pub(crate) batches: Batches,
+    /// Whether an acquire has stored this process's limit as the declared one.
+    pub(super) declared: AtomicBool,
 }
 
 /// A permit as the renewer sees it.
@@ -82,6 +84,7 @@ impl Family {
             hub_wake: Notify::new(),
             tasks: Once::new(),
             batches: Batches::default(),
+            declared: AtomicBool::new(false),
         })
     }
 

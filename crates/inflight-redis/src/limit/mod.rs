@@ -10,6 +10,7 @@ pub(crate) mod global;
 pub(crate) mod hub;
 pub(crate) mod lanes;
 pub(crate) mod options;
+pub(crate) mod overview;
 pub(crate) mod per_key;
 pub(crate) mod permit;
 pub(crate) mod renew;

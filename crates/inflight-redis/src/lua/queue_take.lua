@@ -5,9 +5,10 @@
 -- so (id ''). A worker name that another live handle uses (its heartbeat within its lease) is
 -- refused.
 -- KEYS: 1 inputs, 2 meta, 3 done (bitmap), 4 dead (stream), 5 workers (hash), 6 returned (list),
---       7 owners (hash), 8 deleted, 9 events (stream).
+--       7 owners (hash), 8 deleted, 9 events (stream), 10 hosts (hash).
 -- ARGV: 1 group, 2 consumer, 3 count, 4 lease_ms, 5 max_deliveries, 6 claim cursor or '' for
---       no claiming this time, 7 the queue id the worker knows ('' if none), 8 its token.
+--       no claiming this time, 7 the queue id the worker knows ('' if none), 8 its token,
+--       9 the worker's host on its first take (for the dashboard), else ''.
 -- Returns {{{id, pos, input, deliveries}...}, closed 0/1, entries left, next cursor,
 --          entries the claim scan took, last id of inputs, last id of events,
 --          {{id, {'pos', pos, 'input', input}}...} first deliveries, the queue id}: with
@@ -36,6 +37,8 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('XGROUP', 'CREATE', KEYS[1], group, '0', 'MKSTREAM')
 end
 redis.call('HSET', KEYS[5], consumer, now)
+if ARGV[9] and ARGV[9] ~= '' then redis.call('HSET', KEYS[10], consumer, ARGV[9]) end
+if ARGV[7] and ARGV[7] ~= '' then redis.call('HSET', KEYS[7], consumer, ARGV[7]) end
 
 local out = {}
 local function field(fields, name)

@@ -1,7 +1,9 @@
 -- Shared by the concurrency-limit scripts; prepended to each.
 -- KEYS: 1 holders (zset token -> lease end, ms), 2 queue (zset token -> arrival number),
 --       3 alive (zset token -> when the waiter must have asked again), 4 seq (arrival counter),
---       5 limit (string, the live override), 6 epoch (string), 7 grace (string with a TTL).
+--       5 limit (string, the live override), 6 epoch (string), 7 grace (string with a TTL),
+--       8 declared (string: the limit the last process to start acquiring was made with,
+--       shown by the dashboard while none is stored).
 -- Time is Redis's own (TIME), in milliseconds; never a client's clock.
 
 local function now_ms()

@@ -110,11 +110,14 @@ async fn send(target: &Target, batch: &mut Vec<Ack>) {
         k.workers.clone(),
         k.events.clone(),
         k.deleted.clone(),
+        k.tally.clone(),
+        k.failures.clone(),
     ];
-    let mut args = Vec::with_capacity(3 + 5 * batch.len());
+    let mut args = Vec::with_capacity(4 + 5 * batch.len());
     args.push(GROUP.to_string());
     args.push(target.worker.clone());
     args.push((target.known_id)());
+    args.push(crate::keys::FAILURES_KEPT.to_string());
     for ack in batch.iter_mut() {
         args.push(ack.id.clone());
         args.push(ack.position.to_string());

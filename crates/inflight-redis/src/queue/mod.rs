@@ -12,6 +12,7 @@ pub(crate) mod identity;
 pub(crate) mod inner;
 pub(crate) mod item;
 pub(crate) mod options;
+pub(crate) mod overview;
 pub(crate) mod push;
 #[allow(clippy::module_inception)]
 pub(crate) mod queue;

@@ -299,12 +299,11 @@ const DELETED_MARKER: Duration = Duration::from_secs(3600);
 
 /// `host-pid-random`: unique per process, and says where a worker runs.
 fn default_worker_name() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_string())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "worker".to_string());
     let id = crate::keys::random_id();
-    format!("{host}-{}-{}", std::process::id(), &id[..6])
+    format!(
+        "{}-{}-{}",
+        crate::keys::host_name(),
+        std::process::id(),
+        &id[..6]
+    )
 }

@@ -211,7 +211,7 @@ impl Reader {
     }
 }
 
-fn parse_result(entry: &StreamId) -> Option<QueueResult> {
+pub(crate) fn parse_result(entry: &StreamId) -> Option<QueueResult> {
     let field = |name: &str| entry.get::<String>(name);
     let record = field("record")?;
     Some(QueueResult {
@@ -234,16 +234,15 @@ impl DeadLetter {
             .arg("COUNT")
             .arg(max);
         let page: StreamRangeReply = queue.redis.cmd(&cmd).await?;
-        Ok(page
-            .ids
-            .iter()
-            .filter_map(|e| {
-                Some(DeadLetter {
-                    position: e.get::<String>("pos")?.parse().ok()?,
-                    input: e.get("input").unwrap_or_default(),
-                    deliveries: e.get::<String>("deliveries")?.parse().ok()?,
-                })
-            })
-            .collect())
+        Ok(page.ids.iter().filter_map(parse_dead).collect())
     }
+}
+
+/// A dead letter from its stream entry (`None` for an entry not written by this crate).
+pub(crate) fn parse_dead(e: &StreamId) -> Option<DeadLetter> {
+    Some(DeadLetter {
+        position: e.get::<String>("pos")?.parse().ok()?,
+        input: e.get("input").unwrap_or_default(),
+        deliveries: e.get::<String>("deliveries")?.parse().ok()?,
+    })
 }

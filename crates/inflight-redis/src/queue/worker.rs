@@ -68,6 +68,9 @@ struct Fetcher {
     /// The last ids of the inputs and the events streams at the last take that found
     /// nothing: a wait wakes on anything after them.
     seen: (String, String),
+    /// Whether a take has told the queue's `hosts` hash where this worker runs (the first
+    /// does, in the same script, for the dashboard).
+    registered: bool,
 }
 
 impl Items {
@@ -103,6 +106,7 @@ impl Items {
             recover: false,
             missing: false,
             seen: ("0-0".to_string(), "0-0".to_string()),
+            registered: false,
         });
         Items {
             shared,
@@ -240,6 +244,7 @@ impl Fetcher {
             q.keys.owners.clone(),
             q.keys.deleted.clone(),
             q.keys.events.clone(),
+            q.keys.hosts.clone(),
         ];
         let unfinished = self.shared.unfinished.load(Ordering::Acquire);
         let args = vec![
@@ -255,6 +260,11 @@ impl Fetcher {
             },
             q.known_id(),
             q.token.clone(),
+            if self.registered {
+                String::new()
+            } else {
+                crate::keys::host_name()
+            },
         ];
         type Entry = (String, u64, String, u32);
         type Fresh = (String, Vec<String>);
@@ -282,6 +292,7 @@ impl Fetcher {
         }
         q.saw_id(&id);
         self.missing = false;
+        self.registered = true;
         for (id, fields) in fresh {
             if let Some((position, input)) = pos_and_input(&fields) {
                 entries.push((id, position, input, 1));
