@@ -97,14 +97,20 @@
 //! ```
 
 mod connection;
+mod diagnose;
+mod endpoint;
 mod error;
+mod follow;
 mod keys;
 mod limit;
+mod link;
 mod queue;
 mod rate;
 mod scripts;
+mod sentinel;
 mod shared;
 mod stream;
+mod tls;
 
 pub use connection::{Health, Redis, RedisBuilder, RedisEvent};
 pub use error::{masked_url, Error};
@@ -120,3 +126,4 @@ pub use queue::results::{DeadLetter, QueueResult, Results};
 pub use queue::status::{QueueStatus, WorkerStatus};
 pub use queue::worker::Items;
 pub use rate::{GlobalRate, RateGrant};
+pub use tls::TlsFiles;

@@ -30,6 +30,8 @@ pub(crate) struct Family {
     pub(crate) default_limit: u64,
     /// The epoch this process last saw: a missing one then means Redis lost its data.
     known_epoch: Mutex<String>,
+    /// The connection's failover count this family last acted on.
+    seen_failovers: AtomicU64,
     /// Permits this process holds, by token: what the renewer renews.
     pub(crate) held: Mutex<HashMap<String, Held>>,
     /// Waiters of this process, by token: what the hub wakes.
@@ -62,6 +64,7 @@ impl Family {
         default_limit: u64,
         options: LimitOptions,
     ) -> Arc<Family> {
+        let seen_failovers = AtomicU64::new(redis.failovers());
         Arc::new(Family {
             redis,
             name,
@@ -71,6 +74,7 @@ impl Family {
             options,
             default_limit,
             known_epoch: Mutex::new(String::new()),
+            seen_failovers,
             held: Mutex::new(HashMap::new()),
             waiters: Mutex::new(HashMap::new()),
             hub_wake: Notify::new(),
@@ -108,6 +112,7 @@ impl Family {
         });
         let mut told_hub = false;
         loop {
+            self.after_failover().await?;
             let args = self.acquire_args(&token, wait);
             let (granted, epoch, now, _ahead): (u8, String, u64, u64) =
                 self.redis.script(&scripts::ACQUIRE, &keys, &args).await?;
@@ -138,6 +143,29 @@ impl Family {
                 _ = tokio::time::sleep(jitter(self.options.poll_time())) => {}
             }
         }
+    }
+
+    /// After the connection followed a failover: starts a new epoch and a grace period (once
+    /// per failover over every process; see `lua/sem_failover.lua`), so that places the new
+    /// master lost are re-registered by their holders before anything more is granted.
+    pub(crate) async fn after_failover(&self) -> Result<(), Error> {
+        let now = self.redis.failovers();
+        if self.seen_failovers.load(Ordering::Acquire) == now {
+            return Ok(());
+        }
+        let args = vec![
+            self.known_epoch(),
+            random_id(),
+            ms(self.options.lease_time()),
+        ];
+        let epoch: String = self
+            .redis
+            .script(&scripts::FAILOVER, &self.keys.script_keys(None), &args)
+            .await?;
+        // Known without a DataLost event: the failover was said already.
+        *self.known_epoch.lock().unwrap_or_else(|e| e.into_inner()) = epoch;
+        self.seen_failovers.store(now, Ordering::Release);
+        Ok(())
     }
 
     fn acquire_args(&self, token: &str, wait: bool) -> Vec<String> {

@@ -37,6 +37,9 @@ pub(crate) async fn run(weak: Weak<Family>) {
 
 /// Renews every held permit; false if some call did not get through.
 pub(crate) async fn renew_all(family: &Arc<Family>) -> bool {
+    if family.after_failover().await.is_err() {
+        return false;
+    }
     let snapshot: Vec<(String, Held)> = family
         .lock_held()
         .iter()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use redis::aio::ConnectionManager;
+use crate::link::Blocking;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 
 use super::queue::QueueInner;
@@ -68,7 +68,7 @@ struct Reader {
     from: String,
     follow: bool,
     buffer: VecDeque<QueueResult>,
-    blocking: Option<ConnectionManager>,
+    blocking: Option<Blocking>,
     done: bool,
 }
 

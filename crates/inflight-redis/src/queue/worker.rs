@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_core::Stream;
-use redis::aio::ConnectionManager;
+use crate::link::Blocking;
 use redis::streams::StreamReadReply;
 use redis::Value;
 
@@ -86,7 +86,7 @@ struct Fetcher {
     /// XAUTOCLAIM's cursor: where the next claim scan goes on.
     cursor: String,
     last_claim: Option<Instant>,
-    blocking: Option<ConnectionManager>,
+    blocking: Option<Blocking>,
     /// Claim on the next take: the last claim found something (there may be more), or no
     /// new input came (the only inputs left may be a dead worker's).
     claim_next: bool,
