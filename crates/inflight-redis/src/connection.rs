@@ -756,11 +756,13 @@ impl Redis {
         if let Some(reason) = crate::tls::certificate_problem(e) {
             return Some(Error::Tls { url, reason });
         }
-        if e.is_connection_refusal() || e.is_timeout() {
+        if e.is_connection_refusal() {
             return None; // not up yet: waited for
         }
+        // A timeout too: a plain Redis waits for the end of a line that a TLS hello never
+        // sends.
         let parse = e.kind() == redis::ErrorKind::Parse;
-        if !(parse || e.is_io_error() || e.is_connection_dropped()) {
+        if !(parse || e.is_io_error() || e.is_connection_dropped() || e.is_timeout()) {
             return None;
         }
         let (host, port) = self.inner.link.first_address()?;

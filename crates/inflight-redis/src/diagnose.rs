@@ -46,11 +46,10 @@ pub(crate) fn sort(reply: &[u8]) -> Peer {
     match reply.first() {
         // A TLS record: alert (21) or handshake (22), then a 3.x version.
         Some(21 | 22) if reply.get(1) == Some(&3) => Peer::Tls,
-        Some(b'+' | b'-' | b':' | b'$' | b'*' | b'%' | b'_' | b'#' | b',' | b'!' | b'=' | b'(' | b'~' | b'>' | b'|')
-            if reply.windows(2).any(|w| w == b"\r\n") =>
-        {
-            Peer::PlainRedis
-        }
+        Some(
+            b'+' | b'-' | b':' | b'$' | b'*' | b'%' | b'_' | b'#' | b',' | b'!' | b'=' | b'('
+            | b'~' | b'>' | b'|',
+        ) if reply.windows(2).any(|w| w == b"\r\n") => Peer::PlainRedis,
         _ => Peer::Other(
             reply
                 .iter()
@@ -69,12 +68,18 @@ mod tests {
     #[test]
     fn sorts_replies() {
         assert_eq!(sort(b"+PONG\r\n"), Peer::PlainRedis);
-        assert_eq!(sort(b"-NOAUTH Authentication required.\r\n"), Peer::PlainRedis);
+        assert_eq!(
+            sort(b"-NOAUTH Authentication required.\r\n"),
+            Peer::PlainRedis
+        );
         assert_eq!(sort(&[21, 3, 3, 0, 2, 2, 70]), Peer::Tls);
         assert_eq!(
             sort(b"HTTP/1.1 400 Bad Request\r\n"),
             Peer::Other("HTTP/1.1 400 Bad Request".into())
         );
-        assert_eq!(sort(b"SSH-2.0-OpenSSH\r\n"), Peer::Other("SSH-2.0-OpenSSH\\r\\n".into()));
+        assert_eq!(
+            sort(b"SSH-2.0-OpenSSH\r\n"),
+            Peer::Other("SSH-2.0-OpenSSH\\r\\n".into())
+        );
     }
 }

@@ -40,13 +40,25 @@ impl Endpoint {
     /// Reads `url`; the error is the reason only (the caller adds the masked URL).
     pub(crate) fn parse(url: &str) -> Result<Endpoint, String> {
         let Some((scheme, rest)) = url.split_once("://") else {
-            return Err("no scheme (redis://, rediss://, redis+sentinel://, redis+cluster://)".into());
+            return Err(
+                "no scheme (redis://, rediss://, redis+sentinel://, redis+cluster://)".into(),
+            );
         };
         let (mode, tls) = match scheme.to_ascii_lowercase().as_str() {
             "redis" | "redis+unix" | "unix" => (Mode::Single, false),
             "rediss" => (Mode::Single, true),
-            "redis+sentinel" => (Mode::Sentinel { master: String::new() }, false),
-            "rediss+sentinel" => (Mode::Sentinel { master: String::new() }, true),
+            "redis+sentinel" => (
+                Mode::Sentinel {
+                    master: String::new(),
+                },
+                false,
+            ),
+            "rediss+sentinel" => (
+                Mode::Sentinel {
+                    master: String::new(),
+                },
+                true,
+            ),
             "redis+cluster" => (Mode::Cluster, false),
             "rediss+cluster" => (Mode::Cluster, true),
             other => {
@@ -101,8 +113,18 @@ impl Endpoint {
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
         let (mode, db) = match mode {
             Mode::Sentinel { .. } => match parts.as_slice() {
-                [master] => (Mode::Sentinel { master: decode(master)? }, 0),
-                [master, db] => (Mode::Sentinel { master: decode(master)? }, parse_db(db)?),
+                [master] => (
+                    Mode::Sentinel {
+                        master: decode(master)?,
+                    },
+                    0,
+                ),
+                [master, db] => (
+                    Mode::Sentinel {
+                        master: decode(master)?,
+                    },
+                    parse_db(db)?,
+                ),
                 _ => return Err("the path must be /MASTER_NAME (or /MASTER_NAME/DB)".into()),
             },
             _ => match parts.as_slice() {
@@ -189,7 +211,10 @@ mod tests {
     fn single_is_left_to_redis_rs() {
         let e = Endpoint::parse("rediss://alice:pw@h:6380/2").unwrap();
         assert_eq!((e.mode, e.tls), (Mode::Single, true));
-        assert_eq!(Endpoint::parse("redis+unix:///tmp/s").unwrap().mode, Mode::Single);
+        assert_eq!(
+            Endpoint::parse("redis+unix:///tmp/s").unwrap().mode,
+            Mode::Single
+        );
     }
 
     #[test]

@@ -47,20 +47,24 @@ impl From<RedisError> for OpenError {
 }
 
 /// Opens the shared connection and says where it went.
-pub(crate) async fn open(link: &Link, response_timeout: Duration) -> Result<(Conn, Seen), OpenError> {
+pub(crate) async fn open(
+    link: &Link,
+    response_timeout: Duration,
+) -> Result<(Conn, Seen), OpenError> {
     match &link.endpoint.mode {
         Mode::Single => {
             let client = link.client(None)?;
-            let conn =
-                ConnectionManager::new_with_config(client, manager_config(response_timeout)).await?;
+            let conn = ConnectionManager::new_with_config(client, manager_config(response_timeout))
+                .await?;
             Ok((Conn::Single(conn), Seen::Single))
         }
         Mode::Sentinel { .. } => {
-            let (host, port) = match find_master(link, response_timeout.min(Duration::from_secs(2))).await {
-                Found::Master(h, p) => (h, p),
-                Found::Refused(why) => return Err(OpenError::Sentinel(why)),
-                Found::Away(why) => return Err(OpenError::SentinelAway(why)),
-            };
+            let (host, port) =
+                match find_master(link, response_timeout.min(Duration::from_secs(2))).await {
+                    Found::Master(h, p) => (h, p),
+                    Found::Refused(why) => return Err(OpenError::Sentinel(why)),
+                    Found::Away(why) => return Err(OpenError::SentinelAway(why)),
+                };
             let conn = master(link, &host, port, response_timeout).await?;
             Ok((conn, Seen::Master(host, port)))
         }
@@ -86,7 +90,9 @@ pub(crate) async fn master(
     let role: Vec<redis::Value> = redis::cmd("ROLE").query_async(&mut conn).await?;
     match role.first() {
         Some(redis::Value::BulkString(r)) if r == b"master" => Ok(Conn::Single(conn)),
-        _ => Err(OpenError::NotMaster(format!("{host}:{port} is not a master yet"))),
+        _ => Err(OpenError::NotMaster(format!(
+            "{host}:{port} is not a master yet"
+        ))),
     }
 }
 
@@ -132,7 +138,12 @@ pub(crate) enum Moved {
 }
 
 /// Looks whether the master moved since `seen`.
-pub(crate) async fn look(link: &Link, seen: &Seen, conn: &Conn, response_timeout: Duration) -> Moved {
+pub(crate) async fn look(
+    link: &Link,
+    seen: &Seen,
+    conn: &Conn,
+    response_timeout: Duration,
+) -> Moved {
     match seen {
         Seen::Single => Moved::No,
         Seen::Master(old_host, old_port) => {

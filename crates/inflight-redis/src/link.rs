@@ -86,7 +86,10 @@ impl Link {
             None => self.url.as_str().into_connection_info()?,
             Some(node) => self.node_info(node, self.endpoint.tls)?,
         };
-        match (&self.certs, matches!(info.addr(), ConnectionAddr::TcpTls { .. })) {
+        match (
+            &self.certs,
+            matches!(info.addr(), ConnectionAddr::TcpTls { .. }),
+        ) {
             (Some(certs), true) => Client::build_with_tls(info, certs.clone()),
             _ => Client::open(info),
         }

@@ -48,7 +48,9 @@ async fn ask(link: &Link, node: &(String, u16), master: &str, timeout: Duration)
     loop {
         let client = match sentinel_client(link, node, with_auth) {
             Ok(c) => c,
-            Err(e) => return Found::Refused(format!("sentinel {at}: {}", one_line(&e.to_string()))),
+            Err(e) => {
+                return Found::Refused(format!("sentinel {at}: {}", one_line(&e.to_string())))
+            }
         };
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(timeout))

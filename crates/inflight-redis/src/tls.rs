@@ -59,12 +59,16 @@ impl TlsFiles {
     /// Reads the files into what redis-rs takes; the error names the file.
     pub(crate) fn load(&self) -> Result<TlsCertificates, String> {
         let read = |what: &str, path: &PathBuf| {
-            std::fs::read(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))
+            std::fs::read(path)
+                .map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))
         };
         let root_cert = self.ca.as_ref().map(|p| read("CA file", p)).transpose()?;
         if let (Some(bytes), Some(path)) = (&root_cert, &self.ca) {
             if !String::from_utf8_lossy(bytes).contains("-----BEGIN CERTIFICATE-----") {
-                return Err(format!("the CA file {} holds no PEM certificate", path.display()));
+                return Err(format!(
+                    "the CA file {} holds no PEM certificate",
+                    path.display()
+                ));
             }
         }
         let client_tls = match (&self.cert, &self.key) {
@@ -86,15 +90,22 @@ impl TlsFiles {
 pub(crate) fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut source = Some(e);
     while let Some(err) = source {
-        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+        // redis-rs keeps the I/O error in an `Arc<dyn Error>`, whose own `source` skips the
+        // rustls error inside: look through the Arc and the io::Error by hand.
+        let inner: &(dyn std::error::Error + 'static) =
+            match err.downcast_ref::<std::sync::Arc<dyn std::error::Error + Send + Sync>>() {
+                Some(arc) => &**arc,
+                None => err,
+            };
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
             return Some(describe(tls));
         }
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            if let Some(inner) = io.get_ref() {
-                if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
-                    return Some(describe(tls));
-                }
-            }
+        if let Some(tls) = inner
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|e| e.downcast_ref::<rustls::Error>())
+        {
+            return Some(describe(tls));
         }
         source = err.source();
     }
@@ -120,6 +131,10 @@ fn describe(e: &rustls::Error) -> String {
         E::InvalidCertificate(other) => format!("the server's certificate is refused: {other:?}"),
         E::InvalidMessage(_) | E::InappropriateMessage { .. } => {
             "the server does not speak TLS on this port (use redis:// for a plain port)".into()
+        }
+        E::AlertReceived(rustls::AlertDescription::CertificateRequired) => {
+            "the server asks for a client certificate (give one with --redis-cert and --redis-key)"
+                .into()
         }
         E::AlertReceived(alert) => format!("the server refused the TLS handshake ({alert:?})"),
         other => format!("TLS failed: {other}"),

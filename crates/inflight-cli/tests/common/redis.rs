@@ -15,5 +15,6 @@ pub fn server_with(appendonly: bool, password: Option<&str>) -> Option<Server> {
     redis_server::server_with(redis_server::Config {
         appendonly,
         password: password.map(str::to_string),
+        ..Default::default()
     })
 }

@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures_core::Stream;
 use crate::link::Blocking;
+use futures_core::Stream;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 
 use super::queue::QueueInner;

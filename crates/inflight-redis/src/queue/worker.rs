@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, Once, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_core::Stream;
 use crate::link::Blocking;
+use futures_core::Stream;
 use redis::streams::StreamReadReply;
 use redis::Value;
 
