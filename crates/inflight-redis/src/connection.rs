@@ -233,8 +233,10 @@ pub struct Redis {
 
 struct Inner {
     link: Link,
-    /// The shared connection; replaced when Sentinel names another master.
-    conn: Mutex<Option<Conn>>,
+    /// The shared connection and the failover count it belongs to; replaced when Sentinel
+    /// names another master. Kept together, so that an operation that must not reach a new
+    /// master before acting on the failover (a grant) can tell.
+    conn: Mutex<Option<(Conn, u64)>>,
     /// Where the master was last seen.
     seen: Mutex<Seen>,
     /// Held while looking for a moved master; when the last look was.
@@ -461,7 +463,54 @@ impl Redis {
         keys: &[String],
         args: &[String],
     ) -> Result<T, Attempt> {
-        let mut conn = self.conn();
+        self.script_once_at(None, script, keys, args).await
+    }
+
+    /// Runs a script, waiting out outages, as long as the connection is still the one of
+    /// failover count `generation`; `None` once it moved on (the caller acts on the failover,
+    /// then sends it again: every script is idempotent).
+    pub(crate) async fn script_at<T: FromRedisValue>(
+        &self,
+        generation: u64,
+        script: &Script,
+        keys: &[String],
+        args: &[String],
+    ) -> Result<Option<T>, Error> {
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            if self.failovers() != generation {
+                return Ok(None);
+            }
+            match self
+                .script_once_at(Some(generation), script, keys, args)
+                .await
+            {
+                Ok(v) => return Ok(Some(v)),
+                Err(Attempt::Failed(e)) => return Err(e),
+                Err(Attempt::Away(reason)) => {
+                    self.check_timeout(started, &reason)?;
+                    self.look_for_master(false).await;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    /// [`Redis::script_once`], refused (as away) if the connection no longer belongs to
+    /// failover count `generation`.
+    pub(crate) async fn script_once_at<T: FromRedisValue>(
+        &self,
+        generation: Option<u64>,
+        script: &Script,
+        keys: &[String],
+        args: &[String],
+    ) -> Result<T, Attempt> {
+        let (mut conn, now) = self.conn_at();
+        if generation.is_some_and(|g| g != now) {
+            return Err(Attempt::Away("the master moved".into()));
+        }
         let mut invocation = script.prepare_invoke();
         for key in keys {
             invocation.key(key);
@@ -628,13 +677,19 @@ impl Redis {
         match look(&self.inner.link, &seen, &conn, self.inner.response_timeout).await {
             Moved::No => {}
             Moved::To(conn, seen, master) => {
-                if let Some(conn) = conn {
-                    *self.inner.conn.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn);
-                }
                 *self.lock_seen() = seen;
-                self.inner
-                    .failovers
-                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                {
+                    // The count and the connection change together (see `Inner::conn`).
+                    let mut shared = self.inner.conn.lock().unwrap_or_else(|e| e.into_inner());
+                    let generation = self
+                        .inner
+                        .failovers
+                        .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+                        + 1;
+                    if let Some((old, _)) = shared.take() {
+                        *shared = Some((conn.unwrap_or(old), generation));
+                    }
+                }
                 self.emit(RedisEvent::FailedOver { master });
             }
         }
@@ -695,6 +750,11 @@ impl Redis {
     }
 
     fn conn(&self) -> Conn {
+        self.conn_at().0
+    }
+
+    /// The shared connection and the failover count it belongs to.
+    fn conn_at(&self) -> (Conn, u64) {
         // Set by `first_connection` before any Redis is handed out.
         self.inner
             .conn
@@ -716,7 +776,7 @@ impl Redis {
             let sent = Instant::now();
             let e = match open(&self.inner.link, self.inner.response_timeout).await {
                 Ok((conn, seen)) => {
-                    *self.inner.conn.lock().unwrap_or_else(|e| e.into_inner()) = Some(conn);
+                    *self.inner.conn.lock().unwrap_or_else(|e| e.into_inner()) = Some((conn, 0));
                     *self.lock_seen() = seen;
                     self.mark_up();
                     return Ok(());

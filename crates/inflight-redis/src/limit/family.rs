@@ -112,10 +112,16 @@ impl Family {
         });
         let mut told_hub = false;
         loop {
-            self.after_failover().await?;
+            let generation = self.after_failover().await?;
             let args = self.acquire_args(&token, wait);
-            let (granted, epoch, now, _ahead): (u8, String, u64, u64) =
-                self.redis.script(&scripts::ACQUIRE, &keys, &args).await?;
+            // Not sent to a new master before acting on the failover: its grace comes first.
+            let Some((granted, epoch, now, _ahead)) = self
+                .redis
+                .script_at::<(u8, String, u64, u64)>(generation, &scripts::ACQUIRE, &keys, &args)
+                .await?
+            else {
+                continue;
+            };
             self.saw_epoch(&epoch);
             if granted == 1 {
                 guard.armed = false;
@@ -148,10 +154,11 @@ impl Family {
     /// After the connection followed a failover: starts a new epoch and a grace period (once
     /// per failover over every process; see `lua/sem_failover.lua`), so that places the new
     /// master lost are re-registered by their holders before anything more is granted.
-    pub(crate) async fn after_failover(&self) -> Result<(), Error> {
+    /// Returns the failover count acted on.
+    pub(crate) async fn after_failover(&self) -> Result<u64, Error> {
         let now = self.redis.failovers();
         if self.seen_failovers.load(Ordering::Acquire) == now {
-            return Ok(());
+            return Ok(now);
         }
         let args = vec![
             self.known_epoch(),
@@ -165,7 +172,7 @@ impl Family {
         // Known without a DataLost event: the failover was said already.
         *self.known_epoch.lock().unwrap_or_else(|e| e.into_inner()) = epoch;
         self.seen_failovers.store(now, Ordering::Release);
-        Ok(())
+        Ok(now)
     }
 
     fn acquire_args(&self, token: &str, wait: bool) -> Vec<String> {

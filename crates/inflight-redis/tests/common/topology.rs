@@ -165,10 +165,14 @@ pub fn sentinel() -> Option<Sentinel> {
     };
     let master = server_with(config.clone())?;
     let replica = server_with(Config {
+        // Writable, so that a test can take away from it a write the master made, as if it
+        // had not been replicated before the master died.
         args: vec![
             "--replicaof".into(),
             "127.0.0.1".into(),
             master.port.to_string(),
+            "--replica-read-only".into(),
+            "no".into(),
         ],
         ..config
     })?;
