@@ -29,6 +29,7 @@ pub async fn connect(
         lost_said: Default::default(),
     };
     Redis::builder(url)
+        .tls(connection.tls())
         .outage_timeout(connection.redis_timeout)
         .on_event(move |event| events.said(event))
         .connect()
@@ -83,6 +84,14 @@ impl Events {
                      without persistence?); no new job starts for up to {:.0}s (--lease), \
                      until the places held before are known to be free",
                     grace.as_secs_f64()
+                )
+            }
+            RedisEvent::FailedOver { master } => {
+                format!(
+                    "inflight: Redis at {} failed over: the master is now {master}; shared \
+                     limits start no new job for up to one lease (--lease), until the places \
+                     held before are known again",
+                    self.url
                 )
             }
             RedisEvent::ItemLost { queue, position } => format!(

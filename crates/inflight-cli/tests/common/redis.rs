@@ -6,6 +6,10 @@
 #[path = "../../../inflight-redis/tests/common/redis_server.rs"]
 mod redis_server;
 
+/// TLS, ACL users, Sentinel and Cluster (the library's harness too).
+#[path = "../../../inflight-redis/tests/common/topology.rs"]
+pub mod topology;
+
 #[allow(unused_imports)]
 pub use redis_server::{server, Server};
 

@@ -14,6 +14,18 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType}
 
 use super::redis_server::{free_port, server_with, Config, Server};
 
+/// Polls `f` every 20 ms until it is true or `limit` passes.
+fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
 /// A CA and what it signed, as PEM files in a temp dir.
 pub struct Certs {
     dir: tempfile::TempDir,
@@ -207,7 +219,7 @@ pub fn sentinel() -> Option<Sentinel> {
         dir,
     };
     // Ready when the replica is in sync and the sentinel knows of it.
-    let ready = super::eventually(Duration::from_secs(20), || {
+    let ready = eventually(Duration::from_secs(20), || {
         s.replica
             .info("replication")
             .get("master_link_status")
@@ -266,7 +278,7 @@ impl Sentinel {
         let start = Instant::now();
         self.master.kill9();
         let replica = self.replica.port;
-        let took = super::eventually(Duration::from_secs(30), || {
+        let took = eventually(Duration::from_secs(30), || {
             self.master_port() == Some(replica)
         });
         assert!(took.is_some(), "no failover: {}", self.log());
@@ -333,7 +345,7 @@ pub fn cluster() -> Option<Cluster> {
         "redis-cli --cluster create failed: {}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let ok = super::eventually(Duration::from_secs(20), || {
+    let ok = eventually(Duration::from_secs(20), || {
         nodes.iter().all(|n| {
             n.info("cluster").get("cluster_enabled").map(String::as_str) == Some("1") && {
                 let state: String = redis::cmd("CLUSTER")
