@@ -21,7 +21,7 @@ async fn six_queues_and_six_limits_spread_over_the_shards_and_each_works_whole()
     // Six limits of 2 each, a waiter woken through the shard's BLPOP.
     let options = LimitOptions::default().poll(Duration::from_millis(500));
     for name in &names {
-        let limit = GlobalLimit::with_options(&redis, name, 2, options.clone());
+        let limit = GlobalLimit::with_options(&redis, name, 2, options);
         let a = limit.acquire(None).await.unwrap();
         let _b = limit.acquire(None).await.unwrap();
         assert!(limit.try_acquire().await.unwrap().is_none());
