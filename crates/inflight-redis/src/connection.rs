@@ -196,6 +196,8 @@ impl RedisBuilder {
             seen: Mutex::new(Seen::Single),
             looking: tokio::sync::Mutex::new(None),
             failovers: std::sync::atomic::AtomicU64::new(0),
+            outages: std::sync::atomic::AtomicU64::new(0),
+            looked: std::sync::atomic::AtomicU64::new(0),
             url,
             outage_timeout: self.outage_timeout,
             response_timeout: self.response_timeout,
@@ -243,6 +245,11 @@ struct Inner {
     looking: tokio::sync::Mutex<Option<Instant>>,
     /// Failovers seen: shared limits compare it with the count they last acted on.
     failovers: std::sync::atomic::AtomicU64,
+    /// Outages seen, and the count up to which a look for a moved master followed them: on a
+    /// Cluster, a grant after an outage looks first (the client may have followed a failover
+    /// by itself).
+    outages: std::sync::atomic::AtomicU64,
+    looked: std::sync::atomic::AtomicU64,
     url: String,
     outage_timeout: Option<Duration>,
     response_timeout: Duration,
@@ -479,6 +486,7 @@ impl Redis {
         let started = Instant::now();
         let mut backoff = Duration::from_millis(50);
         loop {
+            self.look_after_outage().await;
             if self.failovers() != generation {
                 return Ok(None);
             }
@@ -495,6 +503,20 @@ impl Redis {
                     backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
             }
+        }
+    }
+
+    /// On a Cluster, after an outage not yet looked at: looks whether a shard's master moved,
+    /// so that a grant is not the first thing a promoted replica sees.
+    async fn look_after_outage(&self) {
+        use std::sync::atomic::Ordering;
+        if self.inner.link.endpoint.mode != Mode::Cluster {
+            return;
+        }
+        let outages = self.inner.outages.load(Ordering::Acquire);
+        if self.inner.looked.load(Ordering::Acquire) != outages {
+            self.look_for_master(true).await;
+            self.inner.looked.store(outages, Ordering::Release);
         }
     }
 
@@ -639,14 +661,20 @@ impl Redis {
     }
 
     /// Whether an error means "Redis is away for now". Behind Sentinel or a Cluster, a
-    /// READONLY answer is one too: the node was demoted, and the master is to be found again.
+    /// READONLY answer is one too: the node was demoted, and the master is to be found again;
+    /// on a Cluster, so is a MOVED that its client did not follow in time.
     fn is_away(&self, e: &RedisError) -> bool {
+        let follows = self.inner.link.follows_failover();
         is_transient(e)
-            || (self.inner.link.follows_failover()
+            || (follows
                 && matches!(
                     e.kind(),
                     redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
                 ))
+            // A Cluster's client follows MOVED and ASK itself; one that comes through (its
+            // retries spent while a shard fails over) is tried again like an outage.
+            || (self.inner.link.endpoint.mode == Mode::Cluster
+                && matches!(e.code(), Some("MOVED" | "ASK")))
     }
 
     /// How many failovers this connection has followed.
@@ -718,6 +746,9 @@ impl Redis {
             }
         };
         if first {
+            self.inner
+                .outages
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             self.emit(RedisEvent::Down {
                 error: reason.to_string(),
             });

@@ -92,10 +92,13 @@
 //!   places, so the limit holds. No grant of this process reaches a new master before that
 //!   (a grant carries the failover count it was prepared under). It costs nothing per job
 //!   (no extra round trip, no `WAIT`); a failover costs new starts one lease.
+//!   On a Cluster, the client's own retries are off and a grant after an outage first looks
+//!   for a promoted master (`CLUSTER NODES`), so the first grant a promoted replica sees
+//!   comes after the new epoch.
 //!   The bends: a process that connected only after the failover and asks before any process
-//!   that saw it cannot know, as after a data loss; on a Cluster, whose client may follow
-//!   a failover before this crate notices it, the grace starts when the shard answers again,
-//!   so a grant can slip in between; and a queue input pushed, or a result written, in the
+//!   that saw it cannot know, as after a data loss; on a Cluster, a node whose gossip has not
+//!   yet heard of the promotion may answer that look, letting one grant through before the
+//!   grace; and a queue input pushed, or a result written, in the
 //!   last moment before the master died may be missing from the new master (an input's
 //!   acknowledgement lost with it is run again and gets its one result; a lost push is not
 //!   there at all: push again, a rerun skips what is in).

@@ -130,8 +130,10 @@ impl Link {
             .iter()
             .map(|n| self.node_info(n, self.endpoint.tls))
             .collect::<Result<Vec<_>, _>>()?;
+        // No retries inside the client: a request cut off while a shard fails over comes back
+        // to the crate, which looks for the promoted master before sending a grant again.
         let mut builder = ClusterClientBuilder::new(seeds)
-            .retries(2)
+            .retries(0)
             .min_retry_wait(50)
             .max_retry_wait(500)
             .connection_timeout(Duration::from_secs(2))

@@ -297,19 +297,26 @@ impl Drop for Sentinel {
     }
 }
 
-/// Three `--cluster-enabled yes` servers joined into one Cluster, no replicas.
+/// `--cluster-enabled yes` servers joined into one Cluster: three masters, each with
+/// `replicas` replicas.
 pub struct Cluster {
     pub nodes: Vec<Server>,
 }
 
+/// Three masters, no replicas.
 pub fn cluster() -> Option<Cluster> {
+    cluster_with(0)
+}
+
+/// Three masters with `replicas` replicas each.
+pub fn cluster_with(replicas: usize) -> Option<Cluster> {
     let cli = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|p| p.join("redis-cli"))
             .find(|p| p.is_file())
     });
     let mut nodes = Vec::new();
-    for _ in 0..3 {
+    for _ in 0..3 * (1 + replicas) {
         nodes.push(server_with(Config {
             args: vec![
                 "--cluster-enabled".into(),
@@ -337,7 +344,7 @@ pub fn cluster() -> Option<Cluster> {
         create.arg(format!("127.0.0.1:{}", n.port));
     }
     let out = create
-        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
         .output()
         .expect("run redis-cli --cluster create");
     assert!(
@@ -347,13 +354,20 @@ pub fn cluster() -> Option<Cluster> {
     );
     let ok = eventually(Duration::from_secs(20), || {
         nodes.iter().all(|n| {
-            n.info("cluster").get("cluster_enabled").map(String::as_str) == Some("1") && {
-                let state: String = redis::cmd("CLUSTER")
-                    .arg("INFO")
-                    .query(&mut n.conn())
-                    .unwrap_or_default();
-                state.contains("cluster_state:ok")
-            }
+            n.info("cluster").get("cluster_enabled").map(String::as_str) == Some("1")
+                && {
+                    let state: String = redis::cmd("CLUSTER")
+                        .arg("INFO")
+                        .query(&mut n.conn())
+                        .unwrap_or_default();
+                    state.contains("cluster_state:ok")
+                }
+                && {
+                    // A replica that never synced is too stale to be promoted.
+                    let replication = n.info("replication");
+                    replication.get("role").map(String::as_str) != Some("slave")
+                        || replication.get("master_link_status").map(String::as_str) == Some("up")
+                }
         })
     });
     assert!(ok.is_some(), "the Cluster did not come up");
@@ -369,12 +383,75 @@ impl Cluster {
         )
     }
 
+    /// The master that holds `key` now (its index in `nodes`).
+    pub fn master_of(&self, key: &str) -> usize {
+        self.nodes
+            .iter()
+            .position(|n| {
+                n.running() && {
+                    let role: Vec<redis::Value> =
+                        redis::cmd("ROLE").query(&mut n.conn()).unwrap_or_default();
+                    let master =
+                        matches!(role.first(), Some(redis::Value::BulkString(r)) if r == b"master");
+                    let exists: redis::RedisResult<i64> =
+                        redis::cmd("EXISTS").arg(key).query(&mut n.conn());
+                    master && exists == Ok(1)
+                }
+            })
+            .expect("a master holds the key")
+    }
+
+    /// Kills master `i` with SIGKILL and waits until the Cluster is whole again (its replica
+    /// promoted).
+    pub fn fail_over(&mut self, i: usize) -> Duration {
+        let start = Instant::now();
+        let id: String = redis::cmd("CLUSTER")
+            .arg("MYID")
+            .query(&mut self.nodes[i].conn())
+            .unwrap();
+        self.nodes[i].kill9();
+        let whole = eventually(Duration::from_secs(30), || {
+            let Some(n) = self.nodes.iter().find(|n| n.running()) else {
+                return false;
+            };
+            let nodes: String = redis::cmd("CLUSTER")
+                .arg("NODES")
+                .query(&mut n.conn())
+                .unwrap_or_default();
+            let serving = nodes
+                .lines()
+                .filter(|l| l.contains("master") && !l.contains("fail"))
+                .count();
+            let dead_failed = nodes
+                .lines()
+                .any(|l| l.starts_with(&id) && l.contains("fail") && !l.contains("fail?"));
+            serving == 3 && dead_failed
+        });
+        let n = self.nodes.iter().find(|n| n.running()).unwrap();
+        let nodes: String = redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query(&mut n.conn())
+            .unwrap_or_default();
+        let logs: Vec<String> = self
+            .nodes
+            .iter()
+            .filter(|n| n.running())
+            .map(|n| n.log().lines().rev().take(8).collect::<Vec<_>>().join("\n"))
+            .collect();
+        assert!(
+            whole.is_some(),
+            "the Cluster did not fail over: {nodes}\n{}",
+            logs.join("\n---\n")
+        );
+        start.elapsed()
+    }
+
     /// How many keys each node holds.
     pub fn keys_per_node(&self) -> Vec<usize> {
         self.nodes
             .iter()
             .map(|n| {
-                let size: usize = redis::cmd("DBSIZE").query(&mut n.conn()).unwrap();
+                let size: usize = redis::cmd("DBSIZE").query(&mut n.conn()).unwrap_or(0);
                 size
             })
             .collect()
