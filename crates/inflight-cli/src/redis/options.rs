@@ -12,10 +12,10 @@ use crate::helpers::parse;
 #[derive(Args, Debug, Clone, Default)]
 pub struct Connection {
     /// The Redis that processes and machines share limits and queues through:
-    /// `redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]` (`rediss://` for TLS), `redis+unix:///PATH`,
-    /// `redis+sentinel://[USER[:PASSWORD]@]HOST:PORT[,HOST:PORT...]/MASTER_NAME` (follows the
-    /// master Sentinel names) or `redis+cluster://HOST:PORT[,HOST:PORT...]` (a Cluster; the
-    /// nodes are seeds), each also with `rediss+`. The password is masked in every message;
+    /// `redis://[USER:PW@]HOST[:PORT][/DB]` (`rediss://` for TLS), `redis+unix:///PATH`,
+    /// `redis+sentinel://[USER:PW@]HOST:PORT[,...]/MASTER` (follows the master that Sentinel
+    /// names) or `redis+cluster://[USER:PW@]HOST:PORT[,...]` (a Cluster; the nodes are
+    /// seeds), each also as `rediss+...` for TLS. The password is masked in every message;
     /// give it in INFLIGHT_REDIS to keep it out of `ps` too.
     #[arg(
         long,
