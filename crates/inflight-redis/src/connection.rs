@@ -6,9 +6,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
-use redis::{Client, FromRedisValue, RedisError, Script};
+use redis::{FromRedisValue, RedisError, Script};
 
-use crate::error::{classify, is_transient, masked_url, one_line, Error};
+use crate::diagnose::{probe, Peer};
+use crate::endpoint::{Endpoint, Mode};
+use crate::error::{classify, is_transient, masked_url, one_line, Error, CLUSTER_HINT};
+use crate::follow::{look, open, Moved, OpenError, Seen};
+use crate::link::{manager_config, Blocking, Conn, Link};
+use crate::tls::TlsFiles;
 
 /// What the connection tells the program about, through [`RedisBuilder::on_event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +43,13 @@ pub enum RedisEvent {
         limit: String,
         /// The longest the hold-back lasts.
         grace: Duration,
+    },
+    /// The master moved: Sentinel promoted a replica, or a Cluster shard failed over. The
+    /// connection follows it; shared limits hold back new grants for one lease (see the
+    /// crate docs, "Failover").
+    FailedOver {
+        /// The new master's address (`HOST:PORT`).
+        master: String,
     },
     /// A queue item's lease ran out while it still ran; another worker may run it too (its
     /// result is still recorded once).
@@ -99,6 +111,7 @@ pub struct RedisBuilder {
     outage_timeout: Option<Duration>,
     response_timeout: Duration,
     on_event: Option<EventFn>,
+    tls: TlsFiles,
 }
 
 impl fmt::Debug for RedisBuilder {
@@ -107,6 +120,7 @@ impl fmt::Debug for RedisBuilder {
             .field("url", &masked_url(&self.url))
             .field("outage_timeout", &self.outage_timeout)
             .field("response_timeout", &self.response_timeout)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -145,6 +159,18 @@ impl RedisBuilder {
         self
     }
 
+    /// The CA and client certificate for a `rediss://` URL (`rediss+sentinel://`,
+    /// `rediss+cluster://`); without them, the system's roots and no client certificate.
+    ///
+    /// ```
+    /// let b = inflight_redis::Redis::builder("rediss://redis.example.com:6380")
+    ///     .tls(inflight_redis::TlsFiles::default().ca_file("ca.pem"));
+    /// ```
+    pub fn tls(mut self, files: TlsFiles) -> RedisBuilder {
+        self.tls = files;
+        self
+    }
+
     /// Connects, checks the credentials and the server's version.
     ///
     /// A bad URL, refused credentials or a server older than 6.2 fail at once; an unreachable
@@ -157,13 +183,37 @@ impl RedisBuilder {
     /// ```
     pub async fn connect(self) -> Result<Redis, Error> {
         let url = masked_url(&self.url);
-        let client = Client::open(self.url.as_str()).map_err(|e| Error::BadUrl {
+        let bad_url = |reason: String| Error::BadUrl {
             url: url.clone(),
-            reason: one_line(&e.to_string()),
-        })?;
+            reason,
+        };
+        let endpoint = Endpoint::parse(&self.url).map_err(bad_url)?;
+        let tls_url = endpoint.tls || self.url.to_ascii_lowercase().starts_with("rediss://");
+        let certs = if self.tls.is_empty() {
+            None
+        } else if !tls_url {
+            return Err(bad_url(
+                "a CA or client certificate is given, but the URL is not TLS (rediss://)".into(),
+            ));
+        } else {
+            Some(self.tls.load().map_err(|reason| Error::Tls {
+                url: url.clone(),
+                reason,
+            })?)
+        };
+        let link = Link::new(endpoint, &self.url, certs);
+        if link.endpoint.mode == Mode::Single {
+            link.client(None)
+                .map_err(|e| bad_url(one_line(&e.to_string())))?;
+        }
         let inner = Arc::new(Inner {
-            client,
-            conn: std::sync::OnceLock::new(),
+            link,
+            conn: Mutex::new(None),
+            seen: Mutex::new(Seen::Single),
+            looking: tokio::sync::Mutex::new(None),
+            failovers: std::sync::atomic::AtomicU64::new(0),
+            outages: std::sync::atomic::AtomicU64::new(0),
+            looked: std::sync::atomic::AtomicU64::new(0),
             url,
             outage_timeout: self.outage_timeout,
             response_timeout: self.response_timeout,
@@ -200,8 +250,22 @@ pub struct Redis {
 }
 
 struct Inner {
-    client: Client,
-    conn: std::sync::OnceLock<ConnectionManager>,
+    link: Link,
+    /// The shared connection and the failover count it belongs to; replaced when Sentinel
+    /// names another master. Kept together, so that an operation that must not reach a new
+    /// master before acting on the failover (a grant) can tell.
+    conn: Mutex<Option<(Conn, u64)>>,
+    /// Where the master was last seen.
+    seen: Mutex<Seen>,
+    /// Held while looking for a moved master; when the last look was.
+    looking: tokio::sync::Mutex<Option<Instant>>,
+    /// Failovers seen: shared limits compare it with the count they last acted on.
+    failovers: std::sync::atomic::AtomicU64,
+    /// Outages seen, and the count up to which a look for a moved master followed them: on a
+    /// Cluster, a grant after an outage looks first (the client may have followed a failover
+    /// by itself).
+    outages: std::sync::atomic::AtomicU64,
+    looked: std::sync::atomic::AtomicU64,
     url: String,
     outage_timeout: Option<Duration>,
     response_timeout: Duration,
@@ -266,6 +330,7 @@ impl Redis {
             outage_timeout: None,
             response_timeout: Duration::from_secs(5),
             on_event: None,
+            tls: TlsFiles::default(),
         }
     }
 
@@ -405,6 +470,7 @@ impl Redis {
                 Err(Attempt::Failed(e)) => return Err(e),
                 Err(Attempt::Away(reason)) => {
                     self.check_timeout(started, &reason)?;
+                    self.look_for_master(false).await;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
@@ -420,7 +486,69 @@ impl Redis {
         keys: &[String],
         args: &[String],
     ) -> Result<T, Attempt> {
-        let mut conn = self.conn();
+        self.script_once_at(None, script, keys, args).await
+    }
+
+    /// Runs a script, waiting out outages, as long as the connection is still the one of
+    /// failover count `generation`; `None` once it moved on (the caller acts on the failover,
+    /// then sends it again: every script is idempotent).
+    pub(crate) async fn script_at<T: FromRedisValue>(
+        &self,
+        generation: u64,
+        script: &Script,
+        keys: &[String],
+        args: &[String],
+    ) -> Result<Option<T>, Error> {
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            self.look_after_outage().await;
+            if self.failovers() != generation {
+                return Ok(None);
+            }
+            match self
+                .script_once_at(Some(generation), script, keys, args)
+                .await
+            {
+                Ok(v) => return Ok(Some(v)),
+                Err(Attempt::Failed(e)) => return Err(e),
+                Err(Attempt::Away(reason)) => {
+                    self.check_timeout(started, &reason)?;
+                    self.look_for_master(false).await;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+    }
+
+    /// On a Cluster, after an outage not yet looked at: looks whether a shard's master moved,
+    /// so that a grant is not the first thing a promoted replica sees.
+    async fn look_after_outage(&self) {
+        use std::sync::atomic::Ordering;
+        if self.inner.link.endpoint.mode != Mode::Cluster {
+            return;
+        }
+        let outages = self.inner.outages.load(Ordering::Acquire);
+        if self.inner.looked.load(Ordering::Acquire) != outages {
+            self.look_for_master(true).await;
+            self.inner.looked.store(outages, Ordering::Release);
+        }
+    }
+
+    /// [`Redis::script_once`], refused (as away) if the connection no longer belongs to
+    /// failover count `generation`.
+    pub(crate) async fn script_once_at<T: FromRedisValue>(
+        &self,
+        generation: Option<u64>,
+        script: &Script,
+        keys: &[String],
+        args: &[String],
+    ) -> Result<T, Attempt> {
+        let (mut conn, now) = self.conn_at();
+        if generation.is_some_and(|g| g != now) {
+            return Err(Attempt::Away("the master moved".into()));
+        }
         let mut invocation = script.prepare_invoke();
         for key in keys {
             invocation.key(key);
@@ -447,6 +575,7 @@ impl Redis {
                 Err(Attempt::Failed(e)) => return Err(e),
                 Err(Attempt::Away(reason)) => {
                     self.check_timeout(started, &reason)?;
+                    self.look_for_master(false).await;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
@@ -457,12 +586,46 @@ impl Redis {
     /// A separate connection for a blocking command (BLPOP, XREADGROUP BLOCK), which would
     /// hold up every other command on the shared, multiplexed one. Made lazily: it connects
     /// on its first command, and reconnects by itself after an outage.
-    pub(crate) fn blocking_connection(&self, block: Duration) -> Result<ConnectionManager, Error> {
-        ConnectionManager::new_lazy_with_config(
-            self.inner.client.clone(),
-            manager_config(block + self.inner.response_timeout),
-        )
-        .map_err(|e| classify(&e, &self.inner.url))
+    pub(crate) fn blocking_connection(&self, block: Duration) -> Result<Blocking, Error> {
+        Ok(Blocking {
+            conn: None,
+            generation: self.failovers(),
+            response_timeout: block + self.inner.response_timeout,
+        })
+    }
+
+    /// The blocking connection's own connection, made (again, after a failover) as needed.
+    async fn blocking_conn(&self, blocking: &mut Blocking) -> Result<Conn, RedisError> {
+        let generation = self.failovers();
+        if blocking.generation != generation {
+            blocking.conn = None;
+            blocking.generation = generation;
+        }
+        if let Some(conn) = &blocking.conn {
+            return Ok(conn.clone());
+        }
+        let link = &self.inner.link;
+        let config = manager_config(blocking.response_timeout);
+        let seen = self.lock_seen().clone();
+        let conn = match &seen {
+            Seen::Single => Conn::Single(ConnectionManager::new_lazy_with_config(
+                link.client(None)?,
+                config,
+            )?),
+            Seen::Master(host, port) => Conn::Single(ConnectionManager::new_lazy_with_config(
+                link.client(Some(&(host.clone(), *port)))?,
+                config,
+            )?),
+            Seen::Masters(_) => return self.blocking_cluster(blocking).await,
+        };
+        blocking.conn = Some(conn.clone());
+        Ok(conn)
+    }
+
+    async fn blocking_cluster(&self, blocking: &mut Blocking) -> Result<Conn, RedisError> {
+        let conn = self.inner.link.cluster(blocking.response_timeout).await?;
+        blocking.conn = Some(conn.clone());
+        Ok(conn)
     }
 
     /// Runs a blocking command on a connection from [`Redis::blocking_connection`], once. Its
@@ -471,12 +634,16 @@ impl Redis {
     /// came back.
     pub(crate) async fn blocking_cmd<T: FromRedisValue>(
         &self,
-        conn: &mut ConnectionManager,
+        blocking: &mut Blocking,
         cmd: &redis::Cmd,
     ) -> Result<T, Attempt> {
         self.count_trip();
-        cmd.query_async(conn).await.map_err(|e| {
-            if is_transient(&e) {
+        let result = match self.blocking_conn(blocking).await {
+            Ok(mut conn) => cmd.query_async(&mut conn).await,
+            Err(e) => Err(e),
+        };
+        result.map_err(|e| {
+            if self.is_away(&e) {
                 self.count_failure();
                 Attempt::Away(one_line(&e.to_string()))
             } else {
@@ -499,13 +666,76 @@ impl Redis {
                 self.mark_up();
                 Ok(v)
             }
-            Err(e) if is_transient(&e) => {
+            Err(e) if self.is_away(&e) => {
                 self.count_failure();
                 let reason = one_line(&e.to_string());
                 self.mark_down(sent, &reason);
                 Err(Attempt::Away(reason))
             }
             Err(e) => Err(Attempt::Failed(classify(&e, &self.inner.url))),
+        }
+    }
+
+    /// Whether an error means "Redis is away for now". Behind Sentinel or a Cluster, a
+    /// READONLY answer is one too: the node was demoted, and the master is to be found again;
+    /// on a Cluster, so is a MOVED that its client did not follow in time.
+    fn is_away(&self, e: &RedisError) -> bool {
+        let follows = self.inner.link.follows_failover();
+        is_transient(e)
+            || (follows
+                && matches!(
+                    e.kind(),
+                    redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+                ))
+            // A Cluster's client follows MOVED and ASK itself; one that comes through (its
+            // retries spent while a shard fails over) is tried again like an outage.
+            || (self.inner.link.endpoint.mode == Mode::Cluster
+                && matches!(e.code(), Some("MOVED" | "ASK")))
+    }
+
+    /// How many failovers this connection has followed.
+    pub(crate) fn failovers(&self) -> u64 {
+        self.inner
+            .failovers
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn lock_seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+        self.inner.seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// After a failure behind Sentinel or a Cluster: looks whether the master moved, and if
+    /// so follows it (Sentinel: a connection to the new master replaces the old one) and
+    /// says so once. Looks at most every 200 ms unless `now` (after Redis came back).
+    async fn look_for_master(&self, now: bool) {
+        if !self.inner.link.follows_failover() {
+            return;
+        }
+        let mut last = self.inner.looking.lock().await;
+        if !now && last.is_some_and(|at| at.elapsed() < Duration::from_millis(200)) {
+            return;
+        }
+        *last = Some(Instant::now());
+        let seen = self.lock_seen().clone();
+        let conn = self.conn();
+        match look(&self.inner.link, &seen, &conn, self.inner.response_timeout).await {
+            Moved::No => {}
+            Moved::To(conn, seen, master) => {
+                *self.lock_seen() = seen;
+                {
+                    // The count and the connection change together (see `Inner::conn`).
+                    let mut shared = self.inner.conn.lock().unwrap_or_else(|e| e.into_inner());
+                    let generation = self
+                        .inner
+                        .failovers
+                        .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+                        + 1;
+                    if let Some((old, _)) = shared.take() {
+                        *shared = Some((conn.unwrap_or(old), generation));
+                    }
+                }
+                self.emit(RedisEvent::FailedOver { master });
+            }
         }
     }
 
@@ -532,6 +762,9 @@ impl Redis {
             }
         };
         if first {
+            self.inner
+                .outages
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             self.emit(RedisEvent::Down {
                 error: reason.to_string(),
             });
@@ -545,6 +778,14 @@ impl Redis {
             health.down.take()
         };
         if let Some((since, _)) = was {
+            // A Cluster's client may have followed a failover by itself: look once more, so
+            // that it is said and the shared limits act on it.
+            if self.inner.link.follows_failover() {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    let redis = self.clone();
+                    runtime.spawn(async move { redis.look_for_master(true).await });
+                }
+            }
             self.emit(RedisEvent::Up {
                 after: since.elapsed(),
             });
@@ -555,27 +796,57 @@ impl Redis {
         self.inner.health.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn conn(&self) -> ConnectionManager {
-        // Set once by `first_connection` before any Redis is handed out.
-        self.inner.conn.get().expect("connected before use").clone()
+    fn conn(&self) -> Conn {
+        self.conn_at().0
+    }
+
+    /// The shared connection and the failover count it belongs to.
+    fn conn_at(&self) -> (Conn, u64) {
+        // Set by `first_connection` before any Redis is handed out.
+        self.inner
+            .conn
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .expect("connected before use")
     }
 
     /// Makes the shared connection, waiting while the server is unreachable: a worker started
-    /// before its Redis waits for it like during any outage.
+    /// before its Redis waits for it like during any outage. A failure that says nothing by
+    /// itself (a reset, a reply that is not RESP) is looked at once more with a plain probe,
+    /// so that TLS to a plain port, plain to a TLS port and a server that is not Redis each
+    /// get their own one-line error instead of an endless wait.
     async fn first_connection(&self) -> Result<(), Error> {
         let started = Instant::now();
+        let url = &self.inner.url;
         loop {
             let sent = Instant::now();
-            let made = ConnectionManager::new_with_config(
-                self.inner.client.clone(),
-                manager_config(self.inner.response_timeout),
-            )
-            .await;
-            match self.settle(sent, made) {
-                Ok(conn) => {
-                    let _ = self.inner.conn.set(conn);
+            let e = match open(&self.inner.link, self.inner.response_timeout).await {
+                Ok((conn, seen)) => {
+                    *self.inner.conn.lock().unwrap_or_else(|e| e.into_inner()) = Some((conn, 0));
+                    *self.lock_seen() = seen;
+                    self.mark_up();
                     return Ok(());
                 }
+                Err(OpenError::Sentinel(reason)) => {
+                    return Err(Error::Topology {
+                        url: url.clone(),
+                        reason,
+                    })
+                }
+                Err(OpenError::SentinelAway(reason) | OpenError::NotMaster(reason)) => {
+                    self.mark_down(sent, &reason);
+                    self.check_timeout(started, &reason)?;
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    continue;
+                }
+                Err(OpenError::Redis(e)) => e,
+            };
+            if let Some(error) = self.diagnose(&e).await {
+                return Err(error);
+            }
+            match self.settle::<()>(sent, Err(e)) {
+                Ok(()) => unreachable!("settled an error"),
                 Err(Attempt::Failed(e)) => return Err(e),
                 Err(Attempt::Away(reason)) => {
                     self.check_timeout(started, &reason)?;
@@ -585,14 +856,87 @@ impl Redis {
         }
     }
 
+    /// Names a first connection's failure when it is not an outage: a refused certificate,
+    /// TLS against a plain port or the reverse, a server that is not Redis.
+    async fn diagnose(&self, e: &RedisError) -> Option<Error> {
+        let url = self.inner.url.clone();
+        if let Some(reason) = crate::tls::certificate_problem(e) {
+            return Some(Error::Tls { url, reason });
+        }
+        if e.is_connection_refusal() {
+            return None; // not up yet: waited for
+        }
+        // A timeout too: a plain Redis waits for the end of a line that a TLS hello never
+        // sends.
+        let parse = e.kind() == redis::ErrorKind::Parse;
+        if !(parse || e.is_io_error() || e.is_connection_dropped() || e.is_timeout()) {
+            return None;
+        }
+        let (host, port) = self.inner.link.first_address()?;
+        let tls = self.inner.link.is_tls();
+        match probe(&host, port).await {
+            Peer::PlainRedis if tls => Some(Error::Tls {
+                url,
+                reason: format!(
+                    "{host}:{port} speaks plain Redis, not TLS (use redis:// for this port)"
+                ),
+            }),
+            Peer::Tls if !tls => Some(Error::Tls {
+                url,
+                reason: format!("{host}:{port} expects TLS (use rediss:// for this port)"),
+            }),
+            Peer::Other(answered) => Some(Error::NotRedis { url, answered }),
+            _ if parse => Some(Error::NotRedis {
+                url,
+                answered: one_line(&e.to_string()),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Checks the version, and that the server is what the URL says: a Cluster node behind
+    /// `redis://` is told to use `redis+cluster://`, and a replica behind it to give the
+    /// master, rather than failing later with MOVED or READONLY on some key.
     async fn check_version(&self) -> Result<(), Error> {
-        let info: String = self.cmd(redis::cmd("INFO").arg("server")).await?;
-        let version = info
-            .lines()
-            .find_map(|l| l.strip_prefix("redis_version:"))
-            .unwrap_or("unknown")
-            .trim()
-            .to_string();
+        let info: String = match self.conn() {
+            // INFO goes to one node: every node of a Cluster runs the same version.
+            Conn::Cluster(mut cluster) => {
+                let routing = redis::cluster_routing::RoutingInfo::SingleNode(
+                    redis::cluster_routing::SingleNodeRoutingInfo::Random,
+                );
+                let value = cluster
+                    .route_command(redis::cmd("INFO"), routing)
+                    .await
+                    .map_err(|e| classify(&e, &self.inner.url))?;
+                redis::from_redis_value(value).map_err(|e| classify(&e.into(), &self.inner.url))?
+            }
+            Conn::Single(_) => self.cmd(&redis::cmd("INFO")).await?,
+        };
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+                .map(str::trim)
+        };
+        if self.inner.link.endpoint.mode == Mode::Single {
+            let reason = if field("cluster_enabled") == Some("1") {
+                Some(CLUSTER_HINT.to_string())
+            } else if field("role") == Some("slave") {
+                Some(
+                    "this server is a read-only replica: give its master's address, or \
+                     redis+sentinel://SENTINEL:PORT/MASTER_NAME to follow the master"
+                        .to_string(),
+                )
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                return Err(Error::Topology {
+                    url: self.inner.url.clone(),
+                    reason,
+                });
+            }
+        }
+        let version = field("redis_version").unwrap_or("unknown").to_string();
         if version_at_least(&version, MIN_VERSION) {
             Ok(())
         } else {
@@ -611,17 +955,6 @@ pub(crate) enum Attempt {
     Away(String),
     /// A real error.
     Failed(Error),
-}
-
-/// The reconnection settings: one quick try inside the manager, since the retrying (with its
-/// outage report and timeout) is ours.
-fn manager_config(response_timeout: Duration) -> redis::aio::ConnectionManagerConfig {
-    redis::aio::ConnectionManagerConfig::new()
-        .set_number_of_retries(1)
-        .set_min_delay(Duration::from_millis(50))
-        .set_max_delay(Duration::from_millis(500))
-        .set_connection_timeout(Some(Duration::from_secs(2)))
-        .set_response_timeout(Some(response_timeout))
 }
 
 /// Whether `version` ("7.0.15") is at least `min`.

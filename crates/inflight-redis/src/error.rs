@@ -44,6 +44,29 @@ pub enum Error {
         /// The last error seen.
         reason: String,
     },
+    /// TLS failed: the certificate was refused (the reason names its problem), the files
+    /// could not be read, or one side spoke TLS and the other did not.
+    Tls {
+        /// The server's URL, password masked.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The server at the URL does not speak Redis's protocol.
+    NotRedis {
+        /// The server's URL, password masked.
+        url: String,
+        /// What it answered instead, escaped.
+        answered: String,
+    },
+    /// The servers are not laid out as the URL says: a sentinel that does not know the master
+    /// name, a Cluster node behind a `redis://` URL, a replica where a master is needed.
+    Topology {
+        /// The server's URL, password masked.
+        url: String,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
     /// Any other error from Redis (a script error, a wrong type under one of our keys, ...).
     Redis {
         /// The server's URL, password masked.
@@ -104,6 +127,12 @@ impl fmt::Display for Error {
                 "Redis at {url} unreachable for {:.1}s, giving up: {reason}",
                 waited.as_secs_f64()
             ),
+            Error::Tls { url, reason } => write!(f, "TLS to Redis at {url} failed: {reason}"),
+            Error::NotRedis { url, answered } => write!(
+                f,
+                "{url} is not a Redis server (it answered \"{answered}\")"
+            ),
+            Error::Topology { url, reason } => write!(f, "Redis at {url}: {reason}"),
             Error::Redis { url, reason } => write!(f, "Redis at {url}: {reason}"),
             Error::Invalid(why) => write!(f, "{why}"),
             Error::NoQueue { queue } => write!(f, "no queue named {queue}"),
@@ -156,6 +185,18 @@ pub(crate) fn classify(e: &RedisError, url: &str) -> Error {
     let reason = one_line(&e.to_string());
     let auth = e.kind() == ErrorKind::AuthenticationFailed
         || matches!(e.code(), Some("WRONGPASS" | "NOAUTH" | "NOPERM"));
+    if let Some(problem) = crate::tls::certificate_problem(e) {
+        return Error::Tls {
+            url: url.to_string(),
+            reason: problem,
+        };
+    }
+    if matches!(e.code(), Some("MOVED" | "ASK" | "CROSSSLOT")) {
+        return Error::Topology {
+            url: url.to_string(),
+            reason: CLUSTER_HINT.to_string(),
+        };
+    }
     if auth {
         Error::Auth {
             url: url.to_string(),
@@ -168,6 +209,10 @@ pub(crate) fn classify(e: &RedisError, url: &str) -> Error {
         }
     }
 }
+
+/// What a `redis://` URL to a Cluster node is told.
+pub(crate) const CLUSTER_HINT: &str =
+    "this server is a Redis Cluster node: use redis+cluster://HOST:PORT[,HOST:PORT...]";
 
 /// Collapses whitespace so that a multi-line server message stays on one line.
 pub(crate) fn one_line(s: &str) -> String {

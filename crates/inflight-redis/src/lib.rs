@@ -11,8 +11,23 @@
 //!   their tallies and hosts, the latest failures and dead letters), [`Redis::shared_limits`].
 //!
 //! Everything goes through one [`Redis`] connection, which waits out outages (never fail
-//! open), reports them once, and turns bad URLs, refused passwords and servers older than 6.2
-//! into one-line [`Error`]s. Every step is one Lua script on Redis's own clock (`TIME`), sent
+//! open), reports them once, and turns bad URLs, refused credentials, refused certificates,
+//! servers that are not Redis and servers older than 6.2 into one-line [`Error`]s.
+//!
+//! # The servers a URL names
+//!
+//! | URL | what |
+//! | --- | --- |
+//! | `redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]` | one server; `USER` is an ACL user |
+//! | `rediss://...` | the same over TLS (rustls; [`TlsFiles`] for a CA and a client certificate, else the system's roots) |
+//! | `redis+unix:///PATH[?db=N&pass=PW]` | one server on a Unix socket |
+//! | `redis+sentinel://[USER[:PASSWORD]@]HOST:PORT[,HOST:PORT...]/MASTER_NAME[/DB]` | the master the sentinels name, followed when they promote another (`rediss+sentinel://`: TLS to the sentinels and the data nodes) |
+//! | `redis+cluster://[USER[:PASSWORD]@]HOST:PORT[,HOST:PORT...]` | a Redis Cluster; the nodes listed are seeds (`rediss+cluster://`: TLS) |
+//!
+//! A `redis://` URL that reaches a Cluster node fails at once, saying to use
+//! `redis+cluster://`; one that reaches a replica says to give the master or a sentinel. On
+//! a Cluster every key of a limit or a queue shares its hash tag (`{NAME}`), so each lives
+//! whole on one shard and its scripts stay atomic; different names spread over the shards. Every step is one Lua script on Redis's own clock (`TIME`), sent
 //! as EVALSHA with a fallback to loading it after a restart; every step is idempotent, so it
 //! is safe to send again after a lost reply. The key layout is in the `keys` module's source
 //! (`src/keys.rs`).
@@ -67,6 +82,28 @@
 //!   Redis from an emptied one, and may be granted up to the limit next to the running
 //!   holders (at most twice the limit, until those holders finish). A restart with
 //!   `appendonly yes` keeps everything, and a live limit set before a loss is lost with it.
+//! - **Failover** (Sentinel promotes the replica after the master died, or a Cluster shard
+//!   fails over): the connection finds the new master (asking the sentinels again after
+//!   each failure; the Cluster client re-reads the slots) and every operation goes on there,
+//!   said once as [`RedisEvent::FailedOver`] between [`RedisEvent::Down`] and
+//!   [`RedisEvent::Up`]. Replication is asynchronous, so the new master may lack the last
+//!   grants of the old one. A process that followed a failover starts a new epoch for each
+//!   limit it uses before its next grant or renewal (once over every process: the first one
+//!   to come does it), with a grace period of one lease in which nothing is granted, as after
+//!   a data loss: every live holder renews within a third of a lease and re-registers its
+//!   places, so the limit holds. No grant of this process reaches a new master before that
+//!   (a grant carries the failover count it was prepared under). It costs nothing per job
+//!   (no extra round trip, no `WAIT`); a failover costs new starts one lease.
+//!   On a Cluster, the client's own retries are off and a grant after an outage first looks
+//!   for a promoted master (`CLUSTER NODES`), so the first grant a promoted replica sees
+//!   comes after the new epoch.
+//!   The bends: a process that connected only after the failover and asks before any process
+//!   that saw it cannot know, as after a data loss; on a Cluster, a node whose gossip has not
+//!   yet heard of the promotion may answer that look, letting one grant through before the
+//!   grace; and a queue input pushed, or a result written, in the
+//!   last moment before the master died may be missing from the new master (an input's
+//!   acknowledgement lost with it is run again and gets its one result; a lost push is not
+//!   there at all: push again, a rerun skips what is in).
 //! - **Rate**: GCRA with reservations (see [`GlobalRate`]): the start times Redis hands out
 //!   keep `burst + t / interval` for any window `t`; starts seen by the processes can come
 //!   later than reserved (scheduling), never earlier.
@@ -112,15 +149,21 @@
 //! ```
 
 mod connection;
+mod diagnose;
 mod discover;
+mod endpoint;
 mod error;
+mod follow;
 mod keys;
 mod limit;
+mod link;
 mod queue;
 mod rate;
 mod scripts;
+mod sentinel;
 mod shared;
 mod stream;
+mod tls;
 
 pub use connection::{Health, Redis, RedisBuilder, RedisEvent};
 pub use error::{masked_url, Error};
@@ -138,3 +181,4 @@ pub use queue::results::{DeadLetter, QueueResult, Results};
 pub use queue::status::{QueueStatus, WorkerStatus, FORGET_AFTER};
 pub use queue::worker::Items;
 pub use rate::{GlobalRate, RateGrant};
+pub use tls::TlsFiles;

@@ -44,6 +44,7 @@ limit_script!(RELEASE_MANY, "lua/sem_release_many.lua");
 limit_script!(RENEW, "lua/sem_renew.lua");
 limit_script!(SET_LIMIT, "lua/sem_set_limit.lua");
 limit_script!(STATE, "lua/sem_state.lua");
+limit_script!(FAILOVER, "lua/sem_failover.lua");
 script!(RATE, "lua/rate.lua");
 queue_script!(PUSH, "lua/queue_push.lua");
 queue_script!(TAKE, "lua/queue_take.lua");

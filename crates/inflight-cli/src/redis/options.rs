@@ -11,9 +11,12 @@ use crate::helpers::parse;
 /// Where Redis is, and how long an outage may last: shared by every command that uses it.
 #[derive(Args, Debug, Clone, Default)]
 pub struct Connection {
-    /// The Redis server that processes and machines share limits and queues through:
-    /// `redis://[:PASSWORD@]HOST[:PORT][/DB]` or `redis+unix:///PATH`. The password is masked
-    /// in every message; give it in INFLIGHT_REDIS to keep it out of `ps` too.
+    /// The Redis that processes and machines share limits and queues through:
+    /// `redis://[USER:PW@]HOST[:PORT][/DB]` (`rediss://` for TLS), `redis+unix:///PATH`,
+    /// `redis+sentinel://[USER:PW@]HOST:PORT[,...]/MASTER` (follows the master that Sentinel
+    /// names) or `redis+cluster://[USER:PW@]HOST:PORT[,...]` (a Cluster; the nodes are
+    /// seeds), each also as `rediss+...` for TLS. The password is masked in every message;
+    /// give it in INFLIGHT_REDIS to keep it out of `ps` too.
     #[arg(
         long,
         help_heading = HEADING,
@@ -23,10 +26,43 @@ pub struct Connection {
     )]
     pub redis: Option<String>,
 
+    /// With a TLS URL (rediss://...): trust the CA certificates in FILE (PEM) instead of the
+    /// system's roots.
+    #[arg(
+        long,
+        help_heading = HEADING,
+        value_name = "FILE",
+        env = "INFLIGHT_REDIS_CACERT"
+    )]
+    pub redis_cacert: Option<std::path::PathBuf>,
+
+    /// With a TLS URL: show the client certificate in FILE (PEM) to a server that asks for
+    /// one (with --redis-key).
+    #[arg(long, help_heading = HEADING, value_name = "FILE", requires = "redis_key")]
+    pub redis_cert: Option<std::path::PathBuf>,
+
+    /// The private key (PEM) of --redis-cert.
+    #[arg(long, help_heading = HEADING, value_name = "FILE", requires = "redis_cert")]
+    pub redis_key: Option<std::path::PathBuf>,
+
     /// Give up after Redis has been unreachable this long: no more jobs start, running ones
     /// finish and are logged, and the exit status is 255 [default: wait for Redis for ever].
     #[arg(long, help_heading = HEADING, value_name = "DURATION", value_parser = parse::duration, allow_hyphen_values = true)]
     pub redis_timeout: Option<Duration>,
+}
+
+impl Connection {
+    /// The TLS files the options give.
+    pub fn tls(&self) -> inflight_redis::TlsFiles {
+        let mut tls = inflight_redis::TlsFiles::default();
+        if let Some(ca) = &self.redis_cacert {
+            tls = tls.ca_file(ca);
+        }
+        if let (Some(cert), Some(key)) = (&self.redis_cert, &self.redis_key) {
+            tls = tls.client_cert(cert, key);
+        }
+        tls
+    }
 }
 
 /// `--redis` and what uses it, for `exec` and `fetch`.

@@ -29,6 +29,7 @@ pub async fn connect(
         lost_said: Default::default(),
     };
     Redis::builder(url)
+        .tls(connection.tls())
         .outage_timeout(connection.redis_timeout)
         .on_event(move |event| events.said(event))
         .connect()
@@ -97,6 +98,14 @@ impl Events {
                  persistence, or flushed): its inputs and results are gone; no more inputs \
                  are taken"
             ),
+            RedisEvent::FailedOver { master } => {
+                format!(
+                    "inflight: Redis at {} failed over: the master is now {master}; shared \
+                     limits start no new job for up to one lease (--lease), until the places \
+                     held before are known again",
+                    self.url
+                )
+            }
             RedisEvent::ItemLost { queue, position } => format!(
                 "inflight: input {} of queue {queue} ran past its lease without a renewal; \
                  another worker may run it too (its result is recorded once)",

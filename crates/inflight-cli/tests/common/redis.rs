@@ -6,6 +6,10 @@
 #[path = "../../../inflight-redis/tests/common/redis_server.rs"]
 mod redis_server;
 
+/// TLS, ACL users, Sentinel and Cluster (the library's harness too).
+#[path = "../../../inflight-redis/tests/common/topology.rs"]
+pub mod topology;
+
 #[allow(unused_imports)]
 pub use redis_server::{server, Server};
 
@@ -15,5 +19,6 @@ pub fn server_with(appendonly: bool, password: Option<&str>) -> Option<Server> {
     redis_server::server_with(redis_server::Config {
         appendonly,
         password: password.map(str::to_string),
+        ..Default::default()
     })
 }

@@ -127,7 +127,14 @@ async fn acquire_batched(
 async fn send_acquires(family: Arc<Family>, key: Option<String>) {
     while let Some(batch) = family.batches.acquires.next(&key) {
         family.batches.sending_now(&batch);
-        let answers = acquire_script(&family, key.as_deref(), &batch).await;
+        // A failover between acting on it and sending: act on the new one, then send again.
+        let answers = loop {
+            match acquire_script(&family, key.as_deref(), &batch).await {
+                Ok(Some(answers)) => break Ok(answers),
+                Ok(None) => continue,
+                Err(e) => break Err(e),
+            }
+        };
         family.batches.answered(&batch);
         match answers {
             Ok((granted, epoch, now)) => {
@@ -144,18 +151,23 @@ async fn send_acquires(family: Arc<Family>, key: Option<String>) {
     }
 }
 
-/// One script for a batch: the one-token script for one, else `sem_acquire_many`.
+/// One script for a batch: the one-token script for one, else `sem_acquire_many`. `None`: the
+/// connection followed another failover before the script went out (not sent).
 async fn acquire_script(
     family: &Family,
     key: Option<&str>,
     batch: &[AcquireReq],
-) -> Result<(Vec<bool>, String, u64), Error> {
+) -> Result<Option<(Vec<bool>, String, u64)>, Error> {
     let keys = family.keys.script_keys(key);
+    // Not sent to a new master before acting on the failover: its grace comes first.
+    let generation = family.after_failover().await?;
     if let [one] = batch {
         let args = acquire_args(family, &one.token, one.wait);
-        let (granted, epoch, now, _ahead): (u8, String, u64, u64) =
-            family.redis.script(&scripts::ACQUIRE, &keys, &args).await?;
-        return Ok((vec![granted == 1], epoch, now));
+        let answer: Option<(u8, String, u64, u64)> = family
+            .redis
+            .script_at(generation, &scripts::ACQUIRE, &keys, &args)
+            .await?;
+        return Ok(answer.map(|(granted, epoch, now, _ahead)| (vec![granted == 1], epoch, now)));
     }
     let o = &family.options;
     let mut args = vec![
@@ -174,11 +186,12 @@ async fn acquire_script(
         args.push(r.token.clone());
         args.push(if r.wait { "1" } else { "0" }.to_string());
     }
-    let (epoch, now, granted): (String, u64, Vec<u8>) = family
+    let answer: Option<(String, u64, Vec<u8>)> = family
         .redis
-        .script(&scripts::ACQUIRE_MANY, &keys, &args)
+        .script_at(generation, &scripts::ACQUIRE_MANY, &keys, &args)
         .await?;
-    Ok((granted.into_iter().map(|g| g == 1).collect(), epoch, now))
+    Ok(answer
+        .map(|(epoch, now, granted)| (granted.into_iter().map(|g| g == 1).collect(), epoch, now)))
 }
 
 /// The renewer and the wake-up hub, started with the first acquire (inside a runtime).

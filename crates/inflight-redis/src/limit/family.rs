@@ -4,7 +4,7 @@
 //! read. Acquiring, which starts those two, is `acquire`'s; this file imports none of them.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
@@ -32,6 +32,8 @@ pub(crate) struct Family {
     pub(crate) default_limit: u64,
     /// The epoch this process last saw: a missing one then means Redis lost its data.
     known_epoch: Mutex<String>,
+    /// The connection's failover count this family last acted on.
+    seen_failovers: AtomicU64,
     /// Permits this process holds, by token: what the renewer renews.
     pub(crate) held: Mutex<HashMap<String, Held>>,
     /// Waiters of this process, by token: what the hub wakes.
@@ -70,6 +72,7 @@ impl Family {
         default_limit: u64,
         options: LimitOptions,
     ) -> Arc<Family> {
+        let seen_failovers = AtomicU64::new(redis.failovers());
         Arc::new(Family {
             redis,
             name,
@@ -79,6 +82,7 @@ impl Family {
             options,
             default_limit,
             known_epoch: Mutex::new(String::new()),
+            seen_failovers,
             held: Mutex::new(HashMap::new()),
             waiters: Mutex::new(HashMap::new()),
             hub_wake: Notify::new(),
@@ -86,6 +90,30 @@ impl Family {
             batches: Batches::default(),
             declared: AtomicBool::new(false),
         })
+    }
+
+    /// After the connection followed a failover: starts a new epoch and a grace period (once
+    /// per failover over every process; see `lua/sem_failover.lua`), so that places the new
+    /// master lost are re-registered by their holders before anything more is granted.
+    /// Returns the failover count acted on.
+    pub(crate) async fn after_failover(&self) -> Result<u64, Error> {
+        let now = self.redis.failovers();
+        if self.seen_failovers.load(Ordering::Acquire) == now {
+            return Ok(now);
+        }
+        let args = vec![
+            self.known_epoch(),
+            random_id(),
+            ms(self.options.lease_time()),
+        ];
+        let epoch: String = self
+            .redis
+            .script(&scripts::FAILOVER, &self.keys.script_keys(None), &args)
+            .await?;
+        // Known without a DataLost event: the failover was said already.
+        *self.known_epoch.lock().unwrap_or_else(|e| e.into_inner()) = epoch;
+        self.seen_failovers.store(now, Ordering::Release);
+        Ok(now)
     }
 
     /// Gives back a place (or withdraws a waiter); true if a live place was given back. With

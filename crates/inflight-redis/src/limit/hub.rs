@@ -4,7 +4,7 @@
 
 use std::sync::Weak;
 
-use redis::aio::ConnectionManager;
+use crate::link::Blocking;
 
 use super::family::Family;
 use crate::connection::Attempt;
@@ -13,7 +13,7 @@ use crate::connection::Attempt;
 const DRAIN: usize = 256;
 
 pub(crate) async fn run(weak: Weak<Family>) {
-    let mut conn: Option<ConnectionManager> = None;
+    let mut conn: Option<Blocking> = None;
     loop {
         let Some(family) = weak.upgrade() else { return };
         let poll = family.options.poll_time();

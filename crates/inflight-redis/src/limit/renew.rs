@@ -37,6 +37,9 @@ pub(crate) async fn run(weak: Weak<Family>) {
 
 /// Renews every held permit; false if some call did not get through.
 pub(crate) async fn renew_all(family: &Arc<Family>) -> bool {
+    let Ok(generation) = family.after_failover().await else {
+        return false;
+    };
     let snapshot: Vec<(String, Held)> = family
         .lock_held()
         .iter()
@@ -52,13 +55,18 @@ pub(crate) async fn renew_all(family: &Arc<Family>) -> bool {
     let mut all_through = true;
     for (key, permits) in by_key {
         for chunk in permits.chunks(CHUNK) {
-            all_through &= renew_chunk(family, key.as_deref(), chunk).await;
+            all_through &= renew_chunk(family, generation, key.as_deref(), chunk).await;
         }
     }
     all_through
 }
 
-async fn renew_chunk(family: &Arc<Family>, key: Option<&str>, permits: &[(String, Held)]) -> bool {
+async fn renew_chunk(
+    family: &Arc<Family>,
+    generation: u64,
+    key: Option<&str>,
+    permits: &[(String, Held)],
+) -> bool {
     let o = &family.options;
     let mut args = vec![
         family.known_epoch(),
@@ -75,7 +83,7 @@ async fn renew_chunk(family: &Arc<Family>, key: Option<&str>, permits: &[(String
     let keys = family.keys.script_keys(key);
     let answer: Result<(String, Vec<String>), Attempt> = family
         .redis
-        .script_once(&scripts::RENEW, &keys, &args)
+        .script_once_at(Some(generation), &scripts::RENEW, &keys, &args)
         .await;
     let Ok((epoch, lost)) = answer else {
         return false;

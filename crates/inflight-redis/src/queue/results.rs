@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::link::Blocking;
 use futures_core::Stream;
-use redis::aio::ConnectionManager;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 
 use super::identity::exists;
@@ -69,7 +69,7 @@ struct Reader {
     from: String,
     follow: bool,
     buffer: VecDeque<QueueResult>,
-    blocking: Option<ConnectionManager>,
+    blocking: Option<Blocking>,
     done: bool,
     /// Whether the queue was found to exist.
     checked: bool,

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, Once, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::link::Blocking;
 use futures_core::Stream;
-use redis::aio::ConnectionManager;
 use redis::Value;
 
 use super::acks::{Batcher, Target};
@@ -55,7 +55,7 @@ struct Fetcher {
     /// XAUTOCLAIM's cursor: where the next claim scan goes on.
     cursor: String,
     last_claim: Option<Instant>,
-    blocking: Option<ConnectionManager>,
+    blocking: Option<Blocking>,
     /// Claim on the next take: the last claim found something (there may be more), or no
     /// new input came (the only inputs left may be a dead worker's).
     claim_next: bool,

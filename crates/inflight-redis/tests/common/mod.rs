@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 mod redis_server;
+pub mod topology;
 
+#[allow(unused_imports)]
 pub use redis_server::*;
 
 use std::io::{BufRead, BufReader};

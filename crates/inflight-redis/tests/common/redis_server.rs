@@ -20,6 +20,10 @@ pub struct Server {
     child: Option<Child>,
     pub appendonly: bool,
     password: Option<String>,
+    /// The ACL user and password of the test's own connection (with the default user off).
+    admin: Option<(String, String)>,
+    /// More command-line options (TLS, ACL users, cluster, replication).
+    args: Vec<String>,
 }
 
 /// How to start a server.
@@ -27,6 +31,10 @@ pub struct Server {
 pub struct Config {
     pub appendonly: bool,
     pub password: Option<String>,
+    /// The ACL user and password of the test's own connection, when the default user is off.
+    pub admin: Option<(String, String)>,
+    /// More command-line options, each a config line's words (`--tls-port`, `--user`, ...).
+    pub args: Vec<String>,
 }
 
 /// Finds `redis-server`, or says why not (and fails when the server is required).
@@ -71,6 +79,8 @@ pub fn server_with(config: Config) -> Option<Server> {
         child: None,
         appendonly: config.appendonly,
         password: config.password,
+        admin: config.admin,
+        args: config.args,
     };
     // A free port can be taken between our probe and redis binding it: try a few.
     for _ in 0..5 {
@@ -82,7 +92,7 @@ pub fn server_with(config: Config) -> Option<Server> {
     panic!("redis-server did not start: {}", server.log());
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -92,10 +102,21 @@ fn free_port() -> u16 {
 impl Server {
     /// `redis://127.0.0.1:PORT` (with the password, if any).
     pub fn url(&self) -> String {
-        match &self.password {
-            Some(pw) => format!("redis://:{pw}@127.0.0.1:{}", self.port),
-            None => format!("redis://127.0.0.1:{}", self.port),
+        match (&self.admin, &self.password) {
+            (Some((user, pw)), _) => format!("redis://{user}:{pw}@127.0.0.1:{}", self.port),
+            (None, Some(pw)) => format!("redis://:{pw}@127.0.0.1:{}", self.port),
+            (None, None) => format!("redis://127.0.0.1:{}", self.port),
         }
+    }
+
+    /// Its temp dir (its log, and files a test puts next to it).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Whether it runs.
+    pub fn running(&self) -> bool {
+        self.child.is_some()
     }
 
     /// Starts it again on the same port and dir (keeping whatever files are there).
@@ -125,6 +146,7 @@ impl Server {
         if let Some(pw) = &self.password {
             cmd.args(["--requirepass", pw]);
         }
+        cmd.args(&self.args);
         let mut child = cmd.spawn().expect("spawn redis-server");
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
@@ -224,7 +246,7 @@ impl Server {
         cmd.query(&mut self.conn()).expect("query")
     }
 
-    fn log(&self) -> String {
+    pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("redis.log")).unwrap_or_default()
     }
 }
