@@ -190,7 +190,8 @@ fn fetch_with_too_few_descriptors_ends_instead_of_waiting_for_ever() {
         {
             use std::io::Write;
             let mut stdin = child.stdin.take().unwrap();
-            writeln!(stdin, "{url}").unwrap();
+            // A run refused at start (too few descriptors) may be gone before it reads.
+            let _ = writeln!(stdin, "{url}");
         }
         let r = finish(child, Instant::now(), Duration::from_secs(20));
         assert!(!r.stderr.contains("panicked"), "limit {nofile}: {r:?}");

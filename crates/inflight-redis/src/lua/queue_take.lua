@@ -38,7 +38,6 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 redis.call('HSET', KEYS[5], consumer, now)
 if ARGV[9] and ARGV[9] ~= '' then redis.call('HSET', KEYS[10], consumer, ARGV[9]) end
-if ARGV[7] and ARGV[7] ~= '' then redis.call('HSET', KEYS[7], consumer, ARGV[7]) end
 
 local out = {}
 local function field(fields, name)
