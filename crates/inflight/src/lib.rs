@@ -231,6 +231,7 @@ mod indexed;
 mod input_order;
 mod iter_source;
 mod limit;
+mod limit_check;
 mod limit_handle;
 mod limiter;
 mod ordered;
