@@ -137,32 +137,36 @@ async fn a_waiting_global_rate_delivers_its_rate_at_100_and_1000_a_second() {
     let mut report = Vec::new();
     for per_second in [100u32, 1000] {
         let rate = Rate::per_second(per_second);
-        let name = format!("delivers-{per_second}");
-        let v = starts(
-            &server.url(),
-            &name,
-            rate,
-            1,
-            32,
-            span + Duration::from_millis(200),
-        )
-        .await;
-        let first = v[0].0;
-        let within = v
-            .iter()
-            .filter(|(us, _)| us - first <= span.as_micros() as u64)
-            .count();
-        report.push((per_second, within, per_second as f64 * span.as_secs_f64()));
+        let expected = per_second as f64 * span.as_secs_f64();
+        // The best of three: a loaded machine can starve the clients for a tenth of a second,
+        // longer than the starts they have reserved ahead (as the local rate's test says).
+        let mut counts = Vec::new();
+        for attempt in 0..3 {
+            let name = format!("delivers-{per_second}-{attempt}");
+            let run = span + Duration::from_millis(200);
+            let v = starts(&server.url(), &name, rate, 1, 32, run).await;
+            let first = v[0].0;
+            let within = v
+                .iter()
+                .filter(|(us, _)| us - first <= span.as_micros() as u64)
+                .count();
+            assert!(
+                within as f64 <= 1.0 + expected,
+                "{within} starts in {span:?} at {per_second}/s"
+            );
+            counts.push(within);
+            if within as f64 >= 0.95 * expected {
+                break;
+            }
+        }
+        report.push((per_second, counts, expected));
     }
-    eprintln!("global starts in {span:?} (rate, measured, rate*t): {report:?}");
-    for (per_second, within, expected) in report {
+    eprintln!("global starts in {span:?} (rate, measured per try, rate*t): {report:?}");
+    for (per_second, counts, expected) in report {
+        let best = counts.iter().copied().max().unwrap_or(0);
         assert!(
-            within as f64 <= 1.0 + expected,
-            "{within} starts in {span:?} at {per_second}/s"
-        );
-        assert!(
-            within as f64 >= 0.95 * expected,
-            "{within} starts in {span:?} at {per_second}/s: under 95% of {expected}"
+            best as f64 >= 0.95 * expected,
+            "{counts:?} starts in {span:?} at {per_second}/s: under 95% of {expected}"
         );
     }
 }

@@ -145,6 +145,28 @@ where
         )
     }
 
+    /// `poll_next` for a stream with a [`LimitHandle`]: a change asked for meanwhile first,
+    /// and the consumer registered to be woken by the next. Out of line, so a stream without
+    /// a handle pays one test per poll.
+    #[cold]
+    #[inline(never)]
+    fn poll_with_handle(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<<St::Item as Future>::Output>> {
+        let this = self.project();
+        let mut engine = this.engine;
+        let remote = this.remote.as_ref().expect("checked by the caller");
+        if let Some(limit) = remote.take() {
+            engine.as_mut().set_limit_pinned(limit);
+        }
+        let polled = this.coop.poll(cx, |cx| {
+            engine.as_mut().poll_output(cx, &mut Budget::new(), true)
+        });
+        remote.after_poll(engine.limit(), polled.is_pending(), cx);
+        polled
+    }
+
     /// Tells the handles of a change made here.
     fn changed(&self) {
         if let Some(remote) = &self.remote {
@@ -206,21 +228,14 @@ where
     type Item = <St::Item as Future>::Output;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.remote.is_some() {
+            return self.poll_with_handle(cx);
+        }
         let this = self.project();
         let mut engine = this.engine;
-        let Some(remote) = this.remote.as_ref() else {
-            return this.coop.poll(cx, |cx| {
-                engine.as_mut().poll_output(cx, &mut Budget::new(), true)
-            });
-        };
-        if let Some(limit) = remote.take() {
-            engine.as_mut().set_limit_pinned(limit);
-        }
-        let polled = this.coop.poll(cx, |cx| {
+        this.coop.poll(cx, |cx| {
             engine.as_mut().poll_output(cx, &mut Budget::new(), true)
-        });
-        remote.after_poll(engine.limit(), polled.is_pending(), cx);
-        polled
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -171,6 +171,24 @@ where
         )
     }
 
+    /// `poll_next` for a stream with a [`LimitHandle`], out of line (see `AsCompleted`'s).
+    #[cold]
+    #[inline(never)]
+    fn poll_with_handle(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<<St::Item as Future>::Output>> {
+        let this = self.project();
+        let mut inner = this.inner;
+        let remote = this.remote.as_ref().expect("checked by the caller");
+        if let Some(limit) = remote.take() {
+            inner.as_mut().set_limit_pinned(limit);
+        }
+        let polled = this.coop.poll(cx, |cx| inner.as_mut().poll_next(cx));
+        remote.after_poll(inner.limit(), polled.is_pending(), cx);
+        polled
+    }
+
     /// Tells the handles of a change made here.
     fn changed(&self) {
         if let Some(remote) = &self.remote {
@@ -227,17 +245,12 @@ where
     type Item = <St::Item as Future>::Output;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.remote.is_some() {
+            return self.poll_with_handle(cx);
+        }
         let this = self.project();
         let mut inner = this.inner;
-        let Some(remote) = this.remote.as_ref() else {
-            return this.coop.poll(cx, |cx| inner.as_mut().poll_next(cx));
-        };
-        if let Some(limit) = remote.take() {
-            inner.as_mut().set_limit_pinned(limit);
-        }
-        let polled = this.coop.poll(cx, |cx| inner.as_mut().poll_next(cx));
-        remote.after_poll(inner.limit(), polled.is_pending(), cx);
-        polled
+        this.coop.poll(cx, |cx| inner.as_mut().poll_next(cx))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

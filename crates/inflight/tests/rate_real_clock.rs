@@ -36,24 +36,38 @@ async fn starts_within_span(per_second: u32) -> usize {
     starts.iter().filter(|&&at| at - first <= SPAN).count()
 }
 
+/// Tries per rate: a machine loaded to a dozen runnable threads on two cores starves this
+/// process for a tenth of a second now and then (100/s once gave 180 in 2 s that way), which
+/// no rate can make up without bursting beyond its catch-up. The best of three must reach 95%;
+/// the old schedule, which lost every late wake-up, never came near (169 and 802).
+const TRIES: usize = 3;
+
 #[tokio::test(flavor = "current_thread")]
 async fn a_rate_with_work_waiting_delivers_its_rate_on_a_real_clock() {
     let mut report = Vec::new();
     for per_second in [100u32, 1000] {
-        let count = starts_within_span(per_second).await;
         let expected = per_second as f64 * SPAN.as_secs_f64();
-        report.push((per_second, count, expected));
+        let mut counts = Vec::new();
+        for _ in 0..TRIES {
+            let count = starts_within_span(per_second).await;
+            // burst (1) + rate * t, counted from the first start: every try.
+            assert!(
+                count as f64 <= 1.0 + expected,
+                "{count} starts in {SPAN:?} at {per_second}/s: above burst + rate * t"
+            );
+            counts.push(count);
+            if count as f64 >= 0.95 * expected {
+                break;
+            }
+        }
+        report.push((per_second, counts, expected));
     }
-    eprintln!("starts in {SPAN:?} (rate, measured, rate*t): {report:?}");
-    for (per_second, count, expected) in report {
-        // burst (1) + rate * t, counted from the first start.
+    eprintln!("starts in {SPAN:?} (rate, measured per try, rate*t): {report:?}");
+    for (per_second, counts, expected) in report {
+        let best = counts.iter().copied().max().unwrap_or(0);
         assert!(
-            count as f64 <= 1.0 + expected,
-            "{count} starts in {SPAN:?} at {per_second}/s: above burst + rate * t"
-        );
-        assert!(
-            count as f64 >= 0.95 * expected,
-            "{count} starts in {SPAN:?} at {per_second}/s: under 95% of rate * t ({expected})"
+            best as f64 >= 0.95 * expected,
+            "{counts:?} starts in {SPAN:?} at {per_second}/s: under 95% of rate * t ({expected})"
         );
     }
 }

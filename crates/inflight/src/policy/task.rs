@@ -85,11 +85,10 @@ where
     };
     // Every place is held here until this future ends or is dropped; spawned attempts hold
     // them too, so that a dropped run's aborted tasks keep them until they really end.
-    let mut here = Some((slot, key));
     let (input, result, attempts, elapsed) = match places {
         Ok(held) => {
+            // Moved into the spawned attempts' share, or else held here to the end.
             let (shared_places, _held) = if shared.spawn.spawns() {
-                let (slot, key) = here.take().expect("taken once");
                 (Some(Arc::new((slot, key, held)) as Places), None)
             } else {
                 (None, held)
