@@ -219,40 +219,21 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
-mod adaptive;
-mod as_completed;
-mod block_on;
-mod budget;
-mod drive;
-mod engine;
-mod ext;
-mod gather;
-mod indexed;
-mod input_order;
-mod iter_source;
-mod limit;
-mod limit_check;
-mod limit_handle;
-mod limiter;
-mod ordered;
+// The layout, bottom up (each folder's mod.rs says more): `limits/` (the limit, the limiter,
+// adaptive limits), `primitives/` on them (slots, wake queue, engine, input order), `streams/`
+// on those (the plain entry points), and `policy/` on top (the builder and its runs). `pool`
+// stands on `limits/`; `task_error` is shared by it and `policy/`.
+mod limits;
 mod policy;
 mod pool;
-mod reorder;
-mod slots;
+mod primitives;
+mod streams;
 mod task_error;
-mod try_gather;
-mod try_in_flight;
-mod wake;
 
-pub use adaptive::adaptive_limit::AdaptiveLimit;
-pub use as_completed::{as_completed, AsCompleted};
-pub use drive::{drive, Driven};
-pub use ext::InflightExt;
-pub use gather::{gather, Gather};
-pub use limit::{IntoLimit, Limit};
-pub use limit_handle::LimitHandle;
-pub use limiter::{Limiter, Permit};
-pub use ordered::{ordered, Ordered};
+pub use limits::adaptive::adaptive_limit::AdaptiveLimit;
+pub use limits::limit::{IntoLimit, Limit};
+pub use limits::limit_handle::LimitHandle;
+pub use limits::limiter::{Limiter, Permit};
 pub use policy::builder::Inflight;
 pub use policy::event::Event;
 pub use policy::gathering::{Gathering, TryGathering};
@@ -262,16 +243,21 @@ pub use policy::input_pool::InputPool;
 pub use policy::outcome::{Failed, Failure, Outcome};
 pub use policy::outcomes::{Outcomes, StopHandle};
 pub use policy::progress::{Progress, Snapshot};
-pub use policy::rate::Rate;
 pub use policy::retry::{Retry, RetryIf};
-pub use policy::shared::{Acquiring, SharedLimit, SharedLimitError, SharedPermit};
+pub use policy::throttle::rate::Rate;
+pub use policy::throttle::shared::{Acquiring, SharedLimit, SharedLimitError, SharedPermit};
 pub use pool::{Closed, Pool};
+pub use streams::as_completed::{as_completed, AsCompleted};
+pub use streams::drive::{drive, Driven};
+pub use streams::ext::InflightExt;
+pub use streams::gather::{gather, Gather};
+pub use streams::ordered::{ordered, Ordered};
+pub use streams::try_gather::{try_gather, TryGather};
+pub use streams::try_in_flight::TryInFlight;
 pub use task_error::TaskError;
-pub use try_gather::{try_gather, TryGather};
-pub use try_in_flight::TryInFlight;
 
 /// The source types that appear in the return types of [`as_completed`], [`ordered`],
 /// [`gather`] and [`try_gather`]: you name them only to store those streams in a struct.
 pub mod source {
-    pub use crate::iter_source::IterSource;
+    pub use crate::primitives::iter_source::IterSource;
 }

@@ -6,7 +6,7 @@ use std::task::{Poll, Waker};
 
 use tokio::task::{AbortHandle, JoinSet};
 
-use crate::limiter::Limiter;
+use crate::limits::limiter::Limiter;
 use crate::task_error::TaskError;
 
 /// A pool of tokio tasks, at most `limit` running at once, whose [`spawn`](Pool::spawn) waits
@@ -84,7 +84,7 @@ impl<T: Send + 'static> Pool<T> {
     /// ```
     #[track_caller]
     pub fn new(limit: usize) -> Self {
-        crate::limit_check::check_limit(limit, "Pool::new: limit");
+        crate::limits::limit_check::check_limit(limit, "Pool::new: limit");
         Pool {
             limiter: Limiter::new(limit),
             state: Mutex::new(State {

@@ -10,12 +10,12 @@ use super::halt::{ErrorPolicy, HaltMode};
 use super::handle::{Control, RunHandle};
 use super::outcome::Failure;
 use super::progress::Progress;
-use super::rate::Rate;
 use super::retry::{ErasedRetryIf, Retry, RetryIf, RetryWhen};
-use super::shared::{SharedLimit, SharedLimits};
 use super::task::Hook;
-use crate::limit::{check, Limit};
-use crate::limit_check::check_limit;
+use super::throttle::rate::Rate;
+use super::throttle::shared::{SharedLimit, SharedLimits};
+use crate::limits::limit::{check, Limit};
+use crate::limits::limit_check::check_limit;
 
 /// Runs inputs through a task with a bounded number in flight, under policies: a start rate,
 /// a timeout per attempt, retries with backoff, an error policy, live resizing (or an

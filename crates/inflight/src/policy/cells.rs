@@ -9,8 +9,8 @@ use std::sync::{Arc, OnceLock};
 
 use super::attempt::SpawnCell;
 use super::give_back::GiveBackCell;
-use super::keys::{Key, Keying};
-use crate::limit_check::check_limit;
+use super::throttle::keys::{Key, Keying};
+use crate::limits::limit_check::check_limit;
 
 /// The keys of a run, set by its `per_key` before it pulls its first input.
 pub(crate) struct KeyCell<I> {

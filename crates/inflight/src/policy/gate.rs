@@ -12,9 +12,9 @@ use futures_core::Stream;
 
 use super::cells::KeyCell;
 use super::give_back::{GiveBackCell, Returnable};
-use super::keys::{Key, KeyGuard, KeyTable, Keying};
 use super::progress::Progress;
-use crate::limiter::{Limiter, Permit};
+use super::throttle::keys::{Key, KeyGuard, KeyTable, Keying};
+use crate::limits::limiter::{Limiter, Permit};
 
 /// An input let through the gate, with the slot it holds until its task ends.
 pub(crate) struct Admitted<I> {

@@ -11,7 +11,7 @@ use futures_core::Stream;
 
 use super::outcome::{Failed, Outcome};
 use super::outcomes::Outcomes;
-use crate::gather::{place, unwrap_all};
+use crate::streams::gather::{place, unwrap_all};
 
 /// The future of [`Inflight::gather`](crate::Inflight::gather): every outcome, sorted by input
 /// index. If the error policy halts the run, the outcomes of the inputs it cancelled (or never

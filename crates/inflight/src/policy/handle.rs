@@ -9,10 +9,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::progress::Progress;
-use super::rate::{Pacer, Rate};
-use crate::adaptive::{Controller, Reply};
-use crate::limit::Limit;
-use crate::limiter::Limiter;
+use super::throttle::rate::{Pacer, Rate};
+use crate::limits::adaptive::{Controller, Reply};
+use crate::limits::limit::Limit;
+use crate::limits::limiter::Limiter;
 
 /// Changes the limit and the rate of an [`Inflight`](crate::Inflight) builder while its runs go
 /// on: every run made from it (and from its clones) follows at once. Got from

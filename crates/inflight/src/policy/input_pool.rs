@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use super::cells::KeyCell;
 use super::give_back::GiveBack;
 use super::outcome::Outcome;
-use crate::drive::Driven;
+use crate::streams::drive::Driven;
 
 /// A pool you submit inputs to, made by [`Inflight::pool`](crate::Inflight::pool): every
 /// policy of the builder applies, the run is driven on its own tokio task (so tasks progress

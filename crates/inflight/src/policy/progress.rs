@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::limiter::Limiter;
+use crate::limits::limiter::Limiter;
 
 /// Live counters of a run, shared by every clone; read them from anywhere while it goes on.
 ///

@@ -25,13 +25,13 @@ use super::outcome::Outcome;
 use super::outcomes::Outcomes;
 use super::retry::ErasedRetryIf;
 use super::task::{run_input, RunShared};
-use crate::adaptive::timing::Untimed;
-use crate::as_completed::AsCompleted;
-use crate::indexed::IndexedFuture;
-use crate::input_order::{InputOrder, Positioned};
-use crate::iter_source::IterSource;
-use crate::limit::Limit;
-use crate::limiter::Limiter;
+use crate::limits::adaptive::timing::Untimed;
+use crate::limits::limit::Limit;
+use crate::limits::limiter::Limiter;
+use crate::primitives::indexed::IndexedFuture;
+use crate::primitives::input_order::{InputOrder, Positioned};
+use crate::primitives::iter_source::IterSource;
+use crate::streams::as_completed::AsCompleted;
 
 impl Inflight {
     /// Runs `task` on each input of `inputs` (pulled lazily), handing back outcomes in
@@ -282,7 +282,7 @@ impl Inflight {
         let spawn = run.spawn_cell();
         InputPool::new(
             sender,
-            crate::drive::drive_unbounded(run),
+            crate::streams::drive::drive_unbounded(run),
             keys,
             Box::new(move || spawn.enable()),
             give_back,

@@ -16,9 +16,9 @@ use super::halt::Halt;
 use super::handle::Control;
 use super::outcome::{Failure, Outcome};
 use super::progress::{CountsPanic, Progress};
-use super::rate::Pacer;
 use super::retry::{Retry, RetryIf};
-use super::shared::{SharedLimitError, SharedLimits, SharedPermit};
+use super::throttle::rate::Pacer;
+use super::throttle::shared::{SharedLimitError, SharedLimits, SharedPermit};
 
 /// A hook that sees every event of a run.
 pub(crate) type Hook = Arc<dyn Fn(&Event) + Send + Sync>;
@@ -223,7 +223,7 @@ where
 /// the concurrency limits, so a busy key never holds a place of the shared concurrency limit.
 async fn take_shared_places(
     limits: &SharedLimits,
-    key: Option<&super::keys::Key>,
+    key: Option<&super::throttle::keys::Key>,
 ) -> Result<Vec<SharedPermit>, SharedLimitError> {
     let mut held = Vec::new();
     if !limits.per_key.is_empty() {

@@ -22,7 +22,7 @@ impl<F> IndexedFuture<F> {
     }
 }
 
-impl<F: Future> crate::input_order::Positioned for IndexedFuture<F> {
+impl<F: Future> crate::primitives::input_order::Positioned for IndexedFuture<F> {
     type Value = F::Output;
     fn position(&self) -> u64 {
         self.index

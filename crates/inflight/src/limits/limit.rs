@@ -1,10 +1,10 @@
 //! [`Limit`]: how many tasks may run at once, fixed or adaptive; and the checks every entry
 //! point makes of it.
 
-use crate::adaptive::adaptive_limit::AdaptiveLimit;
-use crate::adaptive::timing::{Timer, Timing, Untimed};
-use crate::adaptive::Controller;
-use crate::limit_check::check_limit;
+use crate::limits::adaptive::adaptive_limit::AdaptiveLimit;
+use crate::limits::adaptive::timing::{Timer, Timing, Untimed};
+use crate::limits::adaptive::Controller;
+use crate::limits::limit_check::check_limit;
 
 /// How many tasks may run at once: a fixed number, or an [adaptive](Limit::adaptive) limit
 /// that follows the latency (and, under [`Inflight`](crate::Inflight), the drops) of the tasks

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::limiter::Limiter;
+use crate::limits::limiter::Limiter;
 
 /// The error of a [`SharedLimit`] that could not be acquired (say, its server was unreachable
 /// for longer than allowed).

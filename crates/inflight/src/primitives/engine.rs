@@ -7,10 +7,10 @@ use std::task::{Context, Poll, Waker};
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
-use crate::adaptive::timing::Timer;
-use crate::budget::Budget;
-use crate::limit::Limit;
-use crate::slots::{Slots, Woken};
+use crate::limits::adaptive::timing::Timer;
+use crate::limits::limit::Limit;
+use crate::primitives::budget::Budget;
+use crate::primitives::slots::{Slots, Woken};
 
 pin_project! {
     /// A source of futures and the slots that run them; `T` times them for an adaptive limit.

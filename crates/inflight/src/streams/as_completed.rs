@@ -9,11 +9,11 @@ use futures_core::stream::FusedStream;
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
-use crate::budget::{Budget, Coop};
-use crate::engine::Engine;
-use crate::iter_source::IterSource;
-use crate::limit::{check, IntoLimit, Limit, TimerOf};
-use crate::limit_handle::{LimitHandle, Remote};
+use crate::limits::limit::{check, IntoLimit, Limit, TimerOf};
+use crate::limits::limit_handle::{LimitHandle, Remote};
+use crate::primitives::budget::{Budget, Coop};
+use crate::primitives::engine::Engine;
+use crate::primitives::iter_source::IterSource;
 
 /// Runs `futures` with at most `limit` in flight and yields their outputs as they complete.
 ///

@@ -9,9 +9,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::adaptive::timing::Timer;
-use crate::budget::Budget;
-use crate::wake::{ReadyQueue, SlotWaker};
+use crate::limits::adaptive::timing::Timer;
+use crate::primitives::budget::Budget;
+use crate::primitives::wake::{ReadyQueue, SlotWaker};
 
 struct Slot<F> {
     future: Pin<Box<Option<F>>>,

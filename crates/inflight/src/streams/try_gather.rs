@@ -7,11 +7,11 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
-use crate::as_completed::AsCompleted;
-use crate::gather::{place, unwrap_all};
-use crate::indexed::Indexed;
-use crate::iter_source::IterSource;
-use crate::limit::{check, IntoLimit};
+use crate::limits::limit::{check, IntoLimit};
+use crate::primitives::indexed::Indexed;
+use crate::primitives::iter_source::IterSource;
+use crate::streams::as_completed::AsCompleted;
+use crate::streams::gather::{place, unwrap_all};
 
 /// Runs `futures` with at most `limit` in flight and returns all their `Ok` outputs in input
 /// order, or the first `Err` as soon as it comes.
@@ -54,7 +54,7 @@ where
 {
     let limit = check(limit.into(), "try_gather: limit");
     let source = Indexed::new(IterSource::new(futures.into_iter()));
-    let expected = crate::gather::initial_capacity(source.size_hint().0);
+    let expected = crate::streams::gather::initial_capacity(source.size_hint().0);
     TryGather {
         stream: Some(AsCompleted::new(source, limit)),
         outputs: Vec::with_capacity(expected),

@@ -4,10 +4,10 @@ use std::future::Future;
 
 use futures_core::Stream;
 
-use crate::as_completed::AsCompleted;
-use crate::limit::{check, IntoLimit};
-use crate::ordered::Ordered;
-use crate::try_in_flight::TryInFlight;
+use crate::limits::limit::{check, IntoLimit};
+use crate::streams::as_completed::AsCompleted;
+use crate::streams::ordered::Ordered;
+use crate::streams::try_in_flight::TryInFlight;
 
 /// Runs the futures of a stream with a bounded number in flight: a number, or a
 /// [`Limit::adaptive`](crate::Limit::adaptive).

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
 
-use crate::block_on::block_on;
-use crate::limit_check::check_limit;
+use crate::limits::block_on::block_on;
+use crate::limits::limit_check::check_limit;
 
 /// A cloneable concurrency limit shared by every clone: at most `limit` permits out at once.
 ///

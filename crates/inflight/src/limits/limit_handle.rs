@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Waker};
 
-use crate::limit::{IntoLimit, Limit};
+use crate::limits::limit::{IntoLimit, Limit};
 
 /// Changes the limit of an [`AsCompleted`](crate::AsCompleted) or [`Ordered`](crate::Ordered)
 /// stream from anywhere: another task, a signal handler, a controller of your own. Got from

@@ -7,10 +7,10 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
-use crate::as_completed::AsCompleted;
-use crate::indexed::Indexed;
-use crate::iter_source::IterSource;
-use crate::limit::{check, IntoLimit};
+use crate::limits::limit::{check, IntoLimit};
+use crate::primitives::indexed::Indexed;
+use crate::primitives::iter_source::IterSource;
+use crate::streams::as_completed::AsCompleted;
 
 /// Runs `futures` with at most `limit` in flight (a number, or a [`Limit::adaptive`](crate::Limit::adaptive)) and
 /// returns all their outputs in input order.

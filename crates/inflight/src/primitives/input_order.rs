@@ -8,11 +8,11 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
-use crate::adaptive::timing::Timer;
-use crate::budget::Budget;
-use crate::engine::Engine;
-use crate::limit::Limit;
-use crate::reorder::ReorderBuffer;
+use crate::limits::adaptive::timing::Timer;
+use crate::limits::limit::Limit;
+use crate::primitives::budget::Budget;
+use crate::primitives::engine::Engine;
+use crate::primitives::reorder::ReorderBuffer;
 
 /// A future whose output is its input position (0, 1, 2... with no gaps) and a value, and whose
 /// position can be read before it finishes (to write it off if its poll panics).

@@ -9,13 +9,13 @@ use futures_core::stream::FusedStream;
 use futures_core::Stream;
 use pin_project_lite::pin_project;
 
-use crate::budget::Coop;
-use crate::indexed::Indexed;
-use crate::input_order::InputOrder;
-use crate::iter_source::IterSource;
-use crate::limit::{check, IntoLimit, Limit, TimerOf};
-use crate::limit_check::check_limit;
-use crate::limit_handle::{LimitHandle, Remote};
+use crate::limits::limit::{check, IntoLimit, Limit, TimerOf};
+use crate::limits::limit_check::check_limit;
+use crate::limits::limit_handle::{LimitHandle, Remote};
+use crate::primitives::budget::Coop;
+use crate::primitives::indexed::Indexed;
+use crate::primitives::input_order::InputOrder;
+use crate::primitives::iter_source::IterSource;
 
 /// Runs `futures` with at most `limit` in flight and yields their outputs in input order.
 ///
