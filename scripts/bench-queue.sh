@@ -122,10 +122,12 @@ run_queue() {
     cpu0=$(cpu_main)
     start=$(now)
     "$BIN" queue push bench "$TMP/urls" 2>"$TMP/err.push" >/dev/null &
+    local pids=($!)
     for i in 1 2; do
         ("$BIN" fetch -q -j "$J" --queue bench -o "$out" "$@" 2>"$TMP/err.$i"; now >"$TMP/exit.$i") &
+        pids+=($!)
     done
-    wait
+    wait "${pids[@]}" # not the Celery workers, which run in the background too
     cpu1=$(cpu_main)
     [ "$(count_files "$out")" -eq "$N" ] || { echo "$variant: $(count_files "$out") files, not $N" >&2; exit 1; }
     local results
