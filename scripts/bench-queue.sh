@@ -20,7 +20,8 @@
 # adds reading and writing the connections), round trips per input (counted by the clients), and
 # how long after the last result was recorded each worker exited.
 #
-# Usage: scripts/bench-queue.sh     (env: N=20000 J=50 ROUNDS=3 CELERY=0 BIN=target/release/inflight)
+# Usage: scripts/bench-queue.sh     (env: N=20000 J=50 ROUNDS=3 CELERY=0 BIN=target/release/inflight
+#                                   RAW=FILE to keep every run's row)
 set -euo pipefail
 
 N=${N:-20000}
@@ -242,6 +243,7 @@ echo "$N files from a local nginx, -j $J per process, bodies on tmpfs; medians o
 echo
 echo "| what | time (push to last result) | / local | Redis µs per input (commandstats) | Redis main thread CPU µs per input | round trips per input | workers exit after the last result (s) |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
+[ -n "${RAW:-}" ] && cp "$RESULTS" "$RAW" # every run's row, for a closer look
 python3 - "$RESULTS" <<'PY'
 import statistics, sys
 from collections import OrderedDict
