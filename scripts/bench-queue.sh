@@ -20,7 +20,8 @@
 # adds reading and writing the connections), round trips per input (counted by the clients), and
 # how long after the last result was recorded each worker exited.
 #
-# Usage: scripts/bench-queue.sh     (env: N=20000 J=50 ROUNDS=3 CELERY=0 BIN=target/release/inflight)
+# Usage: scripts/bench-queue.sh     (env: N=20000 J=50 ROUNDS=3 CELERY=0 BIN=target/release/inflight
+#                                   RAW=FILE to keep every run's row)
 set -euo pipefail
 
 N=${N:-20000}
@@ -122,10 +123,12 @@ run_queue() {
     cpu0=$(cpu_main)
     start=$(now)
     "$BIN" queue push bench "$TMP/urls" 2>"$TMP/err.push" >/dev/null &
+    local pids=($!)
     for i in 1 2; do
         ("$BIN" fetch -q -j "$J" --queue bench -o "$out" "$@" 2>"$TMP/err.$i"; now >"$TMP/exit.$i") &
+        pids+=($!)
     done
-    wait
+    wait "${pids[@]}" # not the Celery workers, which run in the background too
     cpu1=$(cpu_main)
     [ "$(count_files "$out")" -eq "$N" ] || { echo "$variant: $(count_files "$out") files, not $N" >&2; exit 1; }
     local results
@@ -240,6 +243,7 @@ echo "$N files from a local nginx, -j $J per process, bodies on tmpfs; medians o
 echo
 echo "| what | time (push to last result) | / local | Redis µs per input (commandstats) | Redis main thread CPU µs per input | round trips per input | workers exit after the last result (s) |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
+[ -n "${RAW:-}" ] && cp "$RESULTS" "$RAW" # every run's row, for a closer look
 python3 - "$RESULTS" <<'PY'
 import statistics, sys
 from collections import OrderedDict
