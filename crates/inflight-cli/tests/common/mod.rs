@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod counting;
+pub mod curl;
 pub mod procs;
 pub mod proxy;
 pub mod redis;

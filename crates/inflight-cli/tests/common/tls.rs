@@ -51,6 +51,17 @@ impl Ca {
     }
 }
 
+/// What a self-signed server certificate says it is (its basicConstraints).
+#[derive(Clone, Copy, Debug)]
+pub enum SelfSigned {
+    /// `CA:TRUE`, as `openssl req -x509` makes it.
+    Ca,
+    /// `CA:FALSE`.
+    NotCa,
+    /// No basicConstraints at all (an end-entity certificate).
+    Unmarked,
+}
+
 /// A running HTTPS server; it lives until the test process exits.
 pub struct TlsServer {
     pub addr: SocketAddr,
@@ -68,19 +79,35 @@ impl TlsServer {
         TlsServer::start_with(cert, key, h2)
     }
 
-    /// Serves with a self-signed certificate for 127.0.0.1 that is also a CA (`CA:TRUE`), as
-    /// `openssl req -x509` makes them; returns its PEM for `--cacert` too.
-    pub fn start_self_signed_ca() -> (TlsServer, String) {
+    /// Serves with a self-signed certificate for `localhost` (not 127.0.0.1, so that a name it
+    /// is not for can be tried) marked as `kind` says; returns its PEM for `--cacert` too.
+    /// `SelfSigned::Ca` is what `openssl req -x509` makes.
+    pub fn start_self_signed(kind: SelfSigned) -> (TlsServer, String) {
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.is_ca = match kind {
+            SelfSigned::Ca => IsCa::Ca(BasicConstraints::Unconstrained),
+            SelfSigned::NotCa => IsCa::ExplicitNoCa,
+            SelfSigned::Unmarked => IsCa::NoCa,
+        };
+        let key = KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let server = TlsServer::start_with(cert.der().clone(), der, false);
+        (server, cert.pem())
+    }
+
+    /// Serves with a certificate for `localhost` and 127.0.0.1 signed by `ca` that is itself a
+    /// CA (`CA:TRUE`): an intermediate used as a server's own.
+    pub fn start_ca_signed_ca(ca: &Ca) -> TlsServer {
         let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
         params
             .subject_alt_names
             .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let key = KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
+        let cert = params.signed_by(&key, &ca.cert, &ca.key).unwrap();
         let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        let server = TlsServer::start_with(cert.der().clone(), der, false);
-        (server, cert.pem())
+        TlsServer::start_with(cert.der().clone(), der, false)
     }
 
     fn start_with(
