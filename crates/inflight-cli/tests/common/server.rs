@@ -17,7 +17,8 @@
 //! times, encoded as KIND: gzip, br, zstd, deflate, deflate-raw, x-custom, or 256 KiB as
 //! gzip-corrupt or deflate-corrupt: see `encode`); `/capacity/C/MS[/ANY]` (a server with a hidden capacity of C: up to C at once take MS ms;
 //! above C each takes MS × (n/C)³ (it thrashes); above 2C it answers 503 at once); anything
-//! else: 200 with body `body of PATH`. Every request's head is kept in `State::heads`.
+//! else: 200 with body `body of PATH`. Every request's head is kept in `State::heads`. A
+//! connection that does not start with an HTTP method (a TLS handshake) gets a 400.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -86,6 +87,13 @@ impl Server {
 }
 
 fn handle(mut conn: TcpStream, state: &State) {
+    // What plain HTTP servers (nginx, Apache) do with a request that is not HTTP, such as the
+    // TLS handshake of a client that took this port for an https one: 400, and close.
+    let mut first = [0u8; 1];
+    if conn.peek(&mut first).is_ok_and(|n| n == 1) && !first[0].is_ascii_uppercase() {
+        respond(&mut conn, "400 Bad Request", &[], b"not an HTTP request");
+        return;
+    }
     let Some((path, head)) = read_request(&mut conn) else {
         return;
     };
