@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::halt::Halt;
-use crate::parse;
+use crate::helpers::parse;
+use crate::run::halt::Halt;
 
 /// Run jobs and fetch URLs with a bounded number in flight.
 ///
@@ -63,9 +63,9 @@ pub enum Command {
     Fetch(Box<FetchArgs>),
     /// Work queues on Redis: push inputs once, run workers anywhere (`exec --queue`, `fetch
     /// --queue`), read status and results.
-    Queue(crate::queue_cmd::QueueArgs),
+    Queue(crate::redis::queue_cmd::QueueArgs),
     /// Read or change live the shared limits of running processes (`--global-*`).
-    Limits(crate::limits_cmd::LimitsArgs),
+    Limits(crate::redis::limits_cmd::LimitsArgs),
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
     ///
     /// bash: inflight completions bash > ~/.local/share/bash-completion/completions/inflight
@@ -93,8 +93,8 @@ pub struct Common {
     /// server's refusals (429, 503, connection resets), up to 1000 or to MAX with `auto:MAX`;
     /// the progress line shows it and the summary says where it settled.
     #[arg(short = 'j', long = "jobs", value_name = "N|auto|auto:MAX",
-          value_parser = crate::jobs::Jobs::parse, allow_negative_numbers = true)]
-    pub jobs: Option<crate::jobs::Jobs>,
+          value_parser = crate::run::jobs::Jobs::parse, allow_negative_numbers = true)]
+    pub jobs: Option<crate::run::jobs::Jobs>,
 
     /// Time limit for one attempt (e.g. 10s, 500ms, 2m; a plain number is seconds). exec sends
     /// SIGTERM to the job's whole process group, then SIGKILL after --term-grace, and prints
@@ -152,7 +152,7 @@ pub struct Common {
     pub max_line: u64,
 
     #[command(flatten)]
-    pub redis: crate::redis_opts::RedisArgs,
+    pub redis: crate::redis::options::RedisArgs,
 }
 
 /// `inflight exec`.
@@ -211,14 +211,14 @@ pub struct FetchArgs {
     pub max_redirects: usize,
 
     #[command(flatten)]
-    pub crawl: crate::crawl::CrawlArgs,
+    pub crawl: crate::fetch::crawl::CrawlArgs,
 
     /// File of URLs, one a line [default: stdin].
     #[arg(value_name = "FILE")]
     pub file: Option<PathBuf>,
 
     #[command(flatten)]
-    pub redis_fetch: crate::redis_opts::FetchRedisArgs,
+    pub redis_fetch: crate::redis::options::FetchRedisArgs,
 }
 
 /// A parsed `--halt`; `None` inside means `never`.
@@ -255,7 +255,7 @@ mod tests {
         let Command::Exec(args) = cli.command else {
             panic!("not exec")
         };
-        assert_eq!(args.common.jobs, Some(crate::jobs::Jobs::Fixed(3)));
+        assert_eq!(args.common.jobs, Some(crate::run::jobs::Jobs::Fixed(3)));
         assert!(args.keep_order);
         assert_eq!(args.command, ["echo", "-n", "{}", ":::", "a"]);
         let cli = Cli::try_parse_from(["inflight", "exec", "echo", "-n", "--timeout"]).unwrap();

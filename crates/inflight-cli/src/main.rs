@@ -1,54 +1,38 @@
 //! The `inflight` command line tool: `exec` runs a command per input, `fetch` downloads URLs,
 //! both with a bounded number in flight. See `inflight --help` and USAGE.md.
-mod body;
+//!
+//! # Map
+//!
+//! Imports run one way, down this list; no file imports a file that imports it back
+//! (`scripts/check-import-loops.py` checks it), and `exec`, `fetch` and `redis` never import
+//! each other.
+//!
+//! - this file: picks the runtime, builds each command's job and settings from the options
+//!   and hands them to the run loop. `cli` declares the command line (clap), `usage` says its
+//!   errors in one line, `extras` makes completions and man pages.
+//! - [`exec`] and [`fetch`]: what one command adds, each a [`run::job::Job`] (what to do with
+//!   one input) and the pieces only it needs.
+//! - [`redis`]: `--redis` (shared limits, `--queue`) and the `queue` and `limits` commands.
+//! - [`run`]: the loop both commands share (inputs, the library's builder, output, log,
+//!   signals, the exit status).
+//! - [`helpers`]: small things everyone uses (`say`, `parse`, `human`...), importing nothing.
+//!
+//! Where things go: an option both commands take is a field of `cli::Common`, read in
+//! [`settings`] (or by the `run/` file that owns it); an option of one command goes in its
+//! args (`cli::ExecArgs`, `fetch::crawl::CrawlArgs`) and is used in `exec/` or `fetch/`; a
+//! Redis option goes in `redis::options`. A new fetch feature is a file in `fetch/` used by
+//! `fetch::job`; a new command is a folder (or a file in `redis/` if it only speaks to Redis)
+//! with its arguments beside its code, a variant of `cli::Command` and an arm in [`main`].
+//! Something two folders share moves down: into `run/` if it is part of a run, else into
+//! `helpers/`.
 mod cli;
-mod client;
-mod continuation;
-mod crawl;
-mod errchain;
 mod exec;
 mod extras;
-mod fdlimit;
-mod feed;
 mod fetch;
-mod free_name;
-mod halt;
-mod headers;
-mod input;
-mod jobs;
-mod keep_order;
-mod limits_cmd;
-mod log;
-mod mask;
-mod names;
-mod naming;
-mod outdir;
-mod parse;
-mod partial;
-mod print;
-mod process;
-mod progress;
-mod proxy;
-mod queue_cmd;
-mod queue_push;
-mod queue_source;
-mod queue_status;
-mod redis_opts;
-mod redis_run;
-mod retry;
+mod helpers;
+mod redis;
 mod run;
-mod save;
-mod say;
-mod shared_limits;
-mod shown;
-mod signals;
-mod slots;
-mod spool;
-mod tally;
-mod template;
-mod tlserr;
 mod usage;
-mod writer;
 
 use std::path::Path;
 use std::time::Duration;
@@ -57,8 +41,13 @@ use clap::Parser;
 use futures::stream::{self, BoxStream, StreamExt};
 
 use cli::{Cli, Command, Common, ExecArgs, FetchArgs};
-use input::RawLine;
-use tally::EXIT_USAGE;
+use exec::{process, slots, template};
+use fetch::{client, crawl, outdir, partial};
+use helpers::{fdlimit, say};
+use redis::{limits_cmd, queue_cmd, setup};
+use run::input::RawLine;
+use run::tally::EXIT_USAGE;
+use run::{input, jobs, log, progress, runner, spool, tally};
 
 fn main() {
     let cli = match Cli::try_parse() {
@@ -153,7 +142,7 @@ async fn exec_main(args: ExecArgs) -> i32 {
     let total = inputs.as_ref().map(|i| i.len() as u64);
     // exec applies --timeout itself (TERM, grace, KILL, output kept), not through the library.
     let mut settings = settings(&args.common, jobs, args.keep_order, total, None, None);
-    let job = exec::Exec {
+    let job = exec::job::Exec {
         slots: template.uses_slot.then(slots::Slots::default),
         template,
         stop: process::Stop {
@@ -161,9 +150,16 @@ async fn exec_main(args: ExecArgs) -> i32 {
             grace: args.term_grace,
         },
     };
-    let queued = redis_run::prepare(&args.common, None, inputs.is_some(), &mut settings).await;
+    let queued = setup::prepare(
+        &args.common.redis,
+        args.common.resume,
+        None,
+        inputs.is_some(),
+        &mut settings,
+    )
+    .await;
     match queued {
-        Ok(Some(queued)) => return run::run(queued, settings, job).await,
+        Ok(Some(queued)) => return runner::run(queued, settings, job).await,
         Ok(None) => {}
         Err(e) => fail(&e),
     }
@@ -176,9 +172,9 @@ async fn exec_main(args: ExecArgs) -> i32 {
                     seq: None,
                 })
             });
-            run::run(stream::iter(list).boxed(), settings, job).await
+            runner::run(stream::iter(list).boxed(), settings, job).await
         }
-        None => run::run(lines(tokio::io::stdin(), &args.common), settings, job).await,
+        None => runner::run(lines(tokio::io::stdin(), &args.common), settings, job).await,
     }
 }
 
@@ -234,7 +230,7 @@ async fn fetch_main(args: FetchArgs) -> i32 {
         ))),
         _ => None,
     };
-    let job = fetch::Fetcher {
+    let job = fetch::job::Fetcher {
         client: client.full,
         plain_client: client.plain,
         max_size: args.max_size,
@@ -257,20 +253,27 @@ async fn fetch_main(args: FetchArgs) -> i32 {
     // `-` is stdin, as for curl and most tools.
     let file = args.file.as_ref().filter(|path| path.as_os_str() != "-");
     let own_inputs = file.is_some();
-    let queued =
-        match redis_run::prepare(&args.common, global_per_host, own_inputs, &mut settings).await {
-            Ok(queued) => queued,
-            Err(e) => fail(&e),
-        };
+    let queued = match setup::prepare(
+        &args.common.redis,
+        args.common.resume,
+        global_per_host,
+        own_inputs,
+        &mut settings,
+    )
+    .await
+    {
+        Ok(queued) => queued,
+        Err(e) => fail(&e),
+    };
     let status = match (queued, file) {
-        (Some(queued), _) => run::run(urls(queued), settings, job).await,
+        (Some(queued), _) => runner::run(urls(queued), settings, job).await,
         (None, Some(path)) => match tokio::fs::File::open(path).await {
-            Ok(file) => run::run(urls(lines(file, &args.common)), settings, job).await,
+            Ok(file) => runner::run(urls(lines(file, &args.common)), settings, job).await,
             Err(e) => fail(&format!("cannot open {}: {e}", path.display())),
         },
         (None, None) => {
             let input = urls(lines(tokio::io::stdin(), &args.common));
-            run::run(input, settings, job).await
+            runner::run(input, settings, job).await
         }
     };
     if let Some(partials) = partials {
@@ -287,12 +290,12 @@ fn settings(
     total: Option<u64>,
     per_host: Option<usize>,
     timeout: Option<Duration>,
-) -> run::Settings {
+) -> runner::Settings {
     let (log, done) = match &common.log {
         Some(path) => open_log(path, common.resume),
         None => (None, None),
     };
-    run::Settings {
+    runner::Settings {
         jobs,
         keep_order,
         timeout,

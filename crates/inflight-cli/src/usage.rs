@@ -3,8 +3,8 @@
 //! printing only its first line would drop exactly them ("were not provided:" and nothing).
 use clap::error::ErrorKind;
 
-use crate::say;
-use crate::tally::EXIT_USAGE;
+use crate::helpers::say;
+use crate::run::tally::EXIT_USAGE;
 
 /// Help and version go to stdout with status 0; every real usage error is one line on stderr
 /// and status 255.

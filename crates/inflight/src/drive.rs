@@ -8,7 +8,7 @@ use futures_core::Stream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::limit::check_limit;
+use crate::limit_check::check_limit;
 
 /// Polls `stream` on a spawned tokio task and hands its items over a channel of `capacity`.
 ///

@@ -32,7 +32,8 @@ where
     T: Timer,
 {
     pub(crate) fn new(source: St, limit: Limit) -> Self {
-        let (limit, timer) = T::start(limit, None);
+        let (limit, controller) = limit.start(None);
+        let timer = T::start(controller);
         Engine {
             source,
             source_done: false,
@@ -67,7 +68,8 @@ where
     }
 
     pub(crate) fn set_limit(&mut self, limit: Limit) {
-        let (limit, timer) = T::start(limit, Some(self.slots.limit()));
+        let (limit, controller) = limit.start(Some(self.slots.limit()));
+        let timer = T::start(controller);
         self.slots.set_limit(limit, timer);
         if limit > 0 {
             if let Some(consumer) = self.paused.take() {

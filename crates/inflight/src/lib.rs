@@ -189,6 +189,7 @@ mod indexed;
 mod input_order;
 mod iter_source;
 mod limit;
+mod limit_check;
 mod limiter;
 mod ordered;
 mod policy;

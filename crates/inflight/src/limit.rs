@@ -4,6 +4,7 @@
 use crate::adaptive::adaptive_limit::AdaptiveLimit;
 use crate::adaptive::timing::{Timer, Timing, Untimed};
 use crate::adaptive::Controller;
+use crate::limit_check::check_limit;
 
 /// How many tasks may run at once: a fixed number, or an [adaptive](Limit::adaptive) limit
 /// that follows the latency (and, under [`Inflight`](crate::Inflight), the drops) of the tasks
@@ -186,13 +187,6 @@ pub(crate) mod sealed {
 
 /// The timer of the streams that keep `L`.
 pub(crate) type TimerOf<L> = <<L as IntoLimit>::Kept as sealed::Kept>::Timer;
-
-/// Panics unless `limit` is at least 1, naming the argument like `slice::chunks(0)` does: a
-/// limit of zero would never start anything and wait forever.
-#[track_caller]
-pub(crate) fn check_limit(limit: usize, what: &str) {
-    assert!(limit > 0, "{what} must be at least 1, got {limit}");
-}
 
 /// The same check for a limit given when something is made: a fixed one must be at least 1,
 /// an adaptive one must have its minimum at most its maximum.

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 
 use crate::block_on::block_on;
-use crate::limit::check_limit;
+use crate::limit_check::check_limit;
 
 /// A cloneable concurrency limit shared by every clone: at most `limit` permits out at once.
 ///

@@ -12,7 +12,8 @@ use crate::budget::Coop;
 use crate::indexed::Indexed;
 use crate::input_order::InputOrder;
 use crate::iter_source::IterSource;
-use crate::limit::{check, check_limit, IntoLimit, Limit, TimerOf};
+use crate::limit::{check, IntoLimit, Limit, TimerOf};
+use crate::limit_check::check_limit;
 
 /// Runs `futures` with at most `limit` in flight and yields their outputs in input order.
 ///

@@ -83,7 +83,7 @@ impl<T: Send + 'static> Pool<T> {
     /// ```
     #[track_caller]
     pub fn new(limit: usize) -> Self {
-        crate::limit::check_limit(limit, "Pool::new: limit");
+        crate::limit_check::check_limit(limit, "Pool::new: limit");
         Pool {
             limiter: Limiter::new(limit),
             state: Mutex::new(State {

@@ -1,17 +1,17 @@
-//! [`Family`]: the client side of a concurrency limit (one key, or one per key): acquiring
-//! with FIFO queueing and wake-ups, releasing, and what the renewer needs.
+//! [`Family`]: the client side of a concurrency limit (one key, or one per key), the state
+//! that every other file of `limit/` builds on: releasing, the live limit, the epoch, and the
+//! permits held and waiters known, which the renewer (`renew`) and the wake-up hub (`hub`)
+//! read. Acquiring, which starts those two, is `acquire`'s; this file imports none of them.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 
 use super::options::LimitOptions;
-use super::permit::LimitPermit;
-use super::{hub, renew};
-use crate::connection::Redis;
+use crate::connection::{Redis, RedisEvent};
 use crate::error::Error;
 use crate::keys::{random_id, FamilyKeys};
 use crate::scripts;
@@ -24,7 +24,8 @@ pub(crate) struct Family {
     pub(crate) keys: FamilyKeys,
     /// This process's id in tokens and in its wake list's name.
     pub(crate) client: String,
-    next_token: AtomicU64,
+    /// Numbers this process's tokens.
+    pub(super) next_token: AtomicU64,
     pub(crate) options: LimitOptions,
     /// The limit used while none is stored in Redis.
     pub(crate) default_limit: u64,
@@ -36,7 +37,8 @@ pub(crate) struct Family {
     pub(crate) waiters: Mutex<HashMap<String, Arc<Notify>>>,
     /// Tells the hub that there are waiters to listen for.
     pub(crate) hub_wake: Notify,
-    tasks: Once,
+    /// The renewer and the hub, started once (see `acquire`).
+    pub(super) tasks: Once,
 }
 
 /// A permit as the renewer sees it.
@@ -76,85 +78,6 @@ impl Family {
             hub_wake: Notify::new(),
             tasks: Once::new(),
         })
-    }
-
-    /// Waits for a place under `key` (FIFO across every process), or with `wait` false only
-    /// tries. The future may be dropped at any point: the token is then withdrawn.
-    pub(crate) async fn acquire(
-        self: &Arc<Self>,
-        key: Option<&str>,
-        wait: bool,
-    ) -> Result<Option<LimitPermit>, Error> {
-        self.start_tasks();
-        let token = format!(
-            "{}:{}",
-            self.client,
-            self.next_token.fetch_add(1, Ordering::Relaxed)
-        );
-        let keys = self.keys.script_keys(key);
-        let mut guard = Withdraw {
-            family: self.clone(),
-            token: token.clone(),
-            key: key.map(str::to_string),
-            armed: true,
-        };
-        // The waiter is known to the hub before the script can queue it: a release may push
-        // its wake-up token the moment the script returns, and a hub that popped it for an
-        // unknown token would drop it, leaving the place idle until the next poll.
-        let wake = wait.then(|| {
-            let n = Arc::new(Notify::new());
-            self.lock_waiters().insert(token.clone(), n.clone());
-            n
-        });
-        let mut told_hub = false;
-        loop {
-            let args = self.acquire_args(&token, wait);
-            let (granted, epoch, now, _ahead): (u8, String, u64, u64) =
-                self.redis.script(&scripts::ACQUIRE, &keys, &args).await?;
-            self.saw_epoch(&epoch);
-            if granted == 1 {
-                guard.armed = false;
-                self.forget_waiter(&token);
-                let grant = Grant {
-                    token,
-                    epoch,
-                    at_ms: now,
-                };
-                return Ok(Some(LimitPermit::new(self.clone(), key, grant)));
-            }
-            let Some(wake) = &wake else {
-                // Not queued by the script: nothing to withdraw.
-                guard.armed = false;
-                return Ok(None);
-            };
-            if !told_hub {
-                told_hub = true;
-                self.hub_wake.notify_one();
-            }
-            // A wake-up (kept by `Notify` if it came during the script), or the slow poll
-            // that also keeps this waiter's place alive.
-            tokio::select! {
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(jitter(self.options.poll_time())) => {}
-            }
-        }
-    }
-
-    fn acquire_args(&self, token: &str, wait: bool) -> Vec<String> {
-        let o = &self.options;
-        vec![
-            token.to_string(),
-            ms(o.lease_time()),
-            self.default_limit.to_string(),
-            self.known_epoch(),
-            random_id(),
-            ms(o.lease_time()),
-            self.keys.wake_prefix(),
-            ms(o.alive()),
-            ms(o.alive()),
-            ms(o.idle()),
-            if wait { "1" } else { "0" }.to_string(),
-        ]
     }
 
     /// Gives back a place (or withdraws a waiter); true if a live place was given back.
@@ -242,7 +165,7 @@ impl Family {
             *known = epoch.to_string();
             drop(known);
             if lost {
-                self.redis.emit(crate::RedisEvent::DataLost {
+                self.redis.emit(RedisEvent::DataLost {
                     limit: self.name.clone(),
                     grace: self.options.lease_time(),
                 });
@@ -258,35 +181,8 @@ impl Family {
         self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn forget_waiter(&self, token: &str) {
+    pub(super) fn forget_waiter(&self, token: &str) {
         self.lock_waiters().remove(token);
-    }
-
-    /// The renewer and the wake-up hub, started with the first acquire (inside a runtime).
-    /// They hold the family weakly and end when it is dropped.
-    fn start_tasks(self: &Arc<Self>) {
-        self.tasks.call_once(|| {
-            tokio::spawn(renew::run(Arc::downgrade(self)));
-            tokio::spawn(hub::run(Arc::downgrade(self)));
-        });
-    }
-}
-
-/// Withdraws a waiter whose acquire ended without a permit (dropped, or failed): it must not
-/// keep a place in the queue, nor a place it was granted while the reply was lost.
-struct Withdraw {
-    family: Arc<Family>,
-    token: String,
-    key: Option<String>,
-    armed: bool,
-}
-
-impl Drop for Withdraw {
-    fn drop(&mut self) {
-        if self.armed {
-            self.family
-                .release_later(std::mem::take(&mut self.token), self.key.take());
-        }
     }
 }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::acquire::acquire;
 use super::family::Family;
 use super::options::LimitOptions;
 use super::permit::LimitPermit;
@@ -103,7 +104,7 @@ impl GlobalLimit {
     /// ```
     pub async fn acquire(&self, key: Option<&str>) -> Result<LimitPermit, Error> {
         let _ = key;
-        let permit = self.family.acquire(None, true).await?;
+        let permit = acquire(&self.family, None, true).await?;
         Ok(permit.expect("a waiting acquire ends with a permit"))
     }
 
@@ -115,7 +116,7 @@ impl GlobalLimit {
     /// # Ok(()) }
     /// ```
     pub async fn try_acquire(&self) -> Result<Option<LimitPermit>, Error> {
-        self.family.acquire(None, false).await
+        acquire(&self.family, None, false).await
     }
 
     /// Stores a live limit that every process follows from its next acquire (waiters that a

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::acquire::acquire;
 use super::family::Family;
 use super::global::LimitState;
 use super::options::LimitOptions;
@@ -91,7 +92,7 @@ impl GlobalPerKey {
                 self.family.name
             ))
         })?;
-        let permit = self.family.acquire(Some(key), true).await?;
+        let permit = acquire(&self.family, Some(key), true).await?;
         Ok(permit.expect("a waiting acquire ends with a permit"))
     }
 
@@ -103,7 +104,7 @@ impl GlobalPerKey {
     /// # Ok(()) }
     /// ```
     pub async fn try_acquire(&self, key: &str) -> Result<Option<LimitPermit>, Error> {
-        self.family.acquire(Some(key), false).await
+        acquire(&self.family, Some(key), false).await
     }
 
     /// Stores a live per-key limit that every process follows (waiters notice it on their

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::worker::WorkerShared;
+use super::inner::WorkerShared;
 use crate::error::Error;
 use crate::keys::GROUP;
 use crate::scripts;

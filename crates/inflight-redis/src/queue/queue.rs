@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use super::inner::QueueInner;
 use super::options::QueueOptions;
 use super::results::{DeadLetter, Results};
 use super::status::QueueStatus;
@@ -51,13 +52,6 @@ use crate::keys::QueueKeys;
 #[derive(Clone)]
 pub struct Queue {
     pub(crate) inner: Arc<QueueInner>,
-}
-
-pub(crate) struct QueueInner {
-    pub(crate) redis: Redis,
-    pub(crate) name: String,
-    pub(crate) keys: QueueKeys,
-    pub(crate) options: QueueOptions,
 }
 
 impl Queue {

@@ -10,7 +10,7 @@ use futures_core::Stream;
 use redis::aio::ConnectionManager;
 use redis::streams::{StreamId, StreamRangeReply, StreamReadReply};
 
-use super::queue::QueueInner;
+use super::inner::QueueInner;
 use super::status::QueueStatus;
 use crate::connection::Attempt;
 use crate::error::Error;

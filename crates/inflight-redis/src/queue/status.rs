@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::queue::QueueInner;
+use super::inner::QueueInner;
 use crate::error::Error;
 use crate::keys::GROUP;
 use crate::scripts;

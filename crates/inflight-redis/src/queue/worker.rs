@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Once, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -13,46 +13,13 @@ use redis::aio::ConnectionManager;
 use redis::streams::StreamReadReply;
 use redis::Value;
 
+use super::inner::{QueueInner, WorkerShared};
 use super::item::QueueItem;
-use super::queue::QueueInner;
 use crate::connection::{Attempt, RedisEvent};
 use crate::error::Error;
 use crate::keys::GROUP;
 use crate::scripts;
 use crate::stream::Unfold;
-
-/// One worker: its name, and the inputs it holds (for the renewer).
-pub(crate) struct WorkerShared {
-    pub(crate) queue: Arc<QueueInner>,
-    pub(crate) name: String,
-    /// Entry id → (position, lost flag) of every input this worker holds.
-    pub(crate) held: Mutex<HashMap<String, (u64, Arc<AtomicBool>)>>,
-    /// Ids whose acknowledgement is under way: no longer renewed, not yet settled in Redis,
-    /// so not to be handed out again by a recovery.
-    pub(crate) settling: Mutex<std::collections::HashSet<String>>,
-    renewer: Once,
-}
-
-impl WorkerShared {
-    pub(crate) fn lock_held(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Arc<AtomicBool>)>> {
-        self.held.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn lock_settling(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashSet<String>> {
-        self.settling.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Starts the renewer with the first item (inside a runtime); it ends with the worker.
-    fn start_renewer(self: &Arc<Self>) {
-        self.renewer.call_once(|| {
-            tokio::spawn(renew(Arc::downgrade(self)));
-        });
-    }
-}
 
 /// The inputs of a queue for one worker, as a `Stream` of [`QueueItem`]s.
 ///
@@ -337,7 +304,7 @@ impl Fetcher {
     }
 
     fn hand_out(&mut self, id: String, position: u64, input: String, deliveries: u32) {
-        self.shared.start_renewer();
+        start_renewer(&self.shared);
         let item = QueueItem::new(self.shared.clone(), id, position, input, deliveries);
         self.buffer.push_back(item);
     }
@@ -403,4 +370,11 @@ async fn renew(weak: Weak<WorkerShared>) {
             }
         }
     }
+}
+
+/// Starts the renewer with the first item (inside a runtime); it ends with the worker.
+fn start_renewer(shared: &Arc<WorkerShared>) {
+    shared.renewer.call_once(|| {
+        tokio::spawn(renew(Arc::downgrade(shared)));
+    });
 }

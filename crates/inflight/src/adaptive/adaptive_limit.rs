@@ -154,7 +154,7 @@ impl AdaptiveLimit {
     /// ```
     #[track_caller]
     pub fn min(mut self, min: usize) -> Self {
-        crate::limit::check_limit(min, "AdaptiveLimit::min: min");
+        crate::limit_check::check_limit(min, "AdaptiveLimit::min: min");
         self.min = min;
         self
     }
@@ -170,7 +170,7 @@ impl AdaptiveLimit {
     /// ```
     #[track_caller]
     pub fn max(mut self, max: usize) -> Self {
-        crate::limit::check_limit(max, "AdaptiveLimit::max: max");
+        crate::limit_check::check_limit(max, "AdaptiveLimit::max: max");
         self.max = max;
         self
     }
@@ -188,7 +188,7 @@ impl AdaptiveLimit {
     /// ```
     #[track_caller]
     pub fn initial(mut self, initial: usize) -> Self {
-        crate::limit::check_limit(initial, "AdaptiveLimit::initial: initial");
+        crate::limit_check::check_limit(initial, "AdaptiveLimit::initial: initial");
         self.initial = Some(initial);
         self
     }

@@ -60,8 +60,12 @@ enum Phase {
 }
 
 /// The state of one adaptive limit.
+///
+/// `pub` (in a private module, so not exported) only because the sealed
+/// [`Timer::start`](super::timing::Timer::start), which streams reach through `IntoLimit`,
+/// takes it.
 #[derive(Debug)]
-pub(crate) struct Controller {
+pub struct Controller {
     min: f64,
     max: f64,
     limit: f64,

@@ -4,19 +4,18 @@
 //! Which timer a stream has is decided by its type, not at run time: a stream made with a
 //! plain number has [`Untimed`], whose calls compile to nothing, so a fixed limit costs
 //! exactly what it cost before adaptive limits existed (a run-time check cost 7 instructions
-//! per task of 174, callgrind, BENCHMARKS.md). A stream made with a [`Limit`] has an optional
+//! per task of 174, callgrind, BENCHMARKS.md). A stream made with a `Limit` has an optional
 //! [`Timing`], present while its limit adapts.
 
 use tokio::time::Instant;
 
 use super::{Controller, Reply};
-use crate::limit::Limit;
 
 /// The timing a stream's slots keep for its limit.
 pub trait Timer {
-    /// The timer for `limit` (checked), and the limit to start at; `current` is the limit it
-    /// replaces at run time, if any.
-    fn start(limit: Limit, current: Option<usize>) -> (usize, Self)
+    /// The timer for a limit (checked) that `controller` moves, or that is fixed if `None`:
+    /// what `Limit::start` gives, passed in so that this file needs nothing of `Limit`.
+    fn start(controller: Option<Controller>) -> Self
     where
         Self: Sized;
     /// The task in slot `index` starts now.
@@ -31,11 +30,12 @@ pub trait Timer {
 pub struct Untimed;
 
 impl Timer for Untimed {
-    fn start(limit: Limit, _current: Option<usize>) -> (usize, Untimed) {
-        let limit = limit
-            .as_fixed()
-            .expect("a stream made with a number only ever gets numbers");
-        (limit, Untimed)
+    fn start(controller: Option<Controller>) -> Untimed {
+        assert!(
+            controller.is_none(),
+            "a stream made with a number only ever gets numbers"
+        );
+        Untimed
     }
 
     #[inline(always)]
@@ -58,15 +58,13 @@ pub struct Timing {
 
 /// Timing while the limit adapts, none while it is fixed.
 impl Timer for Option<Box<Timing>> {
-    fn start(limit: Limit, current: Option<usize>) -> (usize, Self) {
-        let (limit, controller) = limit.start(current);
-        let timing = controller.map(|controller| {
+    fn start(controller: Option<Controller>) -> Self {
+        controller.map(|controller| {
             Box::new(Timing {
                 controller,
                 started: Vec::new(),
             })
-        });
-        (limit, timing)
+        })
     }
 
     fn started(&mut self, index: usize) {

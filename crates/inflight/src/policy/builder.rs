@@ -14,7 +14,8 @@ use super::rate::Rate;
 use super::retry::{ErasedRetryIf, Retry, RetryIf, RetryWhen};
 use super::shared::{SharedLimit, SharedLimits};
 use super::task::Hook;
-use crate::limit::{check, check_limit, Limit};
+use crate::limit::{check, Limit};
+use crate::limit_check::check_limit;
 
 /// Runs inputs through a task with a bounded number in flight, under policies: a start rate,
 /// a timeout per attempt, retries with backoff, an error policy, live resizing (or an

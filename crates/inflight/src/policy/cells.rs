@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::attempt::SpawnCell;
 use super::keys::{Key, Keying};
-use crate::limit::check_limit;
+use crate::limit_check::check_limit;
 
 /// The keys of a run, set by its `per_key` before it pulls its first input.
 pub(crate) struct KeyCell<I> {
