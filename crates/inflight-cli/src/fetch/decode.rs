@@ -25,7 +25,10 @@ pub enum Decoding {
 /// How the body of a response is to be decoded; an error (one line) for an encoding that
 /// cannot be. Without `--compressed` nothing is decoded, as curl does.
 pub fn decoding(compressed: bool, headers: &HeaderMap) -> Result<Decoding, String> {
-    let Some(value) = headers.get(CONTENT_ENCODING).filter(|_| compressed) else {
+    if !compressed {
+        return Ok(Decoding::None);
+    }
+    let Some(value) = headers.get(CONTENT_ENCODING) else {
         return Ok(Decoding::None);
     };
     let coding = String::from_utf8_lossy(value.as_bytes()).trim().to_string();
