@@ -262,6 +262,46 @@ fn a_self_signed_certificate_given_with_cacert_is_trusted_as_curl_trusts_it() {
 }
 
 #[test]
+fn a_pinned_certificate_must_still_be_current_and_may_be_issued_by_a_ca_not_given() {
+    let dir = tempfile::tempdir().unwrap();
+    // Expired: refused though it is the very certificate given (webpki checks the dates
+    // before it stops at CA:TRUE); curl refuses it too.
+    let (expired, pem) = TlsServer::start_self_signed(SelfSigned::ExpiredCa);
+    let file = dir.path().join("expired.pem");
+    std::fs::write(&file, pem).unwrap();
+    let file = file.to_str().unwrap();
+    let url = expired.url("/old", false);
+    let r = run(&["fetch", "--cacert", file], Some(&format!("{url}\n")));
+    assert_eq!(r.code(), 1, "{r:?}");
+    assert!(
+        one_line(&r).contains("TLS certificate expired"),
+        "{}",
+        r.stderr
+    );
+    if let Some(c) = curl(&["-sS", "-o", "/dev/null", "--cacert", file, &url], &[]) {
+        assert_eq!(c.code, 60, "curl {c:?}");
+    }
+    // A CA-issued certificate given alone, without its CA: trusted, as curl (OpenSSL's
+    // partial chains) trusts it.
+    let ca = Ca::new("inflight test CA");
+    let server = TlsServer::start(&ca, true, true);
+    let file = dir.path().join("leaf.pem");
+    std::fs::write(&file, &server.pem).unwrap();
+    let file = file.to_str().unwrap();
+    let url = server.url("/leaf", true);
+    let r = run(
+        &["fetch", "--cacert", file, "--print", "json"],
+        Some(&format!("{url}\n")),
+    );
+    assert_eq!(r.code(), 0, "{r:?}");
+    assert!(r.stdout.contains("\"ok\":true"), "{}", r.stdout);
+    if let Some(c) = curl(&["-sS", "--cacert", file, &url], &[]) {
+        assert_eq!(c.code, 0, "curl {c:?}");
+        assert_eq!(c.stdout, b"HTTP/2.0 /leaf");
+    }
+}
+
+#[test]
 fn a_wrong_ca_and_a_ca_certificate_used_as_the_servers_own_are_told_apart() {
     let ca = Ca::new("inflight test CA");
     let other = Ca::new("someone else's CA");
