@@ -1,6 +1,6 @@
 //! `fetch --compressed` on the encodings that gzip, br and zstd (tested in crawl.rs) leave
-//! out: `deflate` both as RFC 9110 says (zlib-wrapped) and as servers send it (raw), an
-//! encoding that cannot be decoded, and a corrupt body. Side by side with the real curl where
+//! out: `deflate` both as RFC 9110 says (zlib-wrapped) and as servers send it (raw), gzip
+//! spelt `x-gzip`, an encoding that cannot be decoded, and a corrupt body. Side by side with the real curl where
 //! curl defines the behaviour.
 mod common;
 
@@ -19,10 +19,10 @@ fn only_file(dir: &std::path::Path) -> Vec<u8> {
 }
 
 #[test]
-fn deflate_is_decoded_zlib_wrapped_or_raw_as_curl_does() {
+fn deflate_zlib_wrapped_or_raw_and_x_gzip_are_decoded_as_curl_decodes_them() {
     let s = Server::start();
     let plain = encoded_plain("deflate");
-    for kind in ["deflate", "deflate-raw"] {
+    for kind in ["deflate", "deflate-raw", "x-gzip"] {
         let url = s.url(&format!("/enc/{kind}"));
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
@@ -47,7 +47,7 @@ fn deflate_is_decoded_zlib_wrapped_or_raw_as_curl_does() {
             "{kind}: saved {} bytes, not decoded",
             saved.len()
         );
-        // curl --compressed decodes both forms to the same bytes.
+        // curl --compressed decodes them to the same bytes.
         if let Some(c) = curl(&["-sS", "--compressed", &url], &[]) {
             assert_eq!(c.code, 0, "{kind}: curl {c:?}");
             assert!(c.stdout == saved, "{kind}: curl and inflight differ");

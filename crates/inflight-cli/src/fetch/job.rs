@@ -11,7 +11,7 @@ use reqwest::{StatusCode, Url};
 
 use crate::fetch::continuation::Continuation;
 use crate::fetch::crawl::Print;
-use crate::fetch::decode::{self, Decoding};
+use crate::fetch::decode;
 use crate::fetch::outdir::OutDir;
 use crate::fetch::partial::Partials;
 use crate::fetch::print;
@@ -262,8 +262,8 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
         });
     }
     // An encoding that cannot be decoded fails before any file or directory is made.
-    let mut decoding =
-        decode::decoding(fetcher.compressed, response.headers()).map_err(|message| FetchError {
+    let mut decoder =
+        decode::decoder(fetcher.compressed, response.headers()).map_err(|message| FetchError {
             status: Some(status),
             ..FetchError::fatal(message)
         })?;
@@ -329,10 +329,10 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
         };
         let mut rest: &[u8] = &chunk;
         loop {
-            let piece = match &mut decoding {
-                Decoding::None if rest.is_empty() => break,
-                Decoding::None => std::mem::take(&mut rest),
-                Decoding::Deflate(inflate) => match inflate.next(&mut rest) {
+            let piece = match &mut decoder {
+                None if rest.is_empty() => break,
+                None => std::mem::take(&mut rest),
+                Some(decoder) => match decoder.next(&mut rest, ended) {
                     Ok(Some(piece)) => piece,
                     Ok(None) => break,
                     Err(message) => {
@@ -358,13 +358,6 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
                 }
             }
         }
-    }
-    if let Decoding::Deflate(inflate) = &decoding {
-        inflate.finish().map_err(|message| FetchError {
-            status: Some(status),
-            bytes: Some(bytes),
-            ..FetchError::fatal(message)
-        })?;
     }
     let path = match (sink, target) {
         (Some(mut body), Some(target)) => {

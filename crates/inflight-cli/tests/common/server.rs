@@ -14,7 +14,7 @@
 //! `norange` ignores it; `ranged-short` sends ranges that stop 1000 bytes short of the end;
 //! `ranged-liar` ignores If-Range; `ranged-hang` hangs after the cut instead of closing; `ranged-lm` has a Last-Modified date
 //! and no ETag); `/redirect-to/URL` (302 to URL, percent-encoded); `/enc/KIND` ("compressed body\\n" 2000
-//! times, encoded as KIND: gzip, br, zstd, deflate, deflate-raw, x-custom, or 256 KiB as
+//! times, encoded as KIND: gzip, x-gzip, br, zstd, deflate, deflate-raw, x-custom, or 256 KiB as
 //! gzip-corrupt or deflate-corrupt: see `encode`); `/capacity/C/MS[/ANY]` (a server with a hidden capacity of C: up to C at once take MS ms;
 //! above C each takes MS × (n/C)³ (it thrashes); above 2C it answers 503 at once); anything
 //! else: 200 with body `body of PATH`. Every request's head is kept in `State::heads`. A
@@ -364,13 +364,13 @@ pub fn encoded_plain(kind: &str) -> Vec<u8> {
 /// The text that `/enc/KIND` repeats 2000 times.
 pub const ENCODED_TEXT: &str = "compressed body\n";
 
-/// `plain` encoded as `gzip`, `br`, `zstd`, `deflate` (zlib-wrapped, as RFC 9110 says),
+/// `plain` encoded as `gzip` (also as `x-gzip`), `br`, `zstd`, `deflate` (zlib-wrapped, as RFC 9110 says),
 /// `deflate-raw` (raw deflate, as some servers send for `deflate`), `x-custom` (not encoded:
 /// an encoding nobody can decode), or `gzip-corrupt` / `deflate-corrupt` (bytes flipped three
 /// quarters of the way in).
 fn encode(kind: &str, plain: &[u8]) -> Vec<u8> {
     match kind {
-        "gzip" => {
+        "gzip" | "x-gzip" => {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             enc.write_all(plain).unwrap();
             enc.finish().unwrap()
