@@ -291,6 +291,8 @@ async fn fetch_main(args: FetchArgs) -> i32 {
         partials: partials.clone(),
         out,
         print: crawl.print,
+        compressed: crawl.compressed,
+        route: client.route,
     };
     // Blank lines are not inputs (and do not take a job number).
     let urls = |lines: BoxStream<'static, std::io::Result<RawLine>>| {

@@ -1,5 +1,6 @@
 //! The HTTP clients of a `fetch` run, made from the options: redirects, headers, proxies,
-//! CA certificates and compression. Every error is one line for a usage error (status 255).
+//! CA certificates (the TLS setup is `verify`'s) and compression (gzip, br and zstd decoded
+//! by reqwest, deflate by `decode`). Every error is one line for a usage error (status 255).
 //!
 //! Redirects follow curl's rules: http and https targets are followed, https to http
 //! included (curl -L does the same; its default redirect protocols are both), anything else
@@ -8,32 +9,74 @@
 //! http (curl's rule since CVE-2022-27776): reqwest would keep them when only the scheme
 //! changes, so the client stops at such a redirect and `fetch` follows it with the second
 //! client, which has no credentials. No Referer is sent, as by curl.
-use reqwest::header::{HeaderMap, AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION,
+};
 use reqwest::redirect::Policy;
-use reqwest::{Certificate, Client};
+use reqwest::Client;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 
 use crate::fetch::crawl::CrawlArgs;
 use crate::fetch::headers;
-use crate::fetch::proxy;
+use crate::fetch::proxy::{self, Route};
+use crate::fetch::verify;
 
 /// The clients of a run: `full` sends the headers given; `plain` the same without
 /// credentials, for what an https URL redirected to http.
 pub struct Clients {
     pub full: Client,
     pub plain: Client,
+    /// Which proxy a URL goes through (to name it when it fails).
+    pub route: Route,
+}
+
+/// What both clients are made of besides their headers.
+struct Parts {
+    tls: rustls::ClientConfig,
+    proxies: Vec<reqwest::Proxy>,
 }
 
 /// Builds the clients for `fetch`.
 pub fn build(max_redirects: usize, args: &CrawlArgs) -> Result<Clients, String> {
-    let headers = headers::build(&args.header, &args.header_file, args.user_agent.as_deref())?;
+    let mut headers = headers::build(&args.header, &args.header_file, args.user_agent.as_deref())?;
+    if args.compressed && !headers.contains_key(ACCEPT_ENCODING) {
+        // What reqwest would ask for, and deflate, which `decode` decodes (curl asks for the
+        // same four).
+        headers.insert(
+            ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate, br, zstd"),
+        );
+    }
     let mut plain_headers = headers.clone();
     for name in [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION] {
         plain_headers.remove(name);
     }
+    let proxies = proxy::proxies(args.proxy.as_deref())?;
+    let cacert = match &args.cacert {
+        Some(path) => Some(read_cacert(path)?),
+        None => None,
+    };
+    let parts = Parts {
+        tls: verify::config(cacert)?,
+        proxies: proxies.list,
+    };
     Ok(Clients {
-        full: build_one(max_redirects, args, headers)?,
-        plain: build_one(max_redirects, args, plain_headers)?,
+        full: build_one(max_redirects, args, headers, &parts)?,
+        plain: build_one(max_redirects, args, plain_headers, &parts)?,
+        route: proxies.route,
     })
+}
+
+/// The certificates of `--cacert FILE` (PEM).
+fn read_cacert(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem =
+        std::fs::read(path).map_err(|e| format!("cannot read --cacert {}: {e}", path.display()))?;
+    CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .ok()
+        .filter(|certs| !certs.is_empty())
+        .ok_or_else(|| format!("--cacert {}: no PEM certificate in it", path.display()))
 }
 
 /// How long an idle kept-alive connection stays open. When descriptors are few (a low
@@ -66,7 +109,12 @@ fn redirect_policy(max: usize) -> Policy {
     })
 }
 
-fn build_one(max_redirects: usize, args: &CrawlArgs, headers: HeaderMap) -> Result<Client, String> {
+fn build_one(
+    max_redirects: usize,
+    args: &CrawlArgs,
+    headers: HeaderMap,
+    parts: &Parts,
+) -> Result<Client, String> {
     // The environment's proxies are read by `proxy`, with curl's rules, not by reqwest's own.
     let mut builder = Client::builder()
         .redirect(redirect_policy(max_redirects))
@@ -79,21 +127,11 @@ fn build_one(max_redirects: usize, args: &CrawlArgs, headers: HeaderMap) -> Resu
         .no_proxy()
         .gzip(args.compressed)
         .brotli(args.compressed)
-        .zstd(args.compressed);
-    for p in proxy::proxies(args.proxy.as_deref())? {
-        builder = builder.proxy(p);
-    }
-    if let Some(path) = &args.cacert {
-        let pem = std::fs::read(path)
-            .map_err(|e| format!("cannot read --cacert {}: {e}", path.display()))?;
-        let certs = Certificate::from_pem_bundle(&pem)
-            .ok()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| format!("--cacert {}: no PEM certificate in it", path.display()))?;
-        builder = builder.tls_built_in_root_certs(false);
-        for cert in certs {
-            builder = builder.add_root_certificate(cert);
-        }
+        .zstd(args.compressed)
+        // The roots (built-in or --cacert), ALPN, and the certificate check of `verify`.
+        .use_preconfigured_tls(parts.tls.clone());
+    for p in &parts.proxies {
+        builder = builder.proxy(p.clone());
     }
     builder
         .build()

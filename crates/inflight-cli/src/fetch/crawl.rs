@@ -36,12 +36,14 @@ pub struct CrawlArgs {
     pub proxy: Option<String>,
 
     /// Verify servers' certificates with the CA certificates in FILE (PEM) instead of the
-    /// built-in roots, as curl --cacert.
+    /// built-in roots, as curl --cacert. A certificate in FILE that is exactly the server's
+    /// own (a self-signed one, say) is trusted too, as by curl.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 
-    /// Ask for a compressed body (gzip, br, zstd) and decode it on the fly; --max-size and
-    /// the log's bytes then count decoded bytes.
+    /// Ask for a compressed body (gzip, deflate, br, zstd) and decode it on the fly; --max-size
+    /// and the log's bytes then count decoded bytes. A body that cannot be decoded (another
+    /// encoding, or a corrupt one) fails the URL, and nothing is saved.
     #[arg(long)]
     pub compressed: bool,
 

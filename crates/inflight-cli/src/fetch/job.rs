@@ -11,9 +11,11 @@ use reqwest::{StatusCode, Url};
 
 use crate::fetch::continuation::Continuation;
 use crate::fetch::crawl::Print;
+use crate::fetch::decode;
 use crate::fetch::outdir::OutDir;
 use crate::fetch::partial::Partials;
 use crate::fetch::print;
+use crate::fetch::proxy::Route;
 use crate::fetch::tlserr;
 use crate::helpers::errchain;
 use crate::helpers::fdlimit;
@@ -36,6 +38,10 @@ pub struct Fetcher {
     /// Unfinished downloads kept for later attempts (with `-o`, without `--compressed`).
     pub partials: Option<Arc<Partials>>,
     pub print: Option<Print>,
+    /// `--compressed`: what the client leaves encoded is decoded here, or fails the URL.
+    pub compressed: bool,
+    /// Which proxy a URL goes through, to name it when it fails.
+    pub route: Route,
 }
 
 /// A successful attempt.
@@ -230,7 +236,7 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
             // more, on a new connection, as curl does ("Connection died, retrying a fresh
             // connect"), without counting an attempt.
             Err(e) if !asked_again && closed_before_answer(&e) => asked_again = true,
-            Err(e) => return Err(transport_error(&e, fetcher.max_redirects)),
+            Err(e) => return Err(transport_error(&e, fetcher, &target)),
         }
     };
     let status = response.status();
@@ -258,6 +264,12 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
             refused: false,
         });
     }
+    // An encoding that cannot be decoded fails before any file or directory is made.
+    let mut decoder =
+        decode::decoder(fetcher.compressed, response.headers()).map_err(|message| FetchError {
+            status: Some(status),
+            ..FetchError::fatal(message)
+        })?;
     let too_large = |max: u64| FetchError {
         status: Some(status),
         message: format!("too large: body exceeds --max-size of {max} bytes (cut off)"),
@@ -302,28 +314,51 @@ async fn fetch_once(fetcher: &Fetcher, url: &Url, seq: u64) -> Result<Fetched, F
         None => None,
     };
     let mut bytes = offset;
-    loop {
+    let mut ended = false;
+    while !ended {
         let chunk = match response.chunk().await {
             Ok(Some(chunk)) => chunk,
-            Ok(None) => break,
+            // One more pass with nothing: what the decoder still holds comes out.
+            Ok(None) => {
+                ended = true;
+                Default::default()
+            }
             Err(e) => {
-                let mut failure = transport_error(&e, fetcher.max_redirects);
+                let mut failure = body_error(&e, fetcher, url);
                 failure.status = Some(status);
                 failure.bytes = Some(bytes);
                 return Err(failure);
             }
         };
-        bytes += chunk.len() as u64;
-        if fetcher.max_size.is_some_and(|max| bytes > max) {
-            return Err(too_large(fetcher.max_size.unwrap_or_default()));
-        }
-        if let Some(body) = &mut sink {
-            // Out of descriptors for the file: others will free some; offer the chunk again.
-            while let Err(e) = body.push(&chunk) {
-                if !fdlimit::exhausted(&e) {
-                    return Err(FetchError::fatal(format!("cannot write body: {e}")));
+        let mut rest: &[u8] = &chunk;
+        loop {
+            let piece = match &mut decoder {
+                None if rest.is_empty() => break,
+                None => std::mem::take(&mut rest),
+                Some(decoder) => match decoder.next(&mut rest, ended) {
+                    Ok(Some(piece)) => piece,
+                    Ok(None) => break,
+                    Err(message) => {
+                        return Err(FetchError {
+                            status: Some(status),
+                            bytes: Some(bytes),
+                            ..FetchError::fatal(message)
+                        })
+                    }
+                },
+            };
+            bytes += piece.len() as u64;
+            if fetcher.max_size.is_some_and(|max| bytes > max) {
+                return Err(too_large(fetcher.max_size.unwrap_or_default()));
+            }
+            if let Some(body) = &mut sink {
+                // Out of descriptors for the file: others will free some; offer it again.
+                while let Err(e) = body.push(piece) {
+                    if !fdlimit::exhausted(&e) {
+                        return Err(FetchError::fatal(format!("cannot write body: {e}")));
+                    }
+                    fdlimit::wait(&mut alone).await;
                 }
-                fdlimit::wait(&mut alone).await;
             }
         }
     }
@@ -382,8 +417,42 @@ fn refused_redirect(response: &reqwest::Response) -> Option<String> {
     )))
 }
 
-/// A one-line message for a reqwest error, and whether a retry may help.
-fn transport_error(e: &reqwest::Error, max_redirects: usize) -> FetchError {
+/// A failure while the body came: a body that cannot be decoded (`--compressed`, decoded by
+/// the client: gzip, br, zstd) will not decode on a retry either, and is said to be corrupt;
+/// anything else is the connection's.
+fn body_error(e: &reqwest::Error, fetcher: &Fetcher, url: &Url) -> FetchError {
+    let from_the_connection = errchain::find::<hyper::Error>(e).is_some();
+    let undecodable = io_kind(e).is_some_and(|kind| {
+        matches!(
+            kind,
+            std::io::ErrorKind::InvalidData
+                | std::io::ErrorKind::InvalidInput
+                | std::io::ErrorKind::UnexpectedEof
+        )
+    });
+    if fetcher.compressed && !from_the_connection && undecodable {
+        return FetchError::fatal(format!(
+            "cannot decode the body: it is corrupt ({}); nothing saved",
+            root_cause(e)
+        ));
+    }
+    transport_error(e, fetcher, url)
+}
+
+/// `host:port` of a URL, for messages.
+fn host_port(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+/// A one-line message for a reqwest error, and whether a retry may help. `url` is where the
+/// request went (the error's own URL, after redirects, if it has one).
+fn transport_error(e: &reqwest::Error, fetcher: &Fetcher, url: &Url) -> FetchError {
+    let max_redirects = fetcher.max_redirects;
+    let url = e.url().unwrap_or(url);
     let cause = root_cause(e);
     if e.is_redirect() {
         // reqwest's own text only repeats "too many redirects"; where it led says more.
@@ -402,7 +471,16 @@ fn transport_error(e: &reqwest::Error, max_redirects: usize) -> FetchError {
         // The server's certificate will not change on a retry.
         return FetchError::fatal(format!("connection failed: {problem}"));
     }
-    let refused = io_kind(e).is_some_and(|kind| {
+    if tlserr::not_tls(e) {
+        // A plain HTTP server will not learn TLS before a retry.
+        return FetchError::fatal(format!(
+            "connection failed: {} did not answer in TLS: it looks like a plain HTTP server \
+             (try http:// instead of https://)",
+            host_port(url)
+        ));
+    }
+    let kind = io_kind(e);
+    let refused = kind.is_some_and(|kind| {
         matches!(
             kind,
             std::io::ErrorKind::ConnectionRefused
@@ -411,9 +489,17 @@ fn transport_error(e: &reqwest::Error, max_redirects: usize) -> FetchError {
         )
     });
     if e.is_connect() {
+        // Through a proxy, the connection that failed may be the proxy's: say which.
+        let proxy = fetcher.route.proxy_for(url);
+        let what = match (proxy, kind == Some(std::io::ErrorKind::ConnectionRefused)) {
+            (Some(proxy), true) => format!("proxy {proxy} refused the connection"),
+            (None, true) => format!("{} refused the connection", host_port(url)),
+            (Some(proxy), false) => format!("{cause} (through proxy {proxy})"),
+            (None, false) => cause,
+        };
         return FetchError {
             refused,
-            ..FetchError::transient(format!("connection failed: {cause}"))
+            ..FetchError::transient(format!("connection failed: {what}"))
         };
     }
     if refused {

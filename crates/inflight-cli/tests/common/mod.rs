@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod counting;
+pub mod curl;
 pub mod http;
 pub mod procs;
 pub mod proxy;

@@ -14,9 +14,11 @@
 //! `norange` ignores it; `ranged-short` sends ranges that stop 1000 bytes short of the end;
 //! `ranged-liar` ignores If-Range; `ranged-hang` hangs after the cut instead of closing; `ranged-lm` has a Last-Modified date
 //! and no ETag); `/redirect-to/URL` (302 to URL, percent-encoded); `/enc/KIND` ("compressed body\\n" 2000
-//! times, encoded as KIND: gzip, br or zstd); `/capacity/C/MS[/ANY]` (a server with a hidden capacity of C: up to C at once take MS ms;
+//! times, encoded as KIND: gzip, x-gzip, br, zstd, deflate, deflate-raw, x-custom, or 256 KiB as
+//! gzip-corrupt or deflate-corrupt: see `encode`); `/capacity/C/MS[/ANY]` (a server with a hidden capacity of C: up to C at once take MS ms;
 //! above C each takes MS × (n/C)³ (it thrashes); above 2C it answers 503 at once); anything
-//! else: 200 with body `body of PATH`. Every request's head is kept in `State::heads`.
+//! else: 200 with body `body of PATH`. Every request's head is kept in `State::heads`. A
+//! connection that does not start with an HTTP method (a TLS handshake) gets a 400.
 #![allow(dead_code)]
 
 use std::collections::HashMap;
@@ -85,6 +87,13 @@ impl Server {
 }
 
 fn handle(mut conn: TcpStream, state: &State) {
+    // What plain HTTP servers (nginx, Apache) do with a request that is not HTTP, such as the
+    // TLS handshake of a client that took this port for an https one: 400, and close.
+    let mut first = [0u8; 1];
+    if conn.peek(&mut first).is_ok_and(|n| n == 1) && !first[0].is_ascii_uppercase() {
+        respond(&mut conn, "400 Bad Request", &[], b"not an HTTP request");
+        return;
+    }
     let Some((path, head)) = read_request(&mut conn) else {
         return;
     };
@@ -188,12 +197,14 @@ fn handle(mut conn: TcpStream, state: &State) {
             gzip_bomb(),
         ),
         ["enc", kind] => {
-            let plain = "compressed body\n".repeat(2000);
-            let body = encode(kind, plain.as_bytes());
+            let body = encode(kind, &encoded_plain(kind));
+            // `deflate-raw` is sent as `deflate`, as servers that skip the zlib wrapper do;
+            // `...-corrupt` as what it claims to be.
+            let coding = kind.trim_end_matches("-raw").trim_end_matches("-corrupt");
             respond(
                 &mut conn,
                 "200 OK",
-                &[&format!("Content-Encoding: {kind}")],
+                &[&format!("Content-Encoding: {coding}")],
                 &body,
             );
         }
@@ -334,13 +345,56 @@ fn gzip_bomb() -> &'static [u8] {
     })
 }
 
-/// `plain` encoded as `gzip`, `br` or `zstd`.
+/// What `/enc/KIND` encodes: [`ENCODED_TEXT`], or for the corrupt kinds 256 KiB that do not
+/// compress, so that much is decoded (and would be written) before the corruption is met.
+pub fn encoded_plain(kind: &str) -> Vec<u8> {
+    if kind.ends_with("-corrupt") {
+        let mut x: u32 = 12345;
+        (0..256 * 1024)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect()
+    } else {
+        ENCODED_TEXT.repeat(2000).into_bytes()
+    }
+}
+
+/// The text that `/enc/KIND` repeats 2000 times.
+pub const ENCODED_TEXT: &str = "compressed body\n";
+
+/// `plain` encoded as `gzip` (also as `x-gzip`), `br`, `zstd`, `deflate` (zlib-wrapped, as RFC 9110 says),
+/// `deflate-raw` (raw deflate, as some servers send for `deflate`), `x-custom` (not encoded:
+/// an encoding nobody can decode), or `gzip-corrupt` / `deflate-corrupt` (bytes flipped three
+/// quarters of the way in).
 fn encode(kind: &str, plain: &[u8]) -> Vec<u8> {
     match kind {
-        "gzip" => {
+        "gzip" | "x-gzip" => {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             enc.write_all(plain).unwrap();
             enc.finish().unwrap()
+        }
+        "deflate" => {
+            let mut enc =
+                flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(plain).unwrap();
+            enc.finish().unwrap()
+        }
+        "deflate-raw" => {
+            let mut enc =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(plain).unwrap();
+            enc.finish().unwrap()
+        }
+        "x-custom" => plain.to_vec(),
+        "gzip-corrupt" | "deflate-corrupt" => {
+            let mut body = encode(kind.trim_end_matches("-corrupt"), plain);
+            let at = body.len() * 3 / 4;
+            for b in &mut body[at..at + 64] {
+                *b ^= 0x55;
+            }
+            body
         }
         "br" => {
             let mut out = Vec::new();

@@ -51,9 +51,37 @@ impl Ca {
     }
 }
 
+/// What a self-signed server certificate says it is (its basicConstraints).
+#[derive(Clone, Copy, Debug)]
+pub enum SelfSigned {
+    /// `CA:TRUE`, as `openssl req -x509` makes it.
+    Ca,
+    /// `CA:FALSE`.
+    NotCa,
+    /// No basicConstraints at all (an end-entity certificate).
+    Unmarked,
+    /// `CA:TRUE`, and expired in 2020.
+    ExpiredCa,
+}
+
+/// A DER certificate as PEM.
+fn pem_of(der: &[u8]) -> String {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in text.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap());
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
+}
+
 /// A running HTTPS server; it lives until the test process exits.
 pub struct TlsServer {
     pub addr: SocketAddr,
+    /// The server's own certificate, PEM (for `--cacert` to pin it).
+    pub pem: String,
     /// The headers of each request that came in plain HTTP on the same port (a connection
     /// whose first byte is not a TLS handshake's is served without TLS), as `name: value`
     /// lines.
@@ -68,14 +96,20 @@ impl TlsServer {
         TlsServer::start_with(cert, key, h2)
     }
 
-    /// Serves with a self-signed certificate for 127.0.0.1 that is also a CA (`CA:TRUE`), as
-    /// `openssl req -x509` makes them; returns its PEM for `--cacert` too.
-    pub fn start_self_signed_ca() -> (TlsServer, String) {
+    /// Serves with a self-signed certificate for `localhost` (not 127.0.0.1, so that a name it
+    /// is not for can be tried) marked as `kind` says; returns its PEM for `--cacert` too.
+    /// `SelfSigned::Ca` is what `openssl req -x509` makes.
+    pub fn start_self_signed(kind: SelfSigned) -> (TlsServer, String) {
         let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        params
-            .subject_alt_names
-            .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.is_ca = match kind {
+            SelfSigned::Ca | SelfSigned::ExpiredCa => IsCa::Ca(BasicConstraints::Unconstrained),
+            SelfSigned::NotCa => IsCa::ExplicitNoCa,
+            SelfSigned::Unmarked => IsCa::NoCa,
+        };
+        if let SelfSigned::ExpiredCa = kind {
+            params.not_before = rcgen::date_time_ymd(2019, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2020, 1, 1);
+        }
         let key = KeyPair::generate().unwrap();
         let cert = params.self_signed(&key).unwrap();
         let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
@@ -83,17 +117,32 @@ impl TlsServer {
         (server, cert.pem())
     }
 
+    /// Serves with a certificate for `localhost` and 127.0.0.1 signed by `ca` that is itself a
+    /// CA (`CA:TRUE`): an intermediate used as a server's own.
+    pub fn start_ca_signed_ca(ca: &Ca) -> TlsServer {
+        let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params
+            .subject_alt_names
+            .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &ca.cert, &ca.key).unwrap();
+        let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        TlsServer::start_with(cert.der().clone(), der, false)
+    }
+
     fn start_with(
         cert: CertificateDer<'static>,
         key: PrivateKeyDer<'static>,
         h2: bool,
     ) -> TlsServer {
+        let cert_der = cert.to_vec();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
-            .with_single_cert(vec![cert], key)
+            .with_single_cert(vec![cert.clone()], key)
             .unwrap();
         config.alpn_protocols = if h2 {
             vec![b"h2".to_vec(), b"http/1.1".to_vec()]
@@ -101,6 +150,7 @@ impl TlsServer {
             vec![b"http/1.1".to_vec()]
         };
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let pem = pem_of(&cert_der);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -153,7 +203,11 @@ impl TlsServer {
                 }
             });
         });
-        TlsServer { addr, plain_heads }
+        TlsServer {
+            addr,
+            pem,
+            plain_heads,
+        }
     }
 
     /// `https://localhost:PORT/PATH`, or with the IP address if `ip`.
