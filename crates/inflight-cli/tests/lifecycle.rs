@@ -55,6 +55,21 @@ fn a_log_that_is_also_an_input_is_refused_and_left_alone() {
         assert!(r.stdout.is_empty(), "{r:?}");
         assert_eq!(std::fs::read_to_string(&input).unwrap(), text, "{args:?}");
     }
+    // A FIFO that is both the log and a `::::` input: refused before either is opened (it
+    // would read its own records back, then block writing a FIFO nobody reads).
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let fifo_s = fifo.to_str().unwrap();
+    let r = run(
+        &["exec", "-q", "--log", fifo_s, "--", "echo", "::::", fifo_s],
+        None,
+    );
+    assert_usage_error(&r);
+    assert!(r.stderr.contains("also the input"), "{r:?}");
     // Not a regular file: /dev/null as both stdin and log is no loop.
     let mut cmd = inflight();
     cmd.args(["exec", "-q", "--log", "/dev/null", "--", "echo"])

@@ -411,3 +411,37 @@ fn redis_timeout_bounds_the_end_of_a_worker_too() {
         ended.stderr
     );
 }
+
+#[test]
+fn no_job_starts_from_inputs_already_read_once_redis_is_past_the_timeout() {
+    let Some(mut redis) = common::redis::server() else {
+        return;
+    };
+    let url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        queue_cmd(&["push", "rb", "--redis", &url], Some(&inputs(400))).code(),
+        0
+    );
+    // Every input read at once: with Redis gone, the 400 are in this worker's hands.
+    let w = worker(
+        &url,
+        dir.path(),
+        "rb",
+        "W",
+        "0.2",
+        &["--redis-timeout", "1s", "--read-batch", "400"],
+    );
+    assert!(wait_for(Duration::from_secs(20), || done(&redis, "rb") >= 2));
+    redis.kill9();
+    let ended = w.wait(Duration::from_secs(30));
+    assert_eq!(ended.code, 255, "{ended:?}");
+    // Jobs of 0.2 s at -j 2: about 10 run before the timeout; hundreds if the read batch
+    // went on starting jobs.
+    let ran = ended.stdout.lines().count();
+    assert!(
+        ran < 60,
+        "{ran} jobs ran; Redis went after 2: {}",
+        ended.stderr
+    );
+}

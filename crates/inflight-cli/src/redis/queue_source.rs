@@ -90,8 +90,15 @@ pub fn inputs(
         timeout: args.connection.redis_timeout,
     });
     let (held, gone, progress) = (feed.held.clone(), feed.gone.clone(), feed.progress.clone());
+    let ack_failed = feed.ack_failed.clone();
     let lines = items
         .scan((), move |(), item| {
+            // A result that could not be recorded (Redis away past --redis-timeout): no more
+            // jobs start, not even from inputs already read (a --read-batch); they go back to
+            // the queue after their lease, unrun here.
+            if ack_failed.load(Relaxed) {
+                return std::future::ready(None);
+            }
             let line = match item {
                 Ok(item) => {
                     let seq = item.position() + 1;

@@ -195,22 +195,28 @@ pub enum Source<'a> {
     File(&'a Path),
 }
 
-/// Whether the log at `log` is one of the inputs (the same regular file: device and inode,
-/// whatever its name), which would read back every record as an input for ever; which one.
+/// Whether the log at `log` is one of the inputs (the same regular file or FIFO: device and
+/// inode, whatever its name), which would read back every record as an input for ever; which
+/// one. (A FIFO too: its records would come back as inputs, and a full FIFO that nothing
+/// reads any more blocks the writer. A terminal is not a loop: what is typed is not the log.)
 pub fn is_an_input(log: &Path, inputs: &[Source]) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let log_meta = std::fs::metadata(log).ok().filter(|m| m.is_file())?;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let loops = |t: std::fs::FileType| t.is_file() || t.is_fifo();
+    let log_meta = std::fs::metadata(log)
+        .ok()
+        .filter(|m| loops(m.file_type()))?;
     let id = (log_meta.dev(), log_meta.ino());
     inputs.iter().find_map(|input| match input {
         Source::Stdin => {
             let st = rustix::fs::fstat(std::io::stdin()).ok()?;
-            let regular = rustix::fs::FileType::from_raw_mode(st.st_mode)
-                == rustix::fs::FileType::RegularFile;
-            (regular && (st.st_dev, st.st_ino) == id).then(|| "stdin".to_owned())
+            let kind = rustix::fs::FileType::from_raw_mode(st.st_mode);
+            let loops =
+                kind == rustix::fs::FileType::RegularFile || kind == rustix::fs::FileType::Fifo;
+            (loops && (st.st_dev, st.st_ino) == id).then(|| "stdin".to_owned())
         }
         Source::File(path) => {
             let m = std::fs::metadata(path).ok()?;
-            (m.is_file() && (m.dev(), m.ino()) == id).then(|| path.display().to_string())
+            (loops(m.file_type()) && (m.dev(), m.ino()) == id).then(|| path.display().to_string())
         }
     })
 }
