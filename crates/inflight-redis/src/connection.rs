@@ -562,6 +562,12 @@ impl Redis {
         self.settle(sent, result)
     }
 
+    /// Whether this is a Redis Cluster (`redis+cluster://`): a command over the whole
+    /// keyspace must go to every master.
+    pub(crate) fn is_cluster(&self) -> bool {
+        self.inner.link.endpoint.mode == Mode::Cluster
+    }
+
     /// Runs a command, waiting out outages.
     pub(crate) async fn cmd<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, Error> {
         let started = Instant::now();

@@ -69,8 +69,24 @@ impl Redis {
         // In a glob only * ? [ ] and \ are special; names cannot hold them (the CLI allows
         // letters, digits and - _ . : / @ +), but the braces of the hash tag are literal.
         let pattern = format!("{}*{suffix}", glob_escape(prefix));
-        let mut cursor = 0u64;
         let mut names = Vec::new();
+        let name_of = |k: &String| {
+            let name = k.strip_prefix(prefix)?.strip_suffix(suffix)?;
+            (!name.is_empty()).then(|| name.to_string())
+        };
+        if self.is_cluster() {
+            // SCAN walks one node; KEYS goes to every master and their answers are joined
+            // (redis-rs routes it so). It blocks each shard for a pass over its keys, as one
+            // SCAN round over all of them would take.
+            let mut keys = redis::cmd("KEYS");
+            keys.arg(&pattern);
+            let keys: Vec<String> = self.cmd(&keys).await?;
+            names.extend(keys.iter().filter_map(name_of));
+            names.sort();
+            names.dedup();
+            return Ok(names);
+        }
+        let mut cursor = 0u64;
         loop {
             let mut scan = redis::cmd("SCAN");
             scan.arg(cursor)
@@ -79,10 +95,7 @@ impl Redis {
                 .arg("COUNT")
                 .arg(1000);
             let (next, keys): (u64, Vec<String>) = self.cmd(&scan).await?;
-            names.extend(keys.iter().filter_map(|k| {
-                let name = k.strip_prefix(prefix)?.strip_suffix(suffix)?;
-                (!name.is_empty()).then(|| name.to_string())
-            }));
+            names.extend(keys.iter().filter_map(name_of));
             if next == 0 {
                 break;
             }

@@ -165,6 +165,11 @@ impl std::error::Error for Error {}
 /// Whether an error means "Redis is away for now": the operation waits and tries again rather
 /// than failing, so that an outage never turns into running past a limit.
 pub(crate) fn is_transient(e: &RedisError) -> bool {
+    // A refused login never heals by waiting, even when a cluster client wraps it in an I/O
+    // error of its initial connections.
+    if refused_credentials(e) {
+        return false;
+    }
     e.is_io_error()
         || e.is_connection_dropped()
         || e.is_connection_refusal()
@@ -180,11 +185,18 @@ pub(crate) fn is_transient(e: &RedisError) -> bool {
         )
 }
 
+/// Whether Redis refused the login: the error itself, or (a cluster client's initial
+/// connections) its text, which is all that client keeps of the cause.
+fn refused_credentials(e: &RedisError) -> bool {
+    e.kind() == ErrorKind::AuthenticationFailed
+        || matches!(e.code(), Some("WRONGPASS" | "NOAUTH" | "NOPERM"))
+        || e.to_string().contains("AuthenticationFailed")
+}
+
 /// A non-transient Redis error as one of ours.
 pub(crate) fn classify(e: &RedisError, url: &str) -> Error {
     let reason = one_line(&e.to_string());
-    let auth = e.kind() == ErrorKind::AuthenticationFailed
-        || matches!(e.code(), Some("WRONGPASS" | "NOAUTH" | "NOPERM"));
+    let auth = refused_credentials(e);
     if let Some(problem) = crate::tls::certificate_problem(e) {
         return Error::Tls {
             url: url.to_string(),
@@ -231,12 +243,17 @@ pub(crate) fn one_line(s: &str) -> String {
 /// assert_eq!(masked_url("redis://:se/cr@et@host"), "redis://:***@host");
 /// assert_eq!(masked_url("redis+unix:///s.sock?db=1&pass=secret"), "redis+unix:///s.sock?db=1&pass=***");
 /// assert_eq!(masked_url("redis://host:6379"), "redis://host:6379");
+/// // Typos without a scheme still hide what looks like a password.
+/// assert_eq!(masked_url("user:secret@host:6379"), "user:***@host:6379");
+/// assert_eq!(masked_url("redis:/user:secret@host"), "redis:***@host");
 /// ```
 pub fn masked_url(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_string();
+    // No scheme (a typo such as `redis:/` or `user:pw@host`): all of it is the authority part,
+    // so a user:password before an '@' is masked as in a URL.
+    let (head, rest) = match url.find("://") {
+        Some(scheme_end) => url.split_at(scheme_end + 3),
+        None => ("", url),
     };
-    let (head, rest) = url.split_at(scheme_end + 3);
     let (rest, query) = match rest.split_once('?') {
         Some((rest, query)) => (rest, Some(query)),
         None => (rest, None),

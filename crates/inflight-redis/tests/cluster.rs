@@ -74,6 +74,9 @@ async fn six_queues_and_six_limits_spread_over_the_shards_and_each_works_whole()
         per_node.iter().all(|&n| n > 0),
         "each shard holds a part: {per_node:?}"
     );
+    // What a dashboard lists finds them on every shard, not on the seed's alone.
+    assert_eq!(redis.queue_names().await.unwrap(), names);
+    assert_eq!(redis.shared_limit_names().await.unwrap(), names);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
