@@ -434,23 +434,44 @@ fn a_partial_without_its_meta_or_beside_another_meta_is_started_over() {
     assert_eq!(files(&out).len(), 1, "{:?}", files(&out));
 }
 
+/// The name of a URL's partial file (as `fetch::partial` makes it).
+fn partial_key(url: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(url.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 #[test]
 fn a_meta_without_its_partial_is_dropped_and_the_download_starts_over() {
     let s = Server::start();
     let dir = tempfile::tempdir().unwrap();
-    // Killed after the `.meta` was written and before the body was linked.
+    // Killed after the `.meta` was written and before the body was linked: a real `.meta`
+    // left alone, for a URL whose next download is too small to be kept (so nothing else
+    // replaces or removes it).
     let (out, log) = (dir.path().join("out"), dir.path().join("log"));
-    let path = format!("/ranged/nobody/{LEN}/{CUT}");
-    first_run_is_cut(&s, &path, &out, &log);
+    first_run_is_cut(&s, &format!("/ranged/nobody/{LEN}/{CUT}"), &out, &log);
     let body = partial_bodies(&out).pop().unwrap();
-    std::fs::remove_file(out.join(".inflight-partial").join(&body)).unwrap();
-    let r = fetch(&out, &log, &s.url(&path), &["--resume"]);
+    let partial = out.join(".inflight-partial");
+    std::fs::remove_file(partial.join(&body)).unwrap();
+    let small = s.url("/small-one");
+    std::fs::rename(
+        partial.join(format!("{body}.meta")),
+        partial.join(format!("{}.meta", partial_key(&small))),
+    )
+    .unwrap();
+    let r = fetch(&out, &log, &small, &["--resume"]);
     assert_eq!(r.code(), 0, "{r:?}");
     let rec = log_records(&log, false).pop().unwrap();
     assert!(rec.get("resumed_from").is_none(), "{rec}");
     assert_eq!(
+        header(&s.state.heads_for("/small-one").pop().unwrap(), "range"),
+        None
+    );
+    assert_eq!(
         std::fs::read(out.join(rec["path"].as_str().unwrap())).unwrap(),
-        expected(0)
+        b"body of /small-one"
     );
     assert_eq!(
         files(&out).len(),
@@ -458,7 +479,7 @@ fn a_meta_without_its_partial_is_dropped_and_the_download_starts_over() {
         "the lone .meta is gone: {:?}",
         files(&out)
     );
-    assert!(!out.join(".inflight-partial").exists());
+    assert!(!partial.exists(), "and its empty directory too");
 }
 
 #[test]
