@@ -185,8 +185,8 @@ impl Partials {
             .and_then(|()| save::link(file, &dir, key));
         match linked {
             Ok(()) => {}
-            // Another run linked a body for this URL meanwhile: our `.meta` does not name its
-            // body, so that one starts over when found (never mixed); the `.meta` stays its.
+            // Another run linked a body for this URL meanwhile. Our `.meta` replaced its own
+            // and does not name that body, so it starts over when found (never mixed).
             Err(Errno::EXIST) => return None,
             Err(_) => {
                 let _ = rustix::fs::unlinkat(dir.fd(), meta_name.as_str(), AtFlags::empty());
