@@ -2,6 +2,7 @@
 //! server that honours ranges, one that ignores them, and one whose file changed.
 mod common;
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::sync::atomic::Ordering::SeqCst;
 
@@ -297,4 +298,234 @@ fn a_planted_partial_directory_is_never_used() {
         r.stderr
     );
     assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+}
+
+/// Starts `inflight fetch -o out` on `url` (stdin closed after the URL), for a test to kill.
+fn spawn_fetch(out: &Path, log: &Path, url: &str) -> std::process::Child {
+    use std::io::Write;
+    let mut child = inflight()
+        .args([
+            "fetch",
+            "-o",
+            out.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{url}\n").as_bytes()).unwrap();
+    child
+}
+
+/// The partial bodies (not `.meta` files) in `out`'s partial directory.
+fn partial_bodies(out: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(out.join(".inflight-partial")) else {
+        return Vec::new();
+    };
+    entries
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".meta"))
+        .collect()
+}
+
+#[test]
+fn the_meta_is_written_before_the_partial_is_linked() {
+    use rustix::fs::inotify;
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (out, log) = (dir.path().join("out"), dir.path().join("log"));
+    // The partial directory made beforehand (as a run would: ours, 0700) so that it can be
+    // watched: the order in which names appear in it is the order a kill -9 could cut.
+    let partial = out.join(".inflight-partial");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&partial)
+        .unwrap();
+    let watch =
+        inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK).unwrap();
+    inotify::add_watch(
+        &watch,
+        &partial,
+        inotify::WatchFlags::CREATE | inotify::WatchFlags::MOVED_TO,
+    )
+    .unwrap();
+    let mut child = spawn_fetch(&out, &log, &s.url(&format!("/ranged-hang/w/{LEN}/{CUT}")));
+    let mut buf = [std::mem::MaybeUninit::uninit(); 4096];
+    let mut reader = inotify::Reader::new(&watch, &mut buf);
+    let mut names = Vec::new();
+    let started = std::time::Instant::now();
+    while !names.iter().any(|n: &String| !n.ends_with(".meta"))
+        && started.elapsed() < std::time::Duration::from_secs(20)
+    {
+        match reader.next() {
+            Ok(event) => names.extend(event.file_name().map(|n| n.to_string_lossy().into_owned())),
+            Err(rustix::io::Errno::AGAIN) => {
+                std::thread::sleep(std::time::Duration::from_millis(5))
+            }
+            Err(e) => panic!("inotify: {e}"),
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let body = names.iter().position(|n| !n.ends_with(".meta"));
+    let meta = names.iter().position(|n| n.ends_with(".meta"));
+    assert!(body.is_some(), "no partial was linked: {names:?}");
+    assert!(
+        meta.is_some() && meta < body,
+        "the .meta must appear before the partial it describes: {names:?}"
+    );
+    assert_eq!(
+        names[body.unwrap()],
+        format!("{}", names[meta.unwrap()].trim_end_matches(".meta"))
+    );
+}
+
+#[test]
+fn a_partial_without_its_meta_or_beside_another_meta_is_started_over() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Killed after the body was linked and before its `.meta` was written (the old order).
+    let (out, log) = (dir.path().join("a"), dir.path().join("log-a"));
+    let path = format!("/ranged/nometa/{LEN}/{CUT}");
+    first_run_is_cut(&s, &path, &out, &log);
+    let body = partial_bodies(&out).pop().unwrap();
+    std::fs::remove_file(out.join(format!(".inflight-partial/{body}.meta"))).unwrap();
+    let r = fetch(&out, &log, &s.url(&path), &["--resume"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let rec = log_records(&log, false).pop().unwrap();
+    assert!(rec.get("resumed_from").is_none(), "{rec}");
+    assert_eq!(
+        header(&s.state.heads_for(&path).pop().unwrap(), "range"),
+        None
+    );
+    assert_eq!(
+        std::fs::read(out.join(rec["path"].as_str().unwrap())).unwrap(),
+        expected(0)
+    );
+    assert_eq!(files(&out).len(), 1, "{:?}", files(&out));
+    // A `.meta` beside a body it was not written for (two runs raced for one URL; here the
+    // body is replaced by a copy of itself): it vouches for nothing, the body starts over.
+    let (out, log) = (dir.path().join("b"), dir.path().join("log-b"));
+    let path = format!("/ranged/othermeta/{LEN}/{CUT}");
+    first_run_is_cut(&s, &path, &out, &log);
+    let body = out
+        .join(".inflight-partial")
+        .join(partial_bodies(&out).pop().unwrap());
+    let copy = out.join(".inflight-partial/copy");
+    std::fs::copy(&body, &copy).unwrap();
+    std::fs::rename(&copy, &body).unwrap();
+    let r = fetch(&out, &log, &s.url(&path), &["--resume"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let rec = log_records(&log, false).pop().unwrap();
+    assert!(rec.get("resumed_from").is_none(), "{rec}");
+    assert_eq!(
+        header(&s.state.heads_for(&path).pop().unwrap(), "range"),
+        None
+    );
+    assert_eq!(
+        std::fs::read(out.join(rec["path"].as_str().unwrap())).unwrap(),
+        expected(0)
+    );
+    assert_eq!(files(&out).len(), 1, "{:?}", files(&out));
+}
+
+/// The name of a URL's partial file (as `fetch::partial` makes it).
+fn partial_key(url: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(url.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn a_meta_without_its_partial_is_dropped_and_the_download_starts_over() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Killed after the `.meta` was written and before the body was linked: a real `.meta`
+    // left alone, for a URL whose next download is too small to be kept (so nothing else
+    // replaces or removes it).
+    let (out, log) = (dir.path().join("out"), dir.path().join("log"));
+    first_run_is_cut(&s, &format!("/ranged/nobody/{LEN}/{CUT}"), &out, &log);
+    let body = partial_bodies(&out).pop().unwrap();
+    let partial = out.join(".inflight-partial");
+    std::fs::remove_file(partial.join(&body)).unwrap();
+    let small = s.url("/small-one");
+    std::fs::rename(
+        partial.join(format!("{body}.meta")),
+        partial.join(format!("{}.meta", partial_key(&small))),
+    )
+    .unwrap();
+    let r = fetch(&out, &log, &small, &["--resume"]);
+    assert_eq!(r.code(), 0, "{r:?}");
+    let rec = log_records(&log, false).pop().unwrap();
+    assert!(rec.get("resumed_from").is_none(), "{rec}");
+    assert_eq!(
+        header(&s.state.heads_for("/small-one").pop().unwrap(), "range"),
+        None
+    );
+    assert_eq!(
+        std::fs::read(out.join(rec["path"].as_str().unwrap())).unwrap(),
+        b"body of /small-one"
+    );
+    assert_eq!(
+        files(&out).len(),
+        1,
+        "the lone .meta is gone: {:?}",
+        files(&out)
+    );
+    assert!(!partial.exists(), "and its empty directory too");
+}
+
+#[test]
+fn kill_9_at_any_moment_leaves_no_partial_without_its_meta() {
+    use std::hash::{BuildHasher, RandomState};
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let random = RandomState::new();
+    for round in 0..8u64 {
+        let (out, log) = (
+            dir.path().join(format!("out-{round}")),
+            dir.path().join(format!("log-{round}")),
+        );
+        let path = format!("/ranged-hang/k{round}/{LEN}/{CUT}");
+        // Kills spread over the first run from the moment its request is served (so that the
+        // next request is not the one the server cuts): while the body comes, around the
+        // moment it is kept, and while the server hangs after the cut.
+        let delay = std::time::Duration::from_millis(random.hash_one(round) % 150);
+        let mut child = spawn_fetch(&out, &log, &s.url(&path));
+        let served = wait_for(std::time::Duration::from_secs(20), || {
+            s.state.served_full.lock().unwrap().contains_key(&path)
+        });
+        assert!(served, "the first run's request never came");
+        std::thread::sleep(delay);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let bodies = partial_bodies(&out);
+        for body in &bodies {
+            assert!(
+                out.join(format!(".inflight-partial/{body}.meta")).is_file(),
+                "killed after {delay:?}: a partial without its .meta: {:?}",
+                files(&out)
+            );
+        }
+        let r = fetch(&out, &log, &s.url(&path), &["--resume"]);
+        assert_eq!(r.code(), 0, "killed after {delay:?}: {r:?}");
+        let rec = log_records(&log, false).pop().unwrap();
+        assert_eq!(
+            rec.get("resumed_from").is_some(),
+            !bodies.is_empty(),
+            "killed after {delay:?}: a kept partial is continued, else it starts over: {rec}"
+        );
+        assert_eq!(
+            std::fs::read(out.join(rec["path"].as_str().unwrap())).unwrap(),
+            expected(0)
+        );
+        assert_eq!(files(&out).len(), 1, "{:?}", files(&out));
+    }
 }

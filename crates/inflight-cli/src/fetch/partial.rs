@@ -7,6 +7,13 @@
 //! beside it that holds the validator. So no partial file ever sits under a real name: the
 //! body gets its real name only when whole, as before.
 //!
+//! A process may be killed (`kill -9`) between any two steps, so the pair is made in an order
+//! that leaves nothing a later run could misuse: the `.meta` is written first and the body
+//! linked after it, so a body never has a name without its `.meta` beside it. The `.meta` names
+//! the body it belongs to (device and inode of the unnamed file, known before it has a name);
+//! a `.meta` left alone (killed before the body was linked), or one beside another body (two
+//! runs that raced for one URL), does not match and the download starts over.
+//!
 //! The next attempt at the URL (a retry, or a `--resume` run) finds it, asks for the rest with
 //! `Range: bytes=N-` and `If-Range: VALIDATOR`, and appends a 206 answer; a 200 answer (the
 //! server ignores ranges, or the file changed and the validator no longer matches) starts the
@@ -47,6 +54,9 @@ struct Meta {
     validator: String,
     /// The URL (passwords masked), for people looking into the directory.
     url: String,
+    /// Device and inode of the body this validator belongs to.
+    dev: u64,
+    ino: u64,
 }
 
 /// The partial files of a run's output directory.
@@ -108,22 +118,31 @@ impl Partials {
             return None;
         }
         let dir = self.dir(false)?;
-        let file = open_regular(&dir, key, OFlags::RDWR)?;
+        let meta_name = format!("{key}.meta");
+        let Some(file) = open_regular(&dir, key, OFlags::RDWR) else {
+            // A `.meta` without its body (killed before the body was linked): useless. (Should
+            // another run be between its two steps right now, its body loses its `.meta` and
+            // is started over later: a lost head start, never wrong bytes.)
+            let _ = rustix::fs::unlinkat(dir.fd(), meta_name.as_str(), AtFlags::empty());
+            return None;
+        };
         // Another run is writing it: leave it alone.
         rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive).ok()?;
-        let len = file.metadata().ok()?.len();
-        let meta = open_regular(&dir, &format!("{key}.meta"), OFlags::RDONLY).and_then(|mut f| {
+        let stat = rustix::fs::fstat(&file).ok()?;
+        let len = u64::try_from(stat.st_size).ok()?;
+        let meta = open_regular(&dir, &meta_name, OFlags::RDONLY).and_then(|mut f| {
             let mut text = String::new();
             f.read_to_string(&mut text).ok()?;
             serde_json::from_str::<Meta>(&text).ok()
         });
         match meta {
-            Some(meta) if len > 0 => Some(Found {
+            Some(meta) if len > 0 && (meta.dev, meta.ino) == identity(&stat) => Some(Found {
                 file,
                 len,
                 validator: meta.validator,
                 key: key.to_string(),
             }),
+            // No `.meta`, or one that belongs to another body: start over.
             _ => {
                 self.remove(key);
                 None
@@ -137,31 +156,42 @@ impl Partials {
     pub fn keep(&self, file: &File, key: &str, validator: &str, url: &str) -> Option<Kept> {
         let dir = self.dir(true)?;
         rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive).ok()?;
-        let mut linked = save::link(file, &dir, key);
-        if linked == Err(Errno::EXIST) {
+        if let Some(old) = open_regular(&dir, key, OFlags::RDONLY) {
             // A partial from an earlier run (or one being written by another run, locked).
-            let old = open_regular(&dir, key, OFlags::RDONLY)?;
             rustix::fs::flock(&old, FlockOperation::NonBlockingLockExclusive).ok()?;
             self.remove(key);
-            linked = save::link(file, &dir, key);
         }
-        linked.ok()?;
+        let (dev, ino) = identity(&rustix::fs::fstat(file).ok()?);
         let meta = serde_json::to_vec(&Meta {
             validator: validator.to_string(),
             url: url.to_string(),
+            dev,
+            ino,
         })
         .ok()?;
+        // The `.meta` first, then the body: killed in between, a `.meta` is left alone, which
+        // the next run drops; never a body without its `.meta`.
+        let meta_name = format!("{key}.meta");
         let written = rustix::fs::openat(
             dir.fd(),
-            format!("{key}.meta").as_str(),
+            meta_name.as_str(),
             OFlags::CREATE | OFlags::TRUNC | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::from_raw_mode(0o600),
         )
         .map_err(io::Error::from)
         .and_then(|fd| File::from(fd).write_all(&meta));
-        if written.is_err() {
-            self.remove(key);
-            return None;
+        let linked = written
+            .map_err(|_| Errno::IO)
+            .and_then(|()| save::link(file, &dir, key));
+        match linked {
+            Ok(()) => {}
+            // Another run linked a body for this URL meanwhile. Our `.meta` replaced its own
+            // and does not name that body, so it starts over when found (never mixed).
+            Err(Errno::EXIST) => return None,
+            Err(_) => {
+                let _ = rustix::fs::unlinkat(dir.fd(), meta_name.as_str(), AtFlags::empty());
+                return None;
+            }
         }
         self.lock_mine().insert(key.to_string());
         Some(Kept {
@@ -247,6 +277,15 @@ pub fn validator(headers: &HeaderMap) -> Option<String> {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     }
+}
+
+/// What a `.meta` records of its body: device and inode, which stay the file's own while it
+/// is open or named, so a `.meta` matches no other body.
+fn identity(stat: &rustix::fs::Stat) -> (u64, u64) {
+    // `st_dev` and `st_ino` differ in type between targets.
+    #[allow(clippy::useless_conversion)]
+    let identity = (u64::from(stat.st_dev), u64::from(stat.st_ino));
+    identity
 }
 
 /// Opens `name` in `dir` if it is a regular file (never through a link).

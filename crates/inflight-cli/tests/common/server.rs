@@ -49,7 +49,7 @@ pub struct State {
     /// Added to the ETag and the content of `/ranged` and `/norange`: a new version of a file.
     pub generation: AtomicUsize,
     /// Paths of `/ranged` and `/norange` already asked for in full (the next is not cut).
-    served_full: Mutex<HashMap<String, usize>>,
+    pub served_full: Mutex<HashMap<String, usize>>,
 }
 
 impl State {
