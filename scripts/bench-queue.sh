@@ -34,13 +34,15 @@ if [ -z "${BIN:-}" ]; then
     BIN="$ROOT/target/release/inflight"
 fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+# shellcheck source=nginx-local.sh
+. "$(dirname "$0")/nginx-local.sh"
 TMP=$(mktemp -d /dev/shm/inflight-bench-queue.XXXXXX)
 chmod 755 "$TMP"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 RPORT=$(free_port)
 WEB=$(free_port)
 cleanup() {
-    [ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true
+    [ -f "$TMP/nginx/nginx.pid" ] && kill "$(cat "$TMP/nginx/nginx.pid")" 2>/dev/null || true
     [ -n "${CELERY_PIDS:-}" ] && kill $CELERY_PIDS 2>/dev/null || true
     redis-cli -p "$RPORT" shutdown nosave >/dev/null 2>&1 || true
     rm -rf "$TMP"
@@ -53,7 +55,7 @@ for _ in $(seq 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; slee
 rcli() { redis-cli -p "$RPORT" "$@"; }
 export INFLIGHT_REDIS="redis://127.0.0.1:$RPORT" INFLIGHT_REDIS_TRIPS=1
 
-mkdir -p "$TMP/www" "$TMP/nginx/logs"
+mkdir -p "$TMP/www"
 python3 - "$TMP/www" "$N" <<'PY'
 import os, sys
 d, n = sys.argv[1], int(sys.argv[2])
@@ -61,26 +63,7 @@ for i in range(1, n + 1):
     with open(os.path.join(d, f"{i}.txt"), "w") as f:
         f.write(f"file {i}\n" * 8)
 PY
-USER_LINE=""
-[ "$(id -u)" -eq 0 ] && USER_LINE="user root;"
-cat >"$TMP/nginx.conf" <<CONF
-$USER_LINE
-worker_processes 1;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 100000000;
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fastcgi;
-    uwsgi_temp_path $TMP/nginx/uwsgi;
-    scgi_temp_path $TMP/nginx/scgi;
-    server { listen 127.0.0.1:$WEB; root $TMP/www; }
-}
-CONF
-"$NGINX" -p "$TMP/nginx" -c "$TMP/nginx.conf"
+start_nginx "$TMP/nginx" "$WEB" "$TMP/www"
 seq "$N" | sed "s|^|http://127.0.0.1:$WEB/|; s|$|.txt|" >"$TMP/urls"
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$WEB/1.txt" >/dev/null && break; sleep 0.1; done
 

@@ -21,10 +21,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 (cd "$ROOT" && cargo build --release -q -p inflight-cli)
 BIN="$ROOT/target/release/inflight"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+# shellcheck source=nginx-local.sh
+. "$(dirname "$0")/nginx-local.sh"
 TMP=$(mktemp -d)
 chmod 755 "$TMP"
 cleanup() {
-    [ -f "$TMP/nginx.pid" ] && kill "$(cat "$TMP/nginx.pid")" 2>/dev/null || true
+    [ -f "$TMP/nginx/nginx.pid" ] && kill "$(cat "$TMP/nginx/nginx.pid")" 2>/dev/null || true
     redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true
     jobs -p | xargs -r kill 2>/dev/null || true
     rm -rf "$TMP"
@@ -39,29 +41,10 @@ used() { redis-cli -p "$PORT" info memory | awk -F: '/^used_memory:/ {print $2}'
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 BASE=$(used)
 
-mkdir -p "$TMP/www" "$TMP/nginx/logs"
+mkdir -p "$TMP/www"
 echo ok >"$TMP/www/f"
 WEB=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-USER_LINE=""
-[ "$(id -u)" -eq 0 ] && USER_LINE="user root;"
-cat >"$TMP/nginx.conf" <<CONF
-$USER_LINE
-worker_processes 1;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 100000000;
-    client_body_temp_path $TMP/nginx/body;
-    proxy_temp_path $TMP/nginx/proxy;
-    fastcgi_temp_path $TMP/nginx/fastcgi;
-    uwsgi_temp_path $TMP/nginx/uwsgi;
-    scgi_temp_path $TMP/nginx/scgi;
-    server { listen 127.0.0.1:$WEB; root $TMP/www; }
-}
-CONF
-"$NGINX" -p "$TMP/nginx" -c "$TMP/nginx.conf"
+start_nginx "$TMP/nginx" "$WEB" "$TMP/www"
 
 start=$(date +%s)
 seq "$N" | sed "s|^|http://127.0.0.1:$WEB/f?|" |
