@@ -193,6 +193,39 @@ fn a_queue_that_does_not_exist_is_said_so_and_never_made() {
     );
 }
 
+/// An empty input makes an empty queue and closes it, as `xargs` on no input runs nothing and
+/// succeeds: the push exits 0, and workers already waiting for the queue end at once with 0.
+#[test]
+fn pushing_no_inputs_makes_a_closed_empty_queue_that_ends_its_waiting_workers() {
+    let Some(redis) = common::redis::server() else {
+        return;
+    };
+    let url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&url, dir.path(), "empty", "W", "0", &[]);
+    assert!(wait_for(Duration::from_secs(10), || w
+        .stderr()
+        .contains("does not exist yet")));
+    let push = queue_cmd(&["push", "empty", "--redis", &url], Some(""));
+    assert_eq!(push.code(), 0, "{push:?}");
+    assert!(
+        push.stderr.contains("queue empty closed"),
+        "{}",
+        push.stderr
+    );
+    let pushed = Instant::now();
+    let ended = w.wait(Duration::from_secs(10));
+    assert_eq!(ended.code, 0, "{ended:?}");
+    assert_eq!(ended.stdout, "");
+    let after = pushed.elapsed();
+    assert!(
+        after < Duration::from_secs(2),
+        "ended {after:?} after the push"
+    );
+    let status = queue_cmd(&["status", "empty", "--redis", &url], None);
+    assert_eq!(status.code(), 0, "{status:?}");
+}
+
 #[test]
 fn a_second_live_worker_of_the_same_name_is_refused_and_a_dead_ones_name_is_free() {
     let Some(redis) = common::redis::server() else {

@@ -7,7 +7,7 @@
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use inflight_redis::{Error, Queue, QueueOptions, Redis, RedisEvent};
@@ -347,4 +347,48 @@ fn child_entry() {
         }
         tokio::time::sleep(Duration::from_secs(3600)).await;
     });
+}
+
+/// A worker started before its queue exists (beside the push that makes it, as a script starts
+/// both) takes the first input as soon as the push lands, not a poll later; an empty queue
+/// closed at once ends it as promptly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_waiting_for_its_queue_starts_at_the_push_not_a_poll_later() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    // A poll of 3 s: a worker that slept a poll would start up to 3 s after the push.
+    let slow_poll = fast().poll(Duration::from_secs(3));
+    for (name, inputs) in [("early", vec!["first"]), ("empty", vec![])] {
+        let worker = {
+            let q = queue(&url, name, slow_poll).await;
+            tokio::spawn(async move {
+                let mut items = q.items_as("W");
+                let first = items.next().await.map(|item| item.unwrap());
+                (first.map(|item| item.input().to_string()), Instant::now())
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!worker.is_finished(), "{name}: the worker did not wait");
+        let pusher = queue(&url, name, slow_poll).await;
+        let pushed = Instant::now();
+        if inputs.is_empty() {
+            // An empty push makes the queue without an input; the close is what wakes.
+            pusher.push(Vec::<String>::new()).await.unwrap();
+            pusher.close().await.unwrap();
+        } else {
+            pusher.push(inputs.clone()).await.unwrap();
+        }
+        let (first, at) = tokio::time::timeout(Duration::from_secs(10), worker)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.as_deref(), inputs.first().copied(), "{name}");
+        let after = at.saturating_duration_since(pushed);
+        assert!(
+            after < Duration::from_millis(500),
+            "{name}: started {after:?} after the push"
+        );
+    }
 }

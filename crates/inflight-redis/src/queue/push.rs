@@ -26,6 +26,7 @@ impl Queue {
     /// `max_pending` untaken inputs. Inputs the queue holds already (from an earlier push of
     /// the same inputs that was killed) are skipped, so a rerun continues where the last one
     /// stopped: nothing twice, nothing missing. Each batch is added by one atomic script.
+    /// A push of no inputs makes the queue, empty, so that closing it ends its workers.
     ///
     /// Push the same inputs in the same order each time; one pusher per queue.
     ///
@@ -83,6 +84,7 @@ impl Queue {
         let mut batch: Vec<String> = Vec::with_capacity(inner.options.push_batch);
         let mut backoff = Duration::from_millis(10);
         let mut ended = false;
+        let mut sent = false;
         loop {
             // The first input is waited for as long as it takes; the rest of a batch only
             // until LINGER after it.
@@ -103,9 +105,12 @@ impl Queue {
                     None => ended = true,
                 }
             }
-            if batch.is_empty() {
+            // A push with no inputs still makes the queue (one script with none), so that
+            // its close ends the workers waiting for it instead of "no queue named".
+            if batch.is_empty() && (sent || !inner.known_id().is_empty()) {
                 return Ok(report);
             }
+            sent = true;
             let mut args = Vec::with_capacity(batch.len() + 5);
             args.push(GROUP.to_string());
             args.push(inner.options.max_pending.to_string());

@@ -65,6 +65,8 @@ struct Fetcher {
     recover: bool,
     /// The queue did not exist at a take (said once): wait for a push.
     missing: bool,
+    /// The last wait for a missing queue woke on something, yet the queue was still missing.
+    missing_woke: bool,
     /// The last ids of the inputs and the events streams at the last take that found
     /// nothing: a wait wakes on anything after them.
     seen: (String, String),
@@ -105,6 +107,7 @@ impl Items {
             finished: false,
             recover: false,
             missing: false,
+            missing_woke: false,
             seen: ("0-0".to_string(), "0-0".to_string()),
             registered: false,
         });
@@ -209,14 +212,25 @@ impl Fetcher {
                     self.claim_next = !self.wait_for_new().await;
                 }
                 Ok(Took::Missing) => {
-                    let q = &self.shared.queue;
+                    let q = self.shared.queue.clone();
                     if !self.missing {
                         self.missing = true;
                         q.redis.emit(RedisEvent::QueueMissing {
                             queue: q.name.clone(),
                         });
                     }
-                    tokio::time::sleep(q.options.poll).await;
+                    // The push that makes the queue adds to its inputs (a close of an empty
+                    // one, to its events): a read from the start wakes at once, where a sleep
+                    // of a poll cost every worker started beside its push up to a second. A
+                    // read that woke yet found no queue (stray keys of a deleted one) is not
+                    // repeated: then a poll's sleep.
+                    if self.missing_woke {
+                        tokio::time::sleep(q.options.poll).await;
+                        self.missing_woke = false;
+                    } else {
+                        self.seen = ("0-0".to_string(), "0-0".to_string());
+                        self.missing_woke = self.wait_for_new().await;
+                    }
                 }
                 Err(e) => {
                     self.finished = true;
@@ -292,6 +306,7 @@ impl Fetcher {
         }
         q.saw_id(&id);
         self.missing = false;
+        self.missing_woke = false;
         self.registered = true;
         for (id, fields) in fresh {
             if let Some((position, input)) = pos_and_input(&fields) {
