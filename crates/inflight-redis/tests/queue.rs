@@ -67,6 +67,59 @@ fn assert_once_each(results: &[QueueResult], n: u64) {
     assert!(seen.iter().all(|p| *p < n));
 }
 
+/// Settled inputs are trimmed off the stream's front while the queue runs (memory stays
+/// bounded by what is unsettled, plus one node of the stream), and the status counts what
+/// waits exactly although the stream still holds settled inputs for a while.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settled_inputs_leave_the_stream_while_the_queue_runs_and_the_counts_stay_exact() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let key = "inflight:queue:{trim}:inputs";
+    let q = queue(&url, "trim", fast().push_batch(500)).await;
+    q.push((0..2000).map(input)).await.unwrap();
+    let mut items = queue(&url, "trim", fast().read_batch(50).ack_batch(50, Duration::ZERO))
+        .await
+        .items();
+    // 1200 settled in order; then 30 more taken and held (pending), the rest untaken.
+    for i in 0..1200u64 {
+        let item = items.next().await.unwrap().unwrap();
+        assert_eq!(item.position(), i);
+        item.ack(true, &json!({})).await.unwrap();
+    }
+    let mut held = Vec::new();
+    for _ in 0..30 {
+        held.push(items.next().await.unwrap().unwrap());
+    }
+    let status = q.status().await.unwrap();
+    // The read batch took 50 at a time: 1250 handed out, 1230 settled or held.
+    assert_eq!(
+        (status.done, status.in_flight, status.waiting),
+        (1200, 50, 750),
+        "{status:?}"
+    );
+    let len: u64 = server.query(&["XLEN", key]);
+    // Stream nodes hold up to 100 entries (stream-node-max-entries): what is not settled, plus
+    // at most one node of settled entries before the oldest pending one.
+    assert!(
+        (800..=900).contains(&len),
+        "{len} entries for 800 unsettled"
+    );
+    // The rest finish; the queue closed and finished holds no input at all.
+    q.close().await.unwrap();
+    for item in held {
+        item.ack(true, &json!({})).await.unwrap();
+    }
+    while let Some(item) = items.next().await {
+        item.unwrap().ack(true, &json!({})).await.unwrap();
+    }
+    let status = q.status().await.unwrap();
+    assert_eq!((status.done, status.in_flight, status.waiting), (2000, 0, 0));
+    assert!(status.is_finished());
+    assert_eq!(server.query::<u64>(&["XLEN", key]), 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_inputs_through_three_workers_give_each_result_once() {
     let Some(server) = common::server() else {

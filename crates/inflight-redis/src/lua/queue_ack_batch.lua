@@ -1,7 +1,8 @@
 -- Records the results of a batch of finished inputs and acknowledges them, in one step: a
 -- result and its ack never part. The done bit of each input's position makes its result
 -- exactly once: a second finisher (the input ran twice, its first worker having stalled past
--- its lease) only acknowledges. Counters and the heartbeat are updated once per batch. When
+-- its lease) only acknowledges. Counters, the heartbeat and the trimming of settled inputs
+-- off the stream's front (see trim_settled) are done once per batch. When
 -- the batch finishes a closed queue, an entry on `events` wakes the workers blocked on it.
 -- A queue deleted or lost refuses the whole batch before any write.
 -- The worker's own tally (results it recorded) and, for a failure, a copy in the capped
@@ -44,9 +45,10 @@ if failed > 0 then
 end
 if #ids > 0 then
   redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
-  redis.call('XDEL', KEYS[1], unpack(ids))
 end
-if redis.call('XLEN', KEYS[1]) == 0 and redis.call('HGET', KEYS[2], 'closed') == '1' then
+local finished = redis.call('HGET', KEYS[2], 'closed') == '1' and unsettled(KEYS[2]) <= 0
+trim_settled(KEYS[1], ARGV[1], finished)
+if finished then
   redis.call('XADD', KEYS[6], 'MAXLEN', '16', '*', 'finished', '1')
 end
 return recorded

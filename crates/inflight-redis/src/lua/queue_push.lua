@@ -26,9 +26,7 @@ local skip = pushed - first
 if skip < count and redis.call('HGET', KEYS[2], 'closed') == '1' then
   return redis.error_reply('ERR inflight: the queue is closed')
 end
--- Untaken = entries in the stream not delivered to any worker (acked ones are deleted).
-local pending = redis.call('XPENDING', KEYS[1], ARGV[1])[1]
-local room = tonumber(ARGV[2]) - (redis.call('XLEN', KEYS[1]) - pending)
+local room = tonumber(ARGV[2]) - untaken(KEYS[1], ARGV[1])
 local i = skip
 while i < count and room > 0 do
   redis.call('XADD', KEYS[1], '*', 'pos', string.format('%.0f', first + i), 'input', ARGV[6 + i])

@@ -24,8 +24,7 @@ while true do
       local entry = redis.call('XRANGE', KEYS[1], id, id)[1]
       local pos = entry and field(entry[2], 'pos')
       if not pos or redis.call('GETBIT', KEYS[2], pos) == 1 then
-        redis.call('XACK', KEYS[1], ARGV[1], id)
-        redis.call('XDEL', KEYS[1], id)
+        redis.call('XACK', KEYS[1], ARGV[1], id) -- trimmed off with the next batch of acks
       else
         redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, id, 'JUSTID')
         table.insert(out, {id, pos, field(entry[2], 'input'), tonumber(e[4])})

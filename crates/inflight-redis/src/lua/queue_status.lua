@@ -32,5 +32,7 @@ for i = 1, #beats, 2 do
     table.insert(workers, {name, seen, lease})
   end
 end
-return {now, redis.call('HGETALL', KEYS[2]), redis.call('XLEN', KEYS[1]), pending, consumers,
-  workers}
+-- The inputs not settled: pending, or never handed out (settled ones may wait in the stream
+-- until they are trimmed off, so its length is not this).
+return {now, redis.call('HGETALL', KEYS[2]), untaken(KEYS[1], ARGV[1]) + pending, pending,
+  consumers, workers}

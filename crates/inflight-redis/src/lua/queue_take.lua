@@ -9,7 +9,7 @@
 -- ARGV: 1 group, 2 consumer, 3 count, 4 lease_ms, 5 max_deliveries, 6 claim cursor or '' for
 --       no claiming this time, 7 the queue id the worker knows ('' if none), 8 its token,
 --       9 the worker's host on its first take (for the dashboard), else ''.
--- Returns {{{id, pos, input, deliveries}...}, closed 0/1, entries left, next cursor,
+-- Returns {{{id, pos, input, deliveries}...}, closed 0/1, inputs not settled, next cursor,
 --          entries the claim scan took, last id of inputs, last id of events,
 --          {{id, {'pos', pos, 'input', input}}...} first deliveries, the queue id}: with
 --          nothing to hand out, the worker blocks on XREAD of inputs and events after those two
@@ -48,8 +48,7 @@ end
 local settled = false
 local function settle(id)
   settled = true
-  redis.call('XACK', KEYS[1], group, id)
-  redis.call('XDEL', KEYS[1], id)
+  redis.call('XACK', KEYS[1], group, id) -- the next batch of acks trims it off
 end
 local function deliver(id, fields, deliveries)
   local pos = field(fields, 'pos')
@@ -102,11 +101,13 @@ if #out < want then
 end
 local closed = 0
 if redis.call('HGET', KEYS[2], 'closed') == '1' then closed = 1 end
-local left = redis.call('XLEN', KEYS[1])
+local left = unsettled(KEYS[2])
 -- This take settled the last inputs of a closed queue (dead letters): the others may stop.
-if settled and closed == 1 and left == 0 then
+if settled and closed == 1 and left <= 0 then
+  trim_settled(KEYS[1], group, true)
   redis.call('XADD', KEYS[9], 'MAXLEN', '16', '*', 'finished', '1')
 end
+if left < 0 then left = 0 end
 local function last_id(key)
   local e = redis.call('XREVRANGE', key, '+', '-', 'COUNT', 1)[1]
   if e then return e[1] end
