@@ -52,20 +52,17 @@ fn once_each(results: &[Value], expected: usize) -> HashMap<String, Value> {
     by_input
 }
 
-/// Inputs not taken by any worker, as Redis has them: the consumer group's lag (settled
-/// inputs stay in the stream until they are trimmed off, so its length is not this).
+/// Inputs not taken by any worker, as Redis has them: pushed less taken, the queue's own
+/// counts (settled inputs stay in the stream until they are trimmed off its front, so its
+/// length is not this).
 fn waiting(redis: &Server, name: &str) -> u64 {
-    let key = format!("inflight:queue:{{{name}}}:inputs");
-    redis.query(&["EVAL", UNTAKEN, "1", &key])
+    let meta = format!("inflight:queue:{{{name}}}:meta");
+    redis.query(&["EVAL", UNTAKEN, "1", &meta])
 }
 
-/// The lag of the group `workers` of stream KEYS[1] (0 without the stream): inputs not yet
-/// handed to any worker.
-const UNTAKEN: &str = "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end \
-     for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do \
-       local f = {} for j = 1, #g, 2 do f[g[j]] = g[j + 1] end \
-       if f['name'] == 'workers' then return f['lag'] end \
-     end return 0";
+/// Pushed less taken, from the meta hash KEYS[1] (0 without it).
+const UNTAKEN: &str = "local m = redis.call('HMGET', KEYS[1], 'pushed', 'taken') \
+     return (tonumber(m[1]) or 0) - (tonumber(m[2]) or 0)";
 
 #[test]
 fn ten_thousand_inputs_through_three_workers_started_at_different_times() {
@@ -325,7 +322,7 @@ fn max_pending_bounds_what_waits_in_redis() {
         std::thread::spawn(move || {
             let server = redis::Client::open(conn_url).unwrap();
             let mut conn = server.get_connection().unwrap();
-            let key = "inflight:queue:{bounded}:inputs";
+            let key = "inflight:queue:{bounded}:meta";
             let untaken = redis::Script::new(UNTAKEN);
             let mut samples = 0u64;
             while !stop.load(SeqCst) {

@@ -79,9 +79,13 @@ async fn settled_inputs_leave_the_stream_while_the_queue_runs_and_the_counts_sta
     let key = "inflight:queue:{trim}:inputs";
     let q = queue(&url, "trim", fast().push_batch(500)).await;
     q.push((0..2000).map(input)).await.unwrap();
-    let mut items = queue(&url, "trim", fast().read_batch(50).ack_batch(50, Duration::ZERO))
-        .await
-        .items();
+    let mut items = queue(
+        &url,
+        "trim",
+        fast().read_batch(50).ack_batch(50, Duration::ZERO),
+    )
+    .await
+    .items();
     // 1200 settled in order; then 30 more taken and held (pending), the rest untaken.
     for i in 0..1200u64 {
         let item = items.next().await.unwrap().unwrap();
@@ -115,8 +119,151 @@ async fn settled_inputs_leave_the_stream_while_the_queue_runs_and_the_counts_sta
         item.unwrap().ack(true, &json!({})).await.unwrap();
     }
     let status = q.status().await.unwrap();
-    assert_eq!((status.done, status.in_flight, status.waiting), (2000, 0, 0));
+    assert_eq!(
+        (status.done, status.in_flight, status.waiting),
+        (2000, 0, 0)
+    );
     assert!(status.is_finished());
+    assert_eq!(server.query::<u64>(&["XLEN", key]), 0);
+}
+
+/// One input running long does not keep everything settled after it in the stream: past a
+/// thousand such, they are deleted as they settle, so the stream stays bounded while the
+/// queue goes on; when the long one settles, all of it goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_running_input_does_not_keep_the_settled_ones_behind_it_in_the_stream() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let key = "inflight:queue:{long}:inputs";
+    let q = queue(
+        &url,
+        "long",
+        fast().lease(Duration::from_secs(30)).push_batch(500),
+    )
+    .await;
+    q.push((0..4000).map(input)).await.unwrap();
+    q.close().await.unwrap();
+    let options = fast()
+        .lease(Duration::from_secs(30))
+        .read_batch(20)
+        .ack_batch(20, Duration::ZERO);
+    let mut items = queue(&url, "long", options).await.items();
+    let long = items.next().await.unwrap().unwrap();
+    // Settled inputs in the stream: its length less the 4000 - `settled` that are not.
+    let mut most = 0;
+    for settled in 1..4000u64 {
+        let item = items.next().await.unwrap().unwrap();
+        item.ack(true, &json!({})).await.unwrap();
+        let len: u64 = server.query(&["XLEN", key]);
+        most = most.max(len.saturating_sub(4000 - settled));
+    }
+    // At most SETTLED_KEPT (1000), plus a stream node (100) and a batch of acks (20).
+    assert!(
+        most <= 1000 + 100 + 20,
+        "{most} settled inputs in the stream"
+    );
+    assert!(most >= 900, "{most}: trimmed up to the long one only");
+    long.ack(true, &json!({})).await.unwrap();
+    assert!(items.next().await.is_none());
+    assert_eq!(server.query::<u64>(&["XLEN", key]), 0);
+    let status = q.status().await.unwrap();
+    assert_eq!(
+        (status.done, status.waiting, status.in_flight),
+        (4000, 0, 0)
+    );
+}
+
+/// The counts survive a restart from the append-only file (and so a failover to a replica,
+/// which gets the same writes): Redis does not keep a consumer group's lag across either, so
+/// the queue keeps its own count of inputs taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_counts_stay_exact_across_a_restart_from_the_append_only_file() {
+    let Some(mut server) = common::server_with(common::Config {
+        appendonly: true,
+        ..Default::default()
+    }) else {
+        return;
+    };
+    let url = server.url();
+    let q = queue(&url, "aof", fast()).await;
+    q.push((0..700).map(input)).await.unwrap();
+    {
+        let mut items = queue(
+            &url,
+            "aof",
+            fast().read_batch(10).ack_batch(10, Duration::ZERO),
+        )
+        .await
+        .items();
+        for _ in 0..300 {
+            let item = items.next().await.unwrap().unwrap();
+            item.ack(true, &json!({})).await.unwrap();
+        }
+        drop(items);
+    }
+    let before = q.status().await.unwrap();
+    assert_eq!((before.done, before.waiting), (300, 400), "{before:?}");
+    server.restart(true);
+    let q = queue(&url, "aof", fast()).await;
+    let after = q.status().await.unwrap();
+    assert_eq!(
+        (after.pushed, after.done, after.waiting, after.in_flight),
+        (700, 300, 400, 0),
+        "{after:?}"
+    );
+}
+
+/// A queue that finished before it was closed holds no input once closed: here its last
+/// input went to the dead letters in a take (its worker died holding it), which trims nothing
+/// while the queue is open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_queue_whose_inputs_all_settled_empties_its_stream() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let options = fast().lease(Duration::from_millis(300)).max_deliveries(1);
+    let q = queue(&url, "late-close", options).await;
+    q.push([input(0)]).await.unwrap();
+    // A worker that dies holding it: never acknowledged, never given back, and its runtime
+    // (with the task that renews its leases) gone.
+    let dying_url = url.clone();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut dying = queue(&dying_url, "late-close", options).await.items();
+            std::mem::forget(dying.next().await.unwrap().unwrap());
+            std::mem::forget(dying);
+        });
+    })
+    .join()
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let key = "inflight:queue:{late-close}:inputs";
+    let mut items = queue(&url, "late-close", options).await.items();
+    let status = loop {
+        // The next take claims it, past its one delivery: a dead letter.
+        tokio::select! {
+            _ = items.next() => panic!("handed out past max_deliveries"),
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+        let status = q.status().await.unwrap();
+        if status.dead == 1 {
+            break status;
+        }
+    };
+    assert_eq!((status.waiting, status.in_flight), (0, 0));
+    assert_eq!(
+        server.query::<u64>(&["XLEN", key]),
+        1,
+        "the open queue keeps it"
+    );
+    q.close().await.unwrap();
     assert_eq!(server.query::<u64>(&["XLEN", key]), 0);
 }
 

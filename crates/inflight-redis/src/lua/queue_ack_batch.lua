@@ -47,7 +47,7 @@ if #ids > 0 then
   redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
 end
 local finished = redis.call('HGET', KEYS[2], 'closed') == '1' and unsettled(KEYS[2]) <= 0
-trim_settled(KEYS[1], ARGV[1], finished)
+trim_settled(KEYS[2], KEYS[1], ARGV[1], ids, finished)
 if finished then
   redis.call('XADD', KEYS[6], 'MAXLEN', '16', '*', 'finished', '1')
 end

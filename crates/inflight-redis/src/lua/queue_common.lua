@@ -23,25 +23,27 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
--- The fields of the consumer group `group` of stream `inputs` (XINFO GROUPS), or nil.
-local function group_info(inputs, group)
-  if redis.call('EXISTS', inputs) == 0 then return nil end
-  for _, g in ipairs(redis.call('XINFO', 'GROUPS', inputs)) do
-    local f = {}
-    for j = 1, #g, 2 do f[g[j]] = g[j + 1] end
-    if f['name'] == group then return f end
+-- Inputs handed to a worker for the first time, in all: the `taken` count of the meta hash,
+-- which each take raises by its first deliveries (the group's own lag is not kept across an
+-- AOF reload or on a replica, so not after a failover). A queue made by an older inflight has
+-- no count yet: its stream then held only unsettled inputs (each was deleted when settled),
+-- so the count is what was pushed less what is in the stream and not pending, once.
+local function taken(meta, inputs, group)
+  local t = redis.call('HGET', meta, 'taken')
+  if t then return tonumber(t) end
+  local waiting = 0
+  if redis.call('EXISTS', inputs) == 1 then
+    waiting = redis.call('XLEN', inputs) - redis.call('XPENDING', inputs, group)[1]
   end
+  t = math.max(0, tonumber(redis.call('HGET', meta, 'pushed') or '0') - waiting)
+  redis.call('HSET', meta, 'taken', string.format('%.0f', t))
+  return t
 end
 
--- Inputs pushed and not yet handed to any worker: the group's lag, which Redis keeps exact
--- because no entry of the stream is deleted one by one (settled ones are trimmed off its
--- front, see trim_settled). Where Redis cannot tell (a stream an older inflight deleted from),
--- the entries less those pending, which counts settled entries not yet trimmed as waiting.
-local function untaken(inputs, group)
-  local f = group_info(inputs, group)
-  if not f then return 0 end
-  if f['lag'] then return tonumber(f['lag']) end
-  return math.max(0, redis.call('XLEN', inputs) - tonumber(f['pending']))
+-- Inputs pushed and not yet handed to any worker.
+local function untaken(meta, inputs, group)
+  return math.max(0, tonumber(redis.call('HGET', meta, 'pushed') or '0')
+    - taken(meta, inputs, group))
 end
 
 -- Inputs pushed and not settled: neither a result nor a dead letter yet (each position gets
@@ -52,19 +54,36 @@ local function unsettled(meta)
     - (tonumber(m[4]) or 0)
 end
 
--- Drops settled inputs (acknowledged already) off the front of the stream: everything before
--- the oldest input still pending or, with none pending, everything the group has handed out.
--- In whole nodes of the stream (MINID ~), which costs next to nothing; an XDEL of each input
--- instead rewrote its node every time, the largest part of Redis's time per input. `exact`
--- (the queue has finished) drops the last, partial node too.
-local function trim_settled(inputs, group, exact)
+-- How many settled inputs may wait in the stream behind one still running before they are
+-- deleted one by one: see trim_settled.
+local SETTLED_KEPT = 1000
+
+-- Settled inputs (acknowledged already) leave the stream. Those before the oldest input still
+-- pending (with none pending, all that the group has handed out) are trimmed off its front in
+-- whole nodes (MINID ~), which costs next to nothing, where an XDEL of each rewrites its node
+-- every time (the largest part of Redis's time per input). But one long job would then keep
+-- everything settled after it in the stream: past SETTLED_KEPT of those, the `ids` just
+-- settled are deleted one by one, as before. `exact` (the queue has finished) drops the last,
+-- partial node too.
+local function trim_settled(meta, inputs, group, ids, exact)
   if redis.call('EXISTS', inputs) == 0 then return end
-  local first = redis.call('XPENDING', inputs, group)[2]
+  local summary = redis.call('XPENDING', inputs, group)
+  local first = summary[2]
   if not first then
-    local f = group_info(inputs, group)
-    if not f then return end
-    local ms, seq = string.match(f['last-delivered-id'], '^(%d+)-(%d+)$')
+    local last = nil
+    for _, g in ipairs(redis.call('XINFO', 'GROUPS', inputs)) do
+      for j = 1, #g, 2 do
+        if g[j] == 'name' and g[j + 1] ~= group then break end
+        if g[j] == 'last-delivered-id' then last = g[j + 1] end
+      end
+    end
+    if not last then return end
+    local ms, seq = string.match(last, '^(%d+)-(%d+)$')
     first = ms .. '-' .. string.format('%.0f', tonumber(seq) + 1)
   end
   redis.call('XTRIM', inputs, 'MINID', exact and '=' or '~', first)
+  if ids and #ids > 0 then
+    local kept = redis.call('XLEN', inputs) - summary[1] - untaken(meta, inputs, group)
+    if kept > SETTLED_KEPT then redis.call('XDEL', inputs, unpack(ids)) end
+  end
 end

@@ -10,7 +10,7 @@ local id, gone = queue_id(KEYS[2], KEYS[3], ARGV[4])
 if not id then
   if ARGV[4] ~= '' then return redis.error_reply(gone) end
   id = ARGV[5]
-  redis.call('HSET', KEYS[2], 'id', id)
+  redis.call('HSET', KEYS[2], 'id', id, 'taken', 0)
 end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
@@ -26,7 +26,7 @@ local skip = pushed - first
 if skip < count and redis.call('HGET', KEYS[2], 'closed') == '1' then
   return redis.error_reply('ERR inflight: the queue is closed')
 end
-local room = tonumber(ARGV[2]) - untaken(KEYS[1], ARGV[1])
+local room = tonumber(ARGV[2]) - untaken(KEYS[2], KEYS[1], ARGV[1])
 local i = skip
 while i < count and room > 0 do
   redis.call('XADD', KEYS[1], '*', 'pos', string.format('%.0f', first + i), 'input', ARGV[6 + i])

@@ -34,5 +34,5 @@ for i = 1, #beats, 2 do
 end
 -- The inputs not settled: pending, or never handed out (settled ones may wait in the stream
 -- until they are trimmed off, so its length is not this).
-return {now, redis.call('HGETALL', KEYS[2]), untaken(KEYS[1], ARGV[1]) + pending, pending,
+return {now, redis.call('HGETALL', KEYS[2]), untaken(KEYS[2], KEYS[1], ARGV[1]) + pending, pending,
   consumers, workers}

@@ -93,18 +93,22 @@ if cursor ~= '' and #out < want then
   end
 end
 if #out < want then
+  taken(KEYS[2], KEYS[1], group) -- (made first, for a queue of an older inflight)
   local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want - #out,
     'STREAMS', KEYS[1], '>')
   -- First deliveries go back as XREADGROUP gave them ({id, {'pos', p, 'input', i}}): nothing
   -- to check (a first delivery cannot have finished or died), so no work per input here.
-  if r then fresh = r[1][2] end
+  if r then
+    fresh = r[1][2]
+    redis.call('HINCRBY', KEYS[2], 'taken', #fresh)
+  end
 end
 local closed = 0
 if redis.call('HGET', KEYS[2], 'closed') == '1' then closed = 1 end
 local left = unsettled(KEYS[2])
 -- This take settled the last inputs of a closed queue (dead letters): the others may stop.
 if settled and closed == 1 and left <= 0 then
-  trim_settled(KEYS[1], group, true)
+  trim_settled(KEYS[2], KEYS[1], group, nil, true)
   redis.call('XADD', KEYS[9], 'MAXLEN', '16', '*', 'finished', '1')
 end
 if left < 0 then left = 0 end

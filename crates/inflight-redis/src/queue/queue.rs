@@ -115,9 +115,14 @@ impl Queue {
             q.keys.meta.clone(),
             q.keys.deleted.clone(),
             q.keys.events.clone(),
+            q.keys.inputs.clone(),
         ];
         let _: i64 = q
-            .script(&crate::scripts::CLOSE, &keys, &[q.known_id()])
+            .script(
+                &crate::scripts::CLOSE,
+                &keys,
+                &[q.known_id(), crate::keys::GROUP.to_string()],
+            )
             .await?;
         Ok(())
     }
