@@ -224,6 +224,13 @@ fn pushing_no_inputs_makes_a_closed_empty_queue_that_ends_its_waiting_workers() 
     );
     let status = queue_cmd(&["status", "empty", "--redis", &url], None);
     assert_eq!(status.code(), 0, "{status:?}");
+    // It is closed: a push of inputs says so in one line.
+    let late = queue_cmd(&["push", "empty", "--redis", &url], Some(&inputs(2)));
+    assert_eq!(late.code(), 255, "{late:?}");
+    assert_eq!(
+        late.stderr.trim(),
+        "inflight: the queue empty is closed: no more inputs can be pushed to it"
+    );
 }
 
 #[test]

@@ -81,6 +81,12 @@ pub enum Error {
         /// The queue's name.
         queue: String,
     },
+    /// A push to a queue that is closed ([`Queue::close`](crate::Queue::close)): no more
+    /// inputs can be added to it. (A push of inputs it holds already is not refused.)
+    QueueClosed {
+        /// The queue's name.
+        queue: String,
+    },
     /// The queue was deleted ([`Queue::delete`](crate::Queue::delete)) while this handle
     /// used it; nothing of it is written again.
     QueueDeleted {
@@ -136,6 +142,9 @@ impl fmt::Display for Error {
             Error::Redis { url, reason } => write!(f, "Redis at {url}: {reason}"),
             Error::Invalid(why) => write!(f, "{why}"),
             Error::NoQueue { queue } => write!(f, "no queue named {queue}"),
+            Error::QueueClosed { queue } => {
+                write!(f, "the queue {queue} is closed: no more inputs can be pushed to it")
+            }
             Error::QueueDeleted { queue } => {
                 write!(f, "the queue {queue} was deleted while in use")
             }

@@ -267,6 +267,42 @@ async fn closing_a_queue_whose_inputs_all_settled_empties_its_stream() {
     assert_eq!(server.query::<u64>(&["XLEN", key]), 0);
 }
 
+/// A worker whose results wait for Redis (an outage being retried, or a Redis slower than the
+/// jobs) stops taking inputs once more wait than one batch beyond its slots, and goes on as
+/// they are recorded: otherwise it would run on, its unsent results piling up, and a kill -9
+/// would lose them all. Here the results wait because their futures are not polled to the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_stops_taking_while_more_results_wait_than_a_batch_beyond_its_slots() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let q = queue(&url, "backlog", fast()).await;
+    q.push((0..40).map(input)).await.unwrap();
+    // 2 slots and batches of 5: at most 7 results waiting.
+    let options = fast().slots(2).ack_batch(5, Duration::ZERO);
+    let mut items = queue(&url, "backlog", options).await.items();
+    let record = json!({});
+    let mut waiting = Vec::new();
+    for _ in 0..8 {
+        let item = items.next().await.unwrap().unwrap();
+        let mut ack = Box::pin(item.ack(true, &record));
+        assert!(
+            futures::poll!(&mut ack).is_pending(),
+            "an ack waits for its batch"
+        );
+        waiting.push(ack);
+    }
+    let blocked = tokio::time::timeout(Duration::from_millis(500), items.next()).await;
+    assert!(blocked.is_err(), "took more inputs with 8 results waiting");
+    // As they are recorded, taking goes on.
+    for ack in waiting {
+        assert_eq!(ack.await.unwrap(), Acked::Recorded);
+    }
+    let next = tokio::time::timeout(Duration::from_secs(5), items.next()).await;
+    assert!(next.unwrap().unwrap().is_ok());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_inputs_through_three_workers_give_each_result_once() {
     let Some(server) = common::server() else {

@@ -392,3 +392,27 @@ async fn a_worker_waiting_for_its_queue_starts_at_the_push_not_a_poll_later() {
         );
     }
 }
+
+/// A push to a closed queue is refused with an error of its own, which says so; a push of
+/// inputs it holds already (a rerun of the same push) is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_to_a_closed_queue_is_refused_and_says_so() {
+    let Some(server) = common::server() else {
+        return;
+    };
+    let url = server.url();
+    let q = queue(&url, "shut", fast()).await;
+    q.push(["a", "b"]).await.unwrap();
+    q.close().await.unwrap();
+    let again = q.push(["a", "b"]).await.unwrap();
+    assert_eq!((again.added, again.skipped), (0, 2));
+    let refused = q.push(["a", "b", "c"]).await.unwrap_err();
+    assert!(
+        matches!(&refused, Error::QueueClosed { queue } if queue == "shut"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        refused.to_string(),
+        "the queue shut is closed: no more inputs can be pushed to it"
+    );
+}

@@ -172,15 +172,17 @@ impl Feed for QueueFeed {
             let seq = item.position() + 1;
             match item.ack_with_input(ok, &value, &shown).await {
                 Ok(Acked::Recorded) => {}
-                // It ran twice: this worker stalled past its lease and another took it.
-                // Said once a run: after a long stall there may be many.
+                // It ran twice (this worker stalled past its lease and another took it), or
+                // this batch was sent again after an outage cut off the reply to the first
+                // send. Said once a run: after a long stall there may be many.
                 Ok(_) => {
                     if !duplicate_said.swap(true, Relaxed) {
                         progress.suspend(|| {
                             say::line(&format!(
                                 "inflight: input {seq} had a result already (another worker ran \
-                                 it after this one's lease ran out); each input keeps its first \
-                                 result, so this one is dropped"
+                                 it after this one's lease ran out, or Redis recorded this one \
+                                 before an outage cut off its reply); each input keeps its \
+                                 first result"
                             ))
                         });
                     }

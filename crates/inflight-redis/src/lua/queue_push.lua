@@ -24,7 +24,7 @@ if first > pushed then
 end
 local skip = pushed - first
 if skip < count and redis.call('HGET', KEYS[2], 'closed') == '1' then
-  return redis.error_reply('ERR inflight: the queue is closed')
+  return redis.error_reply('INFLIGHT-CLOSED the queue is closed')
 end
 local room = tonumber(ARGV[2]) - untaken(KEYS[2], KEYS[1], ARGV[1])
 local i = skip

@@ -65,6 +65,9 @@ impl QueueInner {
         if after("INFLIGHT-MISSING").is_some() {
             return Error::NoQueue { queue };
         }
+        if after("INFLIGHT-CLOSED").is_some() {
+            return Error::QueueClosed { queue };
+        }
         if let Some(rest) = after("INFLIGHT-NAME") {
             let mut numbers = rest
                 .split_whitespace()

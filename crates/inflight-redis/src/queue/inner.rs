@@ -36,6 +36,8 @@ pub(crate) struct WorkerShared {
     /// Ids whose acknowledgement is under way: no longer renewed, not yet settled in Redis,
     /// so not to be handed out again by a recovery.
     pub(crate) settling: Mutex<std::collections::HashSet<String>>,
+    /// Notified whenever an acknowledgement leaves `settling` (recorded, refused or dropped).
+    pub(crate) settled: tokio::sync::Notify,
     /// Inputs handed out (or buffered) and neither acknowledged nor given back: the slots
     /// they take, so that a take asks only for the free ones.
     pub(crate) unfinished: AtomicUsize,
@@ -46,6 +48,15 @@ pub(crate) struct WorkerShared {
 }
 
 impl WorkerShared {
+    /// How many results may wait for Redis before this worker stops taking inputs: one batch
+    /// beyond what its slots run. Redis slower than the jobs, or an outage whose results are
+    /// still being retried, would otherwise let it go on taking and running inputs whose
+    /// results pile up unsent, every one of which a kill -9 would lose (to run again).
+    pub(crate) fn most_settling(&self) -> usize {
+        let o = &self.queue.options;
+        o.ack_batch + o.slots.max(o.read_batch.unwrap_or(0))
+    }
+
     pub(crate) fn lock_held(
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<String, (u64, Arc<AtomicBool>)>> {

@@ -167,7 +167,7 @@ impl QueueItem {
             Error::Invalid(format!("result record of input {}: {e}", self.position))
         })?;
         self.settle();
-        self.worker.lock_settling().insert(self.id.clone());
+        let _settling = Settling::new(&self.worker, &self.id);
         let (reply, recorded) = tokio::sync::oneshot::channel();
         let ack = Ack {
             id: self.id.clone(),
@@ -187,7 +187,6 @@ impl QueueItem {
                 )))
             })
             .map_err(|e| self.worker.queue.typed(e));
-        self.worker.lock_settling().remove(&self.id);
         Ok(if acked? {
             Acked::Recorded
         } else {
@@ -215,6 +214,27 @@ impl QueueItem {
     pub async fn give_back(mut self) -> Result<(), Error> {
         self.settle();
         give_back(&self.worker, &self.id, self.deliveries).await
+    }
+}
+
+/// An acknowledgement under way, in the worker's `settling` set until it is recorded or
+/// refused, or its future is dropped.
+struct Settling<'a> {
+    worker: &'a WorkerShared,
+    id: &'a str,
+}
+
+impl<'a> Settling<'a> {
+    fn new(worker: &'a WorkerShared, id: &'a str) -> Settling<'a> {
+        worker.lock_settling().insert(id.to_string());
+        Settling { worker, id }
+    }
+}
+
+impl Drop for Settling<'_> {
+    fn drop(&mut self) {
+        self.worker.lock_settling().remove(self.id);
+        self.worker.settled.notify_waiters();
     }
 }
 

@@ -93,6 +93,7 @@ impl Items {
             name,
             held: Mutex::new(HashMap::new()),
             settling: Mutex::default(),
+            settled: tokio::sync::Notify::new(),
             unfinished: AtomicUsize::new(0),
             acks,
             renewer: Once::new(),
@@ -197,6 +198,7 @@ impl Fetcher {
                     }
                 }
             }
+            self.wait_for_results().await;
             let failures = self.shared.queue.redis.failures();
             let took = self.take().await;
             self.recover = self.shared.queue.redis.failures() != failures;
@@ -237,6 +239,18 @@ impl Fetcher {
                     return Some((Err(e), self));
                 }
             }
+        }
+    }
+
+    /// Waits while more results wait for Redis than [`WorkerShared::most_settling`].
+    async fn wait_for_results(&self) {
+        let shared = &self.shared;
+        loop {
+            let settled = shared.settled.notified();
+            if shared.lock_settling().len() <= shared.most_settling() {
+                return;
+            }
+            settled.await;
         }
     }
 
