@@ -203,6 +203,96 @@ fn a_worker_killed_mid_run_leaves_every_input_exactly_one_result() {
     );
 }
 
+/// SIGTERM mid-run: the worker sends its unsent batch of results and gives back what it was
+/// running, so nothing stays pending under it (which would wait a lease, then run again), and
+/// every result it had is recorded.
+#[test]
+fn a_worker_stopped_by_sigterm_leaves_nothing_pending_under_it() {
+    let Some(redis) = common::redis::server() else {
+        return;
+    };
+    let url = redis.url();
+    let http = Counting::start();
+    let dir = tempfile::tempdir().unwrap();
+    let n = 2000;
+    let lines: String = (0..n)
+        .map(|i| http.url(&format!("/wait/5/{i}")) + "\n")
+        .collect();
+    push(&url, "termed", &lines);
+    // A linger of 5 ms and jobs of 5 ms: at any moment a batch of results is waiting to go.
+    let log = dir.path().join("a.jsonl");
+    let args = [
+        "fetch",
+        "-q",
+        "-j",
+        "20",
+        "--lease",
+        "60s",
+        "--worker",
+        "A",
+        "--queue",
+        "termed",
+        "--redis",
+        &url,
+        "--log",
+        log.to_str().unwrap(),
+    ];
+    let a = spawn(&args, dir.path(), "A", None, &[]);
+    let recorded = || -> u64 { redis.query(&["XLEN", "inflight:queue:{termed}:results"]) };
+    assert!(wait_for(Duration::from_secs(30), || recorded() >= 200));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(a.pid() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let done = a.wait(Duration::from_secs(30));
+    assert_ne!(done.code, 0, "{done:?}");
+    let pending: Vec<redis::Value> = redis.query(&[
+        "XPENDING",
+        "inflight:queue:{termed}:inputs",
+        "workers",
+        "-",
+        "+",
+        "10000",
+        "A",
+    ]);
+    assert!(
+        pending.is_empty(),
+        "{} inputs left pending under A",
+        pending.len()
+    );
+    let status = common::run(
+        &["queue", "status", "termed", "--json", "--redis", &url],
+        None,
+    );
+    let status: Value = serde_json::from_str(status.stdout.lines().next().unwrap()).unwrap();
+    let stopped_at = recorded();
+    assert!(stopped_at < n, "A finished before its SIGTERM");
+    assert_eq!(status["done"].as_u64(), Some(stopped_at), "{status}");
+    assert_eq!(status["in_flight"].as_u64(), Some(0), "{status}");
+    assert_eq!(status["waiting"].as_u64(), Some(n - stopped_at), "{status}");
+    // Every job A's log says finished well has its result in the queue, from A.
+    let recorded: HashSet<u64> = results(&url, "termed")
+        .iter()
+        .filter(|r| r["worker"] == "A")
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    let finished: Vec<u64> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["ok"] == true)
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert!(finished.len() as u64 >= 200);
+    let lost: Vec<_> = finished.iter().filter(|s| !recorded.contains(s)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} finished jobs have no result: {lost:?}",
+        lost.len()
+    );
+}
+
 /// 4 processes at -j 50 under --global-jobs 20 with short requests, so that acquires and
 /// releases come in batches: the server never sees more than 20 at once, and does see 20.
 #[test]
